@@ -1,0 +1,13 @@
+//! paygate's domain: identifiers, signature schemes, secret handling and the
+//! parsing newtypes every request goes through. Nothing here does I/O, so a
+//! reviewer can check the rules that decide about money and trust in isolation.
+#![forbid(unsafe_code)]
+
+pub mod callback_url;
+pub mod email;
+pub mod fees;
+pub mod ids;
+pub mod money;
+pub mod secret_box;
+pub mod signature;
+pub mod tokens;

@@ -1,0 +1,171 @@
+//! Layered configuration: defaults embedded here, then a TOML file, then
+//! `PAYGATE_*` environment variables, then command-line flags, then
+//! [`Settings::validate`]. Secrets are `SecretString`s: `Debug` redacts them.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://file.db` (created if missing) or `postgres://…`.
+    pub database_url: SecretString,
+    /// Pool size; SQLite serialises writers anyway, so it mostly serves reads.
+    pub max_db_connections: u32,
+    /// Bearer token of the admin API; generated and printed at start if unset.
+    pub admin_token: Option<SecretString>,
+    /// 32-byte key (hex or base64) sealing merchant secrets at rest.
+    pub master_key: Option<SecretString>,
+    /// Accepted |now - X-App-Access-Ts| in seconds.
+    pub auth_window_secs: u64,
+    /// How long a rotated-out merchant secret keeps working, in seconds.
+    pub secret_grace_secs: u64,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Requests running longer than this are answered 503 and abandoned.
+    pub request_timeout_secs: u64,
+    /// Permit webhook targets on loopback/private/link-local addresses.
+    pub allow_private_callbacks: bool,
+    /// Take the client address from the first `X-Forwarded-For` entry; only
+    /// safe behind a proxy that sets it.
+    pub trust_forwarded_for: bool,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Currency code → exponent; replaces the built-in list when given.
+    pub currencies: Option<BTreeMap<String, u8>>,
+}
+
+/// The embedded defaults, as a serialisable layer beneath the others.
+#[derive(Serialize)]
+struct Defaults {
+    listen: &'static str,
+    database_url: &'static str,
+    max_db_connections: u32,
+    auth_window_secs: u64,
+    secret_grace_secs: u64,
+    max_body_bytes: usize,
+    request_timeout_secs: u64,
+    allow_private_callbacks: bool,
+    trust_forwarded_for: bool,
+    log_format: &'static str,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    listen: "127.0.0.1:8080",
+    database_url: "sqlite://paygate.db",
+    max_db_connections: 16,
+    auth_window_secs: 300,
+    secret_grace_secs: 24 * 3600,
+    // Receipts are up to 5 MiB decoded, about 6.7 MiB as base64 in JSON.
+    max_body_bytes: 8 * 1024 * 1024,
+    request_timeout_secs: 30,
+    allow_private_callbacks: false,
+    trust_forwarded_for: false,
+    log_format: "text",
+};
+
+/// Values given on the command line; `None` leaves the lower layers alone.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads every layer. `config_file` may be absent (then only defaults,
+    /// environment and flags count).
+    pub fn load(
+        config_file: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(DEFAULTS));
+        if let Some(path) = config_file {
+            if !path.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig
+            .merge(Env::prefixed("PAYGATE_").ignore(&["config", "log", "test_postgres_url"]))
+            .merge(Serialized::defaults(overrides));
+        let settings: Settings = fig.extract().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        use secrecy::ExposeSecret;
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if paygate_store::dialect::backend_of(self.database_url.expose_secret()).is_none() {
+            return invalid("database_url must start with sqlite: or postgres://");
+        }
+        if self.auth_window_secs == 0 || self.auth_window_secs > 3600 {
+            return invalid("auth_window_secs must be between 1 and 3600");
+        }
+        if self.max_body_bytes < 1024 {
+            return invalid("max_body_bytes must be at least 1024");
+        }
+        if self.request_timeout_secs == 0 {
+            return invalid("request_timeout_secs must be positive");
+        }
+        if self.max_db_connections == 0 {
+            return invalid("max_db_connections must be positive");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return invalid("log_format must be text or json");
+        }
+        if let Some(token) = &self.admin_token {
+            if token.expose_secret().len() < 16 {
+                return invalid("admin_token must be at least 16 characters");
+            }
+        }
+        if let Some(c) = &self.currencies {
+            paygate_core::money::Currencies::from_entries(c.clone())
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Settings for tests and embedding: defaults plus the given database.
+    pub fn for_database(url: &str) -> Settings {
+        let mut s =
+            Settings::load(None, &Overrides::default()).expect("embedded defaults are valid");
+        s.database_url = SecretString::from(url.to_string());
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let mut s = Settings::for_database("postgres://user:pw-SECRET@localhost/db");
+        s.admin_token = Some(SecretString::from("admin-token-SECRET-123".to_string()));
+        let text = format!("{s:?}");
+        assert!(!text.contains("SECRET"), "{text}");
+    }
+}

@@ -1,0 +1,166 @@
+//! The one API error type. It renders the envelope of API.md section 1 and
+//! logs internal causes without ever sending them to the client.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One field-level problem inside a `VALIDATION_ERROR`.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldIssue {
+    pub field: String,
+    pub issue: String,
+}
+
+impl FieldIssue {
+    pub fn new(field: impl Into<String>, issue: impl Into<String>) -> Self {
+        FieldIssue {
+            field: field.into(),
+            issue: issue.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("request body is not valid JSON: {0}")]
+    BadJson(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing authentication header {0}")]
+    AuthMissingHeaders(&'static str),
+    #[error("unknown X-App-Token")]
+    AuthUnknownToken,
+    #[error("X-App-Access-Ts is outside the accepted window")]
+    AuthTsExpired,
+    #[error("X-App-Access-Sig does not match")]
+    AuthBadSignature,
+    #[error("admin token missing or wrong")]
+    AdminUnauthorized,
+    #[error("merchant is disabled")]
+    MerchantDisabled,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409 with one of the documented codes (`DUPLICATE_ORDER_ID`,
+    /// `INVALID_STATE`, `DISPUTE_ALREADY_OPEN`, `EMAIL_TAKEN`).
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("request is invalid")]
+    Validation(Vec<FieldIssue>),
+    /// 422 with a specific code (`UNSUPPORTED_CURRENCY`, `UNSUPPORTED_METHOD`,
+    /// `AMOUNT_OUT_OF_LIMITS`, `PAIR_NOT_AVAILABLE`).
+    #[error("{1}")]
+    Unprocessable(&'static str, String),
+    #[error("{0}")]
+    InsufficientFunds(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// The `error` object of the envelope.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable code from API.md section 1.
+    #[schema(example = "VALIDATION_ERROR")]
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldIssue>,
+}
+
+/// `{"success": false, "error": {...}}`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    #[schema(example = false)]
+    pub success: bool,
+    pub error: ErrorBody,
+}
+
+impl ApiError {
+    pub fn validation(field: &str, issue: impl Into<String>) -> ApiError {
+        ApiError::Validation(vec![FieldIssue::new(field, issue)])
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> ApiError {
+        ApiError::Internal(e.into())
+    }
+
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use ApiError::*;
+        match self {
+            BadJson(_) => (StatusCode::BAD_REQUEST, "BAD_JSON"),
+            BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+            AuthMissingHeaders(_) => (StatusCode::UNAUTHORIZED, "AUTH_MISSING_HEADERS"),
+            AuthUnknownToken => (StatusCode::UNAUTHORIZED, "AUTH_UNKNOWN_TOKEN"),
+            AuthTsExpired => (StatusCode::UNAUTHORIZED, "AUTH_TS_EXPIRED"),
+            AuthBadSignature => (StatusCode::UNAUTHORIZED, "AUTH_BAD_SIGNATURE"),
+            AdminUnauthorized => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            MerchantDisabled => (StatusCode::FORBIDDEN, "MERCHANT_DISABLED"),
+            Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+            NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+            Conflict(code, _) => (StatusCode::CONFLICT, code),
+            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
+            }
+            Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
+            Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            InsufficientFunds(_) => (StatusCode::PAYMENT_REQUIRED, "INSUFFICIENT_FUNDS"),
+            Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+        }
+    }
+}
+
+impl From<paygate_store::StoreError> for ApiError {
+    fn from(e: paygate_store::StoreError) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let ApiError::Internal(cause) = &self {
+            // The cause goes to the log, chained; the client gets a generic line.
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        let details = match &self {
+            ApiError::Validation(d) => d.clone(),
+            _ => Vec::new(),
+        };
+        let message = match &self {
+            ApiError::Validation(d) if d.len() == 1 => format!("{}: {}", d[0].field, d[0].issue),
+            other => other.to_string(),
+        };
+        let body = ErrorEnvelope {
+            success: false,
+            error: ErrorBody {
+                code,
+                message,
+                details,
+            },
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED && code == "UNAUTHORIZED" {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,202 @@
+//! Authentication extractors.
+//!
+//! [`Signed<T>`] authenticates a merchant exactly as API.md section 2 fixes
+//! it and then parses the body as `T`. It consumes the body because a
+//! merchant may opt into signatures that cover it. Checks run in the
+//! documented order so each failure maps to one code: missing header →
+//! unknown token → stale timestamp → bad signature → disabled; the IP
+//! allow-list comes last (403).
+
+use super::body::{parse_json, read_limited, require_json_content_type};
+use crate::error::ApiError;
+use crate::merchants::usable_secrets;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use paygate_core::signature::verify_merchant_request;
+use paygate_store::merchants::MerchantRecord;
+use paygate_store::time::now_micros;
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
+use subtle::ConstantTimeEq;
+
+pub const TOKEN_HEADER: &str = "x-app-token";
+pub const TS_HEADER: &str = "x-app-access-ts";
+pub const SIG_HEADER: &str = "x-app-access-sig";
+
+/// An authenticated merchant call with its parsed body.
+pub struct Signed<T> {
+    pub merchant: MerchantRecord,
+    pub body: T,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, ApiError> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or(ApiError::AuthMissingHeaders(name))
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Signed<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let headers = &parts.headers;
+        let token = header(headers, TOKEN_HEADER)?;
+        let ts = header(headers, TS_HEADER)?;
+        let sig = header(headers, SIG_HEADER)?;
+
+        let merchant = state
+            .db
+            .merchant_by_public_token(token)
+            .await?
+            .ok_or(ApiError::AuthUnknownToken)?;
+
+        let now = now_micros();
+        if !timestamp_fresh(ts, now / 1_000_000, state.settings.auth_window_secs) {
+            return Err(ApiError::AuthTsExpired);
+        }
+
+        let bytes = read_limited(body, state.settings.max_body_bytes).await?;
+        let signed_body = merchant.sign_body.then_some(bytes.as_ref());
+        let secrets = usable_secrets(state, &merchant, now)?;
+        // Every usable secret is tried, with no early exit, so timing does
+        // not tell which one matched.
+        let mut matched = false;
+        for secret in &secrets {
+            matched |= verify_merchant_request(
+                secret.expose_secret().as_bytes(),
+                ts,
+                &merchant.email,
+                signed_body,
+                sig,
+            );
+        }
+        if !matched {
+            return Err(ApiError::AuthBadSignature);
+        }
+        if !merchant.enabled {
+            return Err(ApiError::MerchantDisabled);
+        }
+        let ip = client_ip(&parts, state.settings.trust_forwarded_for);
+        if !ip_allowed(&merchant.ip_allowlist, ip) {
+            return Err(ApiError::Forbidden(
+                "client address is not in the merchant's IP allow-list".into(),
+            ));
+        }
+        require_json_content_type(headers)?;
+        let body = parse_json(&bytes)?;
+        Ok(Signed { merchant, body })
+    }
+}
+
+/// `ts` must be decimal seconds within `window` of `now` either way.
+fn timestamp_fresh(ts: &str, now_secs: i64, window: u64) -> bool {
+    if ts.is_empty() || ts.len() > 12 || !ts.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    ts.parse::<i64>()
+        .is_ok_and(|t| t.abs_diff(now_secs) <= window)
+}
+
+/// The peer address, or the first `X-Forwarded-For` hop when the operator
+/// says a trusted proxy sets it.
+pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+}
+
+/// An empty list allows everyone; otherwise the address must fall in one of
+/// the networks. A stored list that does not parse allows no one: failing
+/// closed is the only safe reading of a corrupt allow-list.
+fn ip_allowed(allowlist_json: &str, ip: Option<IpAddr>) -> bool {
+    let Ok(nets) = serde_json::from_str::<Vec<ipnet::IpNet>>(allowlist_json) else {
+        return false;
+    };
+    if nets.is_empty() {
+        return true;
+    }
+    ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
+}
+
+/// The operator: `Authorization: Bearer <admin token>`, compared in
+/// constant time.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(ApiError::AdminUnauthorized)?;
+        let expected = state.admin_token.expose_secret().as_bytes();
+        if presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected)) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::AdminUnauthorized)
+        }
+    }
+}
+
+/// A JSON body for unsigned (admin) endpoints, with our error envelope.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        require_json_content_type(req.headers())?;
+        let bytes = read_limited(req.into_body(), state.settings.max_body_bytes).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_window_is_symmetric_and_strict() {
+        assert!(timestamp_fresh("1000", 1000, 300));
+        assert!(timestamp_fresh("700", 1000, 300));
+        assert!(timestamp_fresh("1300", 1000, 300));
+        assert!(!timestamp_fresh("699", 1000, 300));
+        assert!(!timestamp_fresh("1301", 1000, 300));
+        for bad in ["", "-5", "+1000", "1000.0", "1e3", "99999999999999999999"] {
+            assert!(!timestamp_fresh(bad, 1000, 300), "{bad}");
+        }
+    }
+
+    #[test]
+    fn allowlist() {
+        let ip: IpAddr = "10.1.2.3".parse().unwrap();
+        assert!(ip_allowed("[]", Some(ip)));
+        assert!(ip_allowed(r#"["10.0.0.0/8"]"#, Some(ip)));
+        assert!(!ip_allowed(r#"["192.168.0.0/16"]"#, Some(ip)));
+        assert!(!ip_allowed(r#"["10.0.0.0/8"]"#, None));
+        assert!(!ip_allowed("not json", Some(ip)));
+    }
+}

@@ -1,0 +1,137 @@
+//! Reading and parsing request bodies into our error envelope: a body that
+//! is too large is 413, a body that is not JSON is 400 `BAD_JSON`, JSON of
+//! the wrong shape is 422 `VALIDATION_ERROR` naming the field.
+
+use crate::error::{ApiError, FieldIssue};
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap};
+use serde::de::DeserializeOwned;
+
+/// Reads the whole body, enforcing `limit` bytes.
+pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        // The only failure of a buffered read we can attribute to the client
+        // is its size; anything else is a broken connection.
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        let mut too_large = false;
+        while let Some(c) = cause {
+            too_large |= c.is::<http_body_util::LengthLimitError>();
+            cause = c.source();
+        }
+        if too_large {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest("could not read request body".into())
+        }
+    })
+}
+
+/// Refuses an explicit non-JSON `Content-Type`; a missing one is tolerated
+/// because many HTTP clients omit it on small POSTs.
+pub fn require_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let mime = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(
+            "Content-Type must be application/json".into(),
+        ))
+    }
+}
+
+/// Parses JSON; an empty body counts as `{}` so that calls without
+/// parameters (`/api/v1/balance`) need not send one.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." {
+                    missing_field_name(&inner.to_string())
+                } else {
+                    path
+                };
+                ApiError::Validation(vec![FieldIssue::new(
+                    field,
+                    strip_position(&inner.to_string()),
+                )])
+            }
+            _ => ApiError::BadJson(strip_position(&inner.to_string())),
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::BadJson(strip_position(&e.to_string())))?;
+    Ok(value)
+}
+
+/// serde reports a missing field at the parent path ("."); pull the name
+/// out of its message so the client sees which field.
+fn missing_field_name(message: &str) -> String {
+    message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field"))
+        .unwrap_or("body")
+        .to_string()
+}
+
+/// Drops serde's " at line 1 column 7" suffix, which means nothing to a
+/// client that built the JSON programmatically.
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct In {
+        amount: String,
+        n: Option<u32>,
+    }
+
+    #[test]
+    fn classifies_errors() {
+        assert!(matches!(parse_json::<In>(b"{"), Err(ApiError::BadJson(_))));
+        assert!(matches!(
+            parse_json::<In>(b"{} x"),
+            Err(ApiError::BadJson(_))
+        ));
+        match parse_json::<In>(b"{}") {
+            Err(ApiError::Validation(d)) => assert_eq!(d[0].field, "amount"),
+            other => panic!("{other:?}"),
+        }
+        match parse_json::<In>(br#"{"amount":"1","n":"x"}"#) {
+            Err(ApiError::Validation(d)) => assert_eq!(d[0].field, "n"),
+            other => panic!("{other:?}"),
+        }
+        match parse_json::<In>(br#"{"amount":"1","zz":1}"#) {
+            Err(ApiError::Validation(d)) => assert!(d[0].issue.contains("zz"), "{d:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse_json::<In>(br#" {"amount":"1"} "#).is_ok());
+    }
+}

@@ -1,0 +1,144 @@
+//! The HTTP surface: routers by audience, merged into one app with the
+//! cross-cutting layers (request ids, logs, metrics, timeouts, panics).
+
+pub mod admin;
+pub mod auth;
+pub mod body;
+pub mod envelope;
+pub mod merchant;
+pub mod ops;
+
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::state::AppState;
+use crate::telemetry::{track_metrics, RandomRequestId, REQUEST_ID_HEADER};
+use axum::extract::{Request, State};
+use axum::http::HeaderName;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "paygate",
+        description = "Self-hosted payment gateway. Merchant calls are signed with X-App-Token, \
+                       X-App-Access-Ts and X-App-Access-Sig = hex(HMAC-SHA256(SecretToken, ts + email)). \
+                       Admin calls use Authorization: Bearer <admin token>. Every error is \
+                       {\"success\": false, \"error\": {\"code\", \"message\", \"details\"}}; beyond the codes \
+                       of the contract paygate uses UNAUTHORIZED (admin token), METHOD_NOT_ALLOWED (405) \
+                       and EMAIL_TAKEN (409)."
+    ),
+    // Served by Swagger UI's router, documented here.
+    paths(openapi_json, docs),
+    modifiers(&SecuritySchemes),
+    components(schemas(ErrorEnvelope)),
+    tags((name = "merchant", description = "Signed merchant API"),
+         (name = "admin", description = "Operator API"),
+         (name = "operations", description = "Health, metrics and documentation"))
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let c = openapi.components.get_or_insert_with(Default::default);
+        let header = |name: &str, what: &str| {
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(name, what)))
+        };
+        c.add_security_scheme(
+            "app_token",
+            header("X-App-Token", "The merchant's PublicToken"),
+        );
+        c.add_security_scheme(
+            "app_ts",
+            header("X-App-Access-Ts", "Current Unix time in seconds"),
+        );
+        c.add_security_scheme(
+            "app_sig",
+            header(
+                "X-App-Access-Sig",
+                "lowercase hex(HMAC-SHA256(key=SecretToken, msg=ts + email))",
+            ),
+        );
+        c.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document of every route the app serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes_with_doc().1
+}
+
+fn routes_with_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::router())
+        .merge(merchant::router())
+        .merge(admin::router())
+        .split_for_parts()
+}
+
+/// This document (OpenAPI 3.1).
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, content_type = "application/json")))]
+#[allow(dead_code)]
+fn openapi_json() {}
+
+/// Interactive API reference (Swagger UI, served from the binary).
+#[utoipa::path(get, path = "/docs", tag = "operations", responses((status = 200, content_type = "text/html")))]
+#[allow(dead_code)]
+fn docs() {}
+
+/// The whole application, ready to serve.
+pub fn app(state: AppState) -> Router {
+    let (routes, doc) = routes_with_doc();
+    let swagger: Router<AppState> = SwaggerUi::new("/docs").url("/openapi.json", doc).into();
+    let timeout = Duration::from_secs(state.settings.request_timeout_secs);
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    routes
+        .merge(swagger)
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(from_fn(track_metrics))
+        .layer(
+            ServiceBuilder::new()
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+                }))
+                .layer(SetRequestIdLayer::new(request_id.clone(), RandomRequestId))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request| {
+                            let rid = req.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+                            // Path only: never the query string, never headers.
+                            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %rid)
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(from_fn_with_state(Arc::new(timeout), enforce_timeout)),
+        )
+        .with_state(state)
+}
+
+/// Answers 503 when a request outlives the configured timeout. The handler
+/// future is dropped, which rolls back any open database transaction.
+async fn enforce_timeout(State(limit): State<Arc<Duration>>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(*limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::Unavailable("request timed out".into()).into_response(),
+    }
+}

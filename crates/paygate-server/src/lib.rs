@@ -1,0 +1,14 @@
+//! paygate's server: HTTP API, workers and providers on top of
+//! `paygate-core` (rules) and `paygate-store` (persistence).
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod merchants;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use state::AppState;

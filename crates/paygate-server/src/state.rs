@@ -1,0 +1,74 @@
+//! Everything a handler needs, built once at start and shared.
+
+use crate::config::Settings;
+use crate::keys;
+use metrics_exporter_prometheus::PrometheusHandle;
+use paygate_core::money::Currencies;
+use paygate_core::secret_box::MasterKey;
+use paygate_store::Db;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub settings: Settings,
+    pub master_key: MasterKey,
+    pub admin_token: SecretString,
+    pub currencies: Currencies,
+    pub metrics: PrometheusHandle,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// What `build` tells the operator once: a generated admin token.
+pub struct Generated {
+    pub admin_token: Option<SecretString>,
+}
+
+impl AppState {
+    /// Connects, migrates and assembles the state. Returns the admin token
+    /// it generated, if the operator configured none, so the caller can
+    /// print it exactly once.
+    pub async fn build(settings: Settings) -> anyhow::Result<(AppState, Generated)> {
+        let db = Db::connect(
+            settings.database_url.expose_secret(),
+            settings.max_db_connections,
+        )
+        .await?;
+        paygate_store::migrate::run(&db).await?;
+        let master_key = keys::resolve_master_key(&settings)?;
+        let (admin_token, generated) = match &settings.admin_token {
+            Some(t) => (t.clone(), None),
+            None => {
+                let t = SecretString::from(paygate_core::tokens::new_admin_token());
+                (t.clone(), Some(t))
+            }
+        };
+        let currencies = match &settings.currencies {
+            Some(map) => Currencies::from_entries(map.clone())?,
+            None => Currencies::default(),
+        };
+        let state = AppState(Arc::new(Inner {
+            db,
+            settings,
+            master_key,
+            admin_token,
+            currencies,
+            metrics: crate::telemetry::metrics_handle(),
+        }));
+        Ok((
+            state,
+            Generated {
+                admin_token: generated,
+            },
+        ))
+    }
+}

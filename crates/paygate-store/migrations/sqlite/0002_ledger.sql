@@ -1,0 +1,41 @@
+-- Double-entry ledger. An account is (owner, currency, bucket); merchant
+-- accounts may never go negative, which the CHECK enforces as a last line of
+-- defence behind the application's own checks.
+CREATE TABLE accounts (
+    id          TEXT    PRIMARY KEY,
+    owner       TEXT    NOT NULL,
+    is_merchant INTEGER NOT NULL CHECK (is_merchant IN (0, 1)),
+    currency    TEXT    NOT NULL,
+    bucket      TEXT    NOT NULL,
+    balance     INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (owner, currency, bucket),
+    CHECK (is_merchant = 0 OR balance >= 0)
+);
+
+CREATE TABLE ledger_transactions (
+    id          TEXT    PRIMARY KEY,
+    merchant_id TEXT,
+    currency    TEXT    NOT NULL,
+    reason      TEXT    NOT NULL,
+    ref_type    TEXT,
+    ref_id      TEXT,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE ledger_entries (
+    id            TEXT    PRIMARY KEY,
+    tx_id         TEXT    NOT NULL REFERENCES ledger_transactions(id),
+    account_id    TEXT    NOT NULL REFERENCES accounts(id),
+    merchant_id   TEXT,
+    currency      TEXT    NOT NULL,
+    bucket        TEXT    NOT NULL,
+    amount        INTEGER NOT NULL,
+    balance_after INTEGER NOT NULL,
+    reason        TEXT    NOT NULL,
+    ref_type      TEXT,
+    ref_id        TEXT,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX ledger_entries_merchant ON ledger_entries (merchant_id, id);
+CREATE INDEX ledger_entries_account ON ledger_entries (account_id);

@@ -1,0 +1,86 @@
+//! Everything that differs between SQLite and PostgreSQL, in one place.
+
+use crate::db::Backend;
+use sqlx::{AnyConnection, Executor};
+
+pub fn backend_of(url: &str) -> Option<Backend> {
+    if url.starts_with("sqlite:") {
+        Some(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(Backend::Postgres)
+    } else {
+        None
+    }
+}
+
+/// SQLite files are created when missing (`mode=rwc`) so that `paygate serve`
+/// works with no setup at all.
+pub fn normalise_url(backend: Backend, url: &str) -> String {
+    match backend {
+        Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Per-connection settings. SQLite: WAL so readers never block the writer,
+/// `synchronous=FULL` so that a 2xx means the commit reached the disk, a busy
+/// timeout so concurrent writers queue instead of failing, and foreign keys.
+/// PostgreSQL: synchronous commit stays on (the server default) explicitly.
+pub async fn prepare_connection(
+    backend: Backend,
+    conn: &mut AnyConnection,
+) -> Result<(), sqlx::Error> {
+    match backend {
+        Backend::Sqlite => {
+            conn.execute(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+            )
+            .await?;
+        }
+        Backend::Postgres => {
+            conn.execute("SET synchronous_commit = on").await?;
+        }
+    }
+    Ok(())
+}
+
+/// Path of the SQLite file behind `url`, if it names one (used to place the
+/// generated master-key file beside the database).
+pub fn sqlite_file_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(backend_of("sqlite://paygate.db"), Some(Backend::Sqlite));
+        assert_eq!(backend_of("postgres://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(backend_of("mysql://x"), None);
+        assert_eq!(
+            normalise_url(Backend::Sqlite, "sqlite://a.db"),
+            "sqlite://a.db?mode=rwc"
+        );
+        assert_eq!(
+            normalise_url(Backend::Sqlite, "sqlite://a.db?x=1"),
+            "sqlite://a.db?x=1&mode=rwc"
+        );
+        assert_eq!(
+            sqlite_file_path("sqlite://dir/a.db?mode=rwc").unwrap(),
+            std::path::PathBuf::from("dir/a.db")
+        );
+        assert_eq!(sqlite_file_path("sqlite::memory:"), None);
+    }
+}

@@ -1,0 +1,21 @@
+//! paygate's persistence. One [`Db`] over SQLite (the embedded default) and
+//! PostgreSQL, through sqlx's `Any` driver so that every query is written
+//! once. The conventions that make that possible:
+//! - placeholders are `$1, $2, …` (both engines accept them);
+//! - times are `BIGINT` microseconds since the Unix epoch (UTC), money is
+//!   `BIGINT` minor units and flags are `BIGINT` 0/1, so every column decodes
+//!   to the same Rust type on both engines;
+//! - aggregates that PostgreSQL would widen to NUMERIC are cast back to BIGINT.
+//!
+//! What genuinely differs (DDL, connection pragmas, locking) lives in
+//! [`dialect`].
+#![forbid(unsafe_code)]
+
+pub mod balances;
+pub mod db;
+pub mod dialect;
+pub mod merchants;
+pub mod migrate;
+pub mod time;
+
+pub use db::{Backend, Db, StoreError};

@@ -1,0 +1,109 @@
+//! Schema migrations, embedded in the binary and applied in order at start
+//! and by `paygate migrate`. Each migration has one file per engine with the
+//! same version number; a migration runs in its own transaction.
+//!
+//! We keep our own small runner instead of sqlx's macros: it costs a few
+//! lines and keeps the proc-macro stack out of the build.
+
+use crate::db::{Backend, Db, Result, StoreError};
+use sqlx::Row;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:expr, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $file,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $file, ".sql")),
+        }
+    };
+}
+
+const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_merchants"),
+    migration!(2, "0002_ledger"),
+];
+
+/// The version the code expects; `/readyz` compares it with the database.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
+}
+
+/// Applies every migration not yet recorded. On PostgreSQL an advisory lock
+/// makes concurrent starts of several nodes safe.
+pub async fn run(db: &Db) -> Result<Vec<i64>> {
+    let mut conn = db.pool().acquire().await?;
+    if db.backend() == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock(7270001)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let outcome = apply_pending(db.backend(), &mut conn).await;
+    if db.backend() == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock(7270001)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    outcome
+}
+
+async fn apply_pending(backend: Backend, conn: &mut sqlx::AnyConnection) -> Result<Vec<i64>> {
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let current = current_version_on(conn).await?;
+    let mut applied = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let sql = match backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        let wrap = |source| StoreError::Migration {
+            version: m.version,
+            source,
+        };
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(wrap)?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(wrap)?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(crate::time::now_micros())
+        .execute(&mut *tx)
+        .await
+        .map_err(wrap)?;
+        tx.commit().await.map_err(wrap)?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        applied.push(m.version);
+    }
+    Ok(applied)
+}
+
+async fn current_version_on(conn: &mut sqlx::AnyConnection) -> Result<i64> {
+    let row =
+        sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM schema_migrations")
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(row.try_get::<i64, _>("v")?)
+}
+
+/// The schema version the database is at (0 when never migrated).
+pub async fn current_version(db: &Db) -> Result<i64> {
+    let mut conn = db.pool().acquire().await?;
+    match current_version_on(&mut conn).await {
+        Ok(v) => Ok(v),
+        // No schema_migrations table yet: a database nobody migrated.
+        Err(StoreError::Database(_)) => Ok(0),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,205 @@
+//! Subcommands: `serve`, `migrate`, `merchant …`. Each takes
+//! `--database-url` like `serve`; every setting can also come from a
+//! `PAYGATE_*` environment variable or the TOML file given by `--config`.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use paygate_server::config::{Overrides, Settings};
+use paygate_server::http::admin::merchants::{parse_mode, MerchantOut, MerchantWithSecretOut};
+use paygate_server::state::AppState;
+use paygate_store::merchants::MerchantPatch;
+use secrecy::ExposeSecret;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "paygate", version, about = "Self-hosted payment gateway")]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "PAYGATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// `sqlite://paygate.db` (default, created if missing) or `postgres://…`.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (migrations run first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Admin API bearer token; generated and printed once when unset.
+    #[arg(long)]
+    admin_token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant and print it, with its secret, as one JSON object.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "test")]
+        mode: String,
+    },
+    /// Print every merchant as JSON lines (no secrets).
+    List,
+    /// Disable a merchant: its requests are refused with MERCHANT_DISABLED.
+    Disable { id: String },
+    /// Enable a disabled merchant.
+    Enable { id: String },
+    /// Issue a new secret; the old one works for the grace period.
+    RotateSecret { id: String },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("paygate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("paygate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut overrides = Overrides {
+        database_url: cli.database_url,
+        ..Default::default()
+    };
+    if let Command::Serve(args) = &cli.command {
+        overrides.listen = args.listen.clone();
+        overrides.admin_token = args.admin_token.clone();
+    }
+    let settings = Settings::load(cli.config.as_deref(), &overrides)?;
+    paygate_server::telemetry::init_tracing(&settings.log_format);
+    match cli.command {
+        Command::Serve(_) => serve(settings).await,
+        Command::Migrate => {
+            let db = paygate_store::Db::connect(settings.database_url.expose_secret(), 1).await?;
+            let applied = paygate_store::migrate::run(&db).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "applied": applied, "version": paygate_store::migrate::latest_version() })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Merchant(cmd) => merchant(settings, cmd).await,
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let listen = settings.listen;
+    let (state, generated) = AppState::build(settings).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    if let Some(token) = generated.admin_token {
+        // Printed once, on stdout, never logged: set PAYGATE_ADMIN_TOKEN to keep a fixed one.
+        println!(
+            "admin token (generated for this run; set PAYGATE_ADMIN_TOKEN to choose one): {}",
+            token.expose_secret()
+        );
+    }
+    println!("paygate listening on http://{}", listener.local_addr()?);
+    tracing::info!(address = %listener.local_addr()?, backend = state.db.backend().name(), "paygate started");
+    paygate_server::startup::serve(listener, state, paygate_server::startup::shutdown_signal())
+        .await?;
+    tracing::info!("paygate stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn merchant(settings: Settings, cmd: MerchantCommand) -> anyhow::Result<ExitCode> {
+    let (state, _) = AppState::build(settings).await?;
+    let print = |v: serde_json::Value| println!("{v}");
+    match cmd {
+        MerchantCommand::Create { email, name, mode } => {
+            let mode = parse_mode(&mode).map_err(api_to_anyhow)?;
+            let made = paygate_server::merchants::create(&state, &email, &name, mode)
+                .await
+                .map_err(api_to_anyhow)?;
+            print(serde_json::to_value(MerchantWithSecretOut::from(made))?);
+        }
+        MerchantCommand::List => {
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = state.db.list_merchants(cursor.as_deref(), 100).await?;
+                for m in &page {
+                    print(serde_json::to_value(MerchantOut::from(m))?);
+                }
+                match page.last() {
+                    Some(last) if page.len() == 100 => cursor = Some(last.id.clone()),
+                    _ => break,
+                }
+            }
+        }
+        MerchantCommand::Disable { id } | MerchantCommand::Enable { id } if id.is_empty() => {
+            anyhow::bail!("merchant id is empty")
+        }
+        MerchantCommand::Disable { id } => set_enabled(&state, &id, false).await?,
+        MerchantCommand::Enable { id } => set_enabled(&state, &id, true).await?,
+        MerchantCommand::RotateSecret { id } => {
+            let rotated = paygate_server::merchants::rotate_secret(&state, &id)
+                .await
+                .map_err(api_to_anyhow)?;
+            print(serde_json::to_value(MerchantWithSecretOut::from(rotated))?);
+        }
+    }
+    state.db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn set_enabled(state: &AppState, id: &str, enabled: bool) -> anyhow::Result<()> {
+    let patch = MerchantPatch {
+        enabled: Some(enabled),
+        ..Default::default()
+    };
+    let m = state
+        .db
+        .update_merchant(id, patch)
+        .await?
+        .with_context(|| format!("no merchant {id}"))?;
+    println!("{}", serde_json::to_value(MerchantOut::from(&m))?);
+    Ok(())
+}
+
+/// API errors carry codes meant for HTTP; on the command line their
+/// message (and field details) is what helps.
+fn api_to_anyhow(e: paygate_server::error::ApiError) -> anyhow::Error {
+    match e {
+        paygate_server::error::ApiError::Validation(d) => {
+            anyhow::anyhow!(d
+                .iter()
+                .map(|i| format!("{}: {}", i.field, i.issue))
+                .collect::<Vec<_>>()
+                .join("; "))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
