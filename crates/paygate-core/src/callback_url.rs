@@ -126,26 +126,13 @@ mod tests {
             "http://0.0.0.0/",
             "http://[fd00::1]/",
         ] {
-            assert_eq!(
-                CallbackUrl::parse(bad, false),
-                Err(CallbackUrlError::PrivateTarget),
-                "{bad}"
-            );
+            assert_eq!(CallbackUrl::parse(bad, false), Err(CallbackUrlError::PrivateTarget), "{bad}");
             assert!(CallbackUrl::parse(bad, true).is_ok(), "{bad}");
         }
         assert!(CallbackUrl::parse("https://shop.example.com/paygate", false).is_ok());
         assert!(CallbackUrl::parse("https://8.8.8.8/x", false).is_ok());
-        assert_eq!(
-            CallbackUrl::parse("ftp://x.example/", true),
-            Err(CallbackUrlError::Scheme)
-        );
-        assert_eq!(
-            CallbackUrl::parse("https://u:p@x.example/", true),
-            Err(CallbackUrlError::Credentials)
-        );
-        assert_eq!(
-            CallbackUrl::parse("/relative", true),
-            Err(CallbackUrlError::Invalid)
-        );
+        assert_eq!(CallbackUrl::parse("ftp://x.example/", true), Err(CallbackUrlError::Scheme));
+        assert_eq!(CallbackUrl::parse("https://u:p@x.example/", true), Err(CallbackUrlError::Credentials));
+        assert_eq!(CallbackUrl::parse("/relative", true), Err(CallbackUrlError::Invalid));
     }
 }

@@ -20,7 +20,7 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-            && !domain.contains('@');
+            && !local.contains('@');
         if ok {
             Ok(Email(s.to_string()))
         } else {
@@ -40,16 +40,10 @@ mod tests {
 
     #[test]
     fn accepts_documented_examples_including_unicode() {
-        for ok in [
-            "merchant@example.com",
-            "shop.owner+payins@mail.example",
-            "üser@exämple.org",
-        ] {
+        for ok in ["merchant@example.com", "shop.owner+payins@mail.example", "üser@exämple.org"] {
             assert_eq!(Email::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in [
-            "", "no-at", "@x.y", "a@b", "a b@c.d", "a@.c", "a@c.", "a@b@c.d",
-        ] {
+        for bad in ["", "no-at", "@x.y", "a@b", "a b@c.d", "a@.c", "a@c.", "a@b@c.d"] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }

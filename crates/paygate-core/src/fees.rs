@@ -67,9 +67,7 @@ impl ResolvedFee {
         let product = i128::from(amount) * i128::from(self.percent_e4);
         let denominator = i128::from(HUNDRED_PERCENT);
         let proportional = (product + denominator - 1) / denominator;
-        i64::try_from(proportional)
-            .ok()?
-            .checked_add(self.fixed_minor)
+        i64::try_from(proportional).ok()?.checked_add(self.fixed_minor)
     }
 }
 
@@ -81,15 +79,11 @@ pub struct RuleError {
 }
 
 fn rule_err(field: impl Into<String>, issue: impl Into<String>) -> RuleError {
-    RuleError {
-        field: field.into(),
-        issue: issue.into(),
-    }
+    RuleError { field: field.into(), issue: issue.into() }
 }
 
 fn parse_percent(text: &str, field: &str) -> Result<i64, RuleError> {
-    let v =
-        parse_minor(text, PERCENT_EXPONENT).map_err(|e| rule_err(field, format!("percent {e}")))?;
+    let v = parse_minor(text, PERCENT_EXPONENT).map_err(|e| rule_err(field, format!("percent {e}")))?;
     if v > HUNDRED_PERCENT {
         return Err(rule_err(field, "percent must be between 0 and 100"));
     }
@@ -111,19 +105,13 @@ impl FeeSchedule {
             }
             if let Some(f) = &k.fixed {
                 for (code, exp) in currencies.codes() {
-                    parse_fixed(f, exp, &format!("fees.{name}.fixed")).map_err(|e| {
-                        rule_err(
-                            e.field,
-                            format!("{} (for {code}; use a per-currency rule)", e.issue),
-                        )
-                    })?;
+                    parse_fixed(f, exp, &format!("fees.{name}.fixed"))
+                        .map_err(|e| rule_err(e.field, format!("{} (for {code}; use a per-currency rule)", e.issue)))?;
                 }
             }
             for (code, rule) in &k.currencies {
                 let field = format!("fees.{name}.currencies.{code}");
-                let exp = currencies
-                    .exponent(code)
-                    .ok_or_else(|| rule_err(&field, "unsupported currency"))?;
+                let exp = currencies.exponent(code).ok_or_else(|| rule_err(&field, "unsupported currency"))?;
                 parse_percent(&rule.percent, &field)?;
                 parse_fixed(&rule.fixed, exp, &field)?;
             }
@@ -147,18 +135,8 @@ impl FeeSchedule {
             });
         }
         Ok(ResolvedFee {
-            percent_e4: k
-                .percent
-                .as_deref()
-                .map(|p| parse_percent(p, "percent"))
-                .transpose()?
-                .unwrap_or(0),
-            fixed_minor: k
-                .fixed
-                .as_deref()
-                .map(|f| parse_fixed(f, exp, "fixed"))
-                .transpose()?
-                .unwrap_or(0),
+            percent_e4: k.percent.as_deref().map(|p| parse_percent(p, "percent")).transpose()?.unwrap_or(0),
+            fixed_minor: k.fixed.as_deref().map(|f| parse_fixed(f, exp, "fixed")).transpose()?.unwrap_or(0),
         })
     }
 }
@@ -187,12 +165,8 @@ impl Limits {
         for (name, map) in [("payin", &self.payin), ("payout", &self.payout)] {
             for (code, limit) in map {
                 let field = format!("limits.{name}.{code}");
-                let exp = currencies
-                    .exponent(code)
-                    .ok_or_else(|| rule_err(&field, "unsupported currency"))?;
-                let (min, max) = limit
-                    .bounds(exp)
-                    .map_err(|e| rule_err(&field, e.to_string()))?;
+                let exp = currencies.exponent(code).ok_or_else(|| rule_err(&field, "unsupported currency"))?;
+                let (min, max) = limit.bounds(exp).map_err(|e| rule_err(&field, e.to_string()))?;
                 if let (Some(lo), Some(hi)) = (min, max) {
                     if lo > hi {
                         return Err(rule_err(&field, "min is greater than max"));
@@ -215,16 +189,10 @@ impl Limits {
         };
         let (min, max) = limit.bounds(exp).map_err(|e| e.to_string())?;
         if let Some(lo) = min.filter(|lo| amount < *lo) {
-            return Err(format!(
-                "below the minimum of {} {currency}",
-                format_minor(lo, exp)
-            ));
+            return Err(format!("below the minimum of {} {currency}", format_minor(lo, exp)));
         }
         if let Some(hi) = max.filter(|hi| amount > *hi) {
-            return Err(format!(
-                "above the maximum of {} {currency}",
-                format_minor(hi, exp)
-            ));
+            return Err(format!("above the maximum of {} {currency}", format_minor(hi, exp)));
         }
         Ok(())
     }
@@ -248,9 +216,8 @@ mod tests {
 
     #[test]
     fn fee_rounds_up_and_prefers_currency_rule() {
-        let s = schedule(
-            r#"{"payin":{"percent":"1.5","fixed":"0","currencies":{"RUB":{"percent":"2","fixed":"10.00"}}}}"#,
-        );
+        let s =
+            schedule(r#"{"payin":{"percent":"1.5","fixed":"0","currencies":{"RUB":{"percent":"2","fixed":"10.00"}}}}"#);
         let c = Currencies::default();
         s.validate(&c).unwrap();
         let rub = s.resolve(Kind::PayIn, "RUB", 2).unwrap();
@@ -264,30 +231,18 @@ mod tests {
     #[test]
     fn validation_catches_bad_rules() {
         let c = Currencies::default();
-        assert!(schedule(r#"{"payin":{"percent":"100.5"}}"#)
-            .validate(&c)
-            .is_err());
-        assert!(schedule(r#"{"payin":{"percent":"1.23456"}}"#)
-            .validate(&c)
-            .is_err());
-        assert!(schedule(r#"{"payin":{"percent":"1","fixed":"0.5"}}"#)
-            .validate(&c)
-            .is_err()); // not for JPY
-        assert!(
-            schedule(r#"{"payin":{"currencies":{"XXX":{"percent":"1"}}}}"#)
-                .validate(&c)
-                .is_err()
-        );
+        assert!(schedule(r#"{"payin":{"percent":"100.5"}}"#).validate(&c).is_err());
+        assert!(schedule(r#"{"payin":{"percent":"1.23456"}}"#).validate(&c).is_err());
+        assert!(schedule(r#"{"payin":{"percent":"1","fixed":"0.5"}}"#).validate(&c).is_err()); // not for JPY
+        assert!(schedule(r#"{"payin":{"currencies":{"XXX":{"percent":"1"}}}}"#).validate(&c).is_err());
         assert!(serde_json::from_str::<FeeSchedule>(r#"{"payin":{"pct":"1"}}"#).is_err());
-        let limits: Limits =
-            serde_json::from_str(r#"{"payin":{"RUB":{"min":"10.00","max":"5.00"}}}"#).unwrap();
+        let limits: Limits = serde_json::from_str(r#"{"payin":{"RUB":{"min":"10.00","max":"5.00"}}}"#).unwrap();
         assert!(limits.validate(&c).is_err());
     }
 
     #[test]
     fn limits_check() {
-        let limits: Limits =
-            serde_json::from_str(r#"{"payin":{"RUB":{"min":"10.00","max":"500"}}}"#).unwrap();
+        let limits: Limits = serde_json::from_str(r#"{"payin":{"RUB":{"min":"10.00","max":"500"}}}"#).unwrap();
         assert!(limits.check(Kind::PayIn, "RUB", 2, 999).is_err());
         assert!(limits.check(Kind::PayIn, "RUB", 2, 1000).is_ok());
         assert!(limits.check(Kind::PayIn, "RUB", 2, 50000).is_ok());

@@ -41,10 +41,7 @@ impl IdKind {
 
 /// A new id of `kind`, e.g. `pi_01jb3k…` (26 base32 characters after the prefix).
 pub fn new_id(kind: IdKind) -> String {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     let mut random = [0u8; 10];
     rand::thread_rng().fill_bytes(&mut random);
     let mut value: u128 = u128::from(millis & 0xFFFF_FFFF_FFFF) << 80;
@@ -63,8 +60,7 @@ pub fn new_id(kind: IdKind) -> String {
 /// True when `s` has the shape of an id of `kind`; used to answer 404 early
 /// without a database round trip for obviously foreign ids.
 pub fn looks_like(kind: IdKind, s: &str) -> bool {
-    s.strip_prefix(kind.prefix())
-        .is_some_and(|body| body.len() == 26 && body.bytes().all(|b| ALPHABET.contains(&b)))
+    s.strip_prefix(kind.prefix()).is_some_and(|body| body.len() == 26 && body.bytes().all(|b| ALPHABET.contains(&b)))
 }
 
 #[cfg(test)]
@@ -85,8 +81,7 @@ mod tests {
 
     #[test]
     fn ids_are_unique() {
-        let set: std::collections::HashSet<_> =
-            (0..10_000).map(|_| new_id(IdKind::Event)).collect();
+        let set: std::collections::HashSet<_> = (0..10_000).map(|_| new_id(IdKind::Event)).collect();
         assert_eq!(set.len(), 10_000);
     }
 }

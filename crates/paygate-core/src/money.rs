@@ -43,20 +43,11 @@ pub fn parse_minor(text: &str, exponent: u8) -> Result<i64, AmountError> {
     }
     let mut value: i64 = 0;
     for b in int_trimmed.bytes() {
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(i64::from(b - b'0')))
-            .ok_or(AmountError::TooLarge)?;
+        value = value.checked_mul(10).and_then(|v| v.checked_add(i64::from(b - b'0'))).ok_or(AmountError::TooLarge)?;
     }
     for i in 0..usize::from(exponent) {
-        let digit = significant
-            .as_bytes()
-            .get(i)
-            .map_or(0, |b| i64::from(b - b'0'));
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(digit))
-            .ok_or(AmountError::TooLarge)?;
+        let digit = significant.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+        value = value.checked_mul(10).and_then(|v| v.checked_add(digit)).ok_or(AmountError::TooLarge)?;
     }
     Ok(value)
 }
@@ -127,15 +118,11 @@ pub enum CurrencyConfigError {
 
 impl Currencies {
     /// Builds the set from configuration, checking every entry.
-    pub fn from_entries(
-        entries: impl IntoIterator<Item = (String, u8)>,
-    ) -> Result<Self, CurrencyConfigError> {
+    pub fn from_entries(entries: impl IntoIterator<Item = (String, u8)>) -> Result<Self, CurrencyConfigError> {
         let mut map = BTreeMap::new();
         for (code, exp) in entries {
-            let ok = (2..=10).contains(&code.len())
-                && code
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            let ok =
+                (2..=10).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
             if !ok {
                 return Err(CurrencyConfigError::BadCode(code));
             }
@@ -169,29 +156,15 @@ mod tests {
         assert_eq!(parse_minor("1500.500", 2), Ok(150050));
         assert_eq!(parse_minor("0.00123456", 8), Ok(123456));
         assert_eq!(parse_minor("7", 0), Ok(7));
-        assert_eq!(
-            parse_minor("0.001", 2),
-            Err(AmountError::TooManyDecimals(2))
-        );
+        assert_eq!(parse_minor("0.001", 2), Err(AmountError::TooManyDecimals(2)));
         assert_eq!(parse_minor("1.5", 0), Err(AmountError::TooManyDecimals(0)));
-        for bad in [
-            "", ".5", "5.", "-1", "+1", "1e3", "NaN", "Infinity", " 1", "1 ", "1,5", "0x10", "١",
-        ] {
+        for bad in ["", ".5", "5.", "-1", "+1", "1e3", "NaN", "Infinity", " 1", "1 ", "1,5", "0x10", "١"] {
             assert_eq!(parse_minor(bad, 2), Err(AmountError::NotANumber), "{bad:?}");
         }
-        assert_eq!(
-            parse_minor("92233720368547758.08", 2),
-            Err(AmountError::TooLarge)
-        );
+        assert_eq!(parse_minor("92233720368547758.08", 2), Err(AmountError::TooLarge));
         assert_eq!(parse_minor("92233720368547758.07", 2), Ok(i64::MAX));
-        assert_eq!(
-            parse_minor("99999999999999999999999", 0),
-            Err(AmountError::TooLarge)
-        );
-        assert_eq!(
-            parse_positive_minor("0.00", 2),
-            Err(AmountError::NotPositive)
-        );
+        assert_eq!(parse_minor("99999999999999999999999", 0), Err(AmountError::TooLarge));
+        assert_eq!(parse_positive_minor("0.00", 2), Err(AmountError::NotPositive));
         assert_eq!(parse_signed_minor("-12.50", 2), Ok(-1250));
     }
 

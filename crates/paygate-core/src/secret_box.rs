@@ -47,9 +47,7 @@ impl MasterKey {
         if hex::decode_to_slice(text, &mut bytes).is_ok() {
             return Ok(MasterKey(Key::from(bytes)));
         }
-        let decoded = STANDARD_NO_PAD
-            .decode(text.trim_end_matches('='))
-            .map_err(|_| MasterKeyError::BadFormat)?;
+        let decoded = STANDARD_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| MasterKeyError::BadFormat)?;
         let arr: [u8; 32] = decoded.try_into().map_err(|_| MasterKeyError::BadFormat)?;
         Ok(MasterKey(Key::from(arr)))
     }
@@ -65,13 +63,7 @@ impl MasterKey {
         let mut nonce = [0u8; 12];
         rand::thread_rng().fill_bytes(&mut nonce);
         let sealed = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext.as_bytes(),
-                    aad: bound_to.as_bytes(),
-                },
-            )
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext.as_bytes(), aad: bound_to.as_bytes() })
             .expect("ChaCha20-Poly1305 encryption of a short message cannot fail");
         let mut raw = nonce.to_vec();
         raw.extend_from_slice(&sealed);
@@ -87,13 +79,7 @@ impl MasterKey {
         let (nonce, ct) = raw.split_at(12);
         let cipher = ChaCha20Poly1305::new(&self.0);
         let plain = cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: bound_to.as_bytes(),
-                },
-            )
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: bound_to.as_bytes() })
             .map_err(|_| OpenError)?;
         String::from_utf8(plain).map_err(|_| OpenError)
     }
@@ -122,10 +108,7 @@ mod tests {
         assert_eq!(again.to_hex(), hex_form);
         let b64 = base64::engine::general_purpose::STANDARD.encode(hex::decode(&hex_form).unwrap());
         assert_eq!(MasterKey::parse(&b64).unwrap().to_hex(), hex_form);
-        assert_eq!(
-            MasterKey::parse("short").unwrap_err(),
-            MasterKeyError::BadFormat
-        );
+        assert_eq!(MasterKey::parse("short").unwrap_err(), MasterKeyError::BadFormat);
         assert!(!format!("{key:?}").contains(&hex_form));
     }
 }

@@ -22,12 +22,7 @@ fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 /// `X-App-Access-Sig`: lowercase hex of HMAC-SHA256(SecretToken, ts + email).
 /// `body` is `Some` only for merchants who switched on body signing, where
 /// the message becomes ts + email + raw body.
-pub fn merchant_request_signature(
-    secret: &[u8],
-    ts: &str,
-    email: &str,
-    body: Option<&[u8]>,
-) -> String {
+pub fn merchant_request_signature(secret: &[u8], ts: &str, email: &str, body: Option<&[u8]>) -> String {
     let mut parts: Vec<&[u8]> = vec![ts.as_bytes(), email.as_bytes()];
     if let Some(b) = body {
         parts.push(b);
@@ -37,13 +32,7 @@ pub fn merchant_request_signature(
 
 /// Checks a presented `X-App-Access-Sig` in constant time. Upper-case hex is
 /// accepted (API.md section 2); anything that is not 64 hex digits fails.
-pub fn verify_merchant_request(
-    secret: &[u8],
-    ts: &str,
-    email: &str,
-    body: Option<&[u8]>,
-    presented: &str,
-) -> bool {
+pub fn verify_merchant_request(secret: &[u8], ts: &str, email: &str, body: Option<&[u8]>, presented: &str) -> bool {
     let Some(presented) = decode_hex_32(presented) else {
         return false;
     };
@@ -117,29 +106,11 @@ mod tests {
         assert_eq!(sig.len(), 64);
         assert_eq!(sig, sig.to_lowercase());
         assert!(verify_merchant_request(b"k", "1", "a@b.c", None, &sig));
-        assert!(verify_merchant_request(
-            b"k",
-            "1",
-            "a@b.c",
-            None,
-            &sig.to_uppercase()
-        ));
-        assert!(!verify_merchant_request(
-            b"k",
-            "1",
-            "a@b.c",
-            None,
-            &sig[..63]
-        ));
+        assert!(verify_merchant_request(b"k", "1", "a@b.c", None, &sig.to_uppercase()));
+        assert!(!verify_merchant_request(b"k", "1", "a@b.c", None, &sig[..63]));
         assert!(!verify_merchant_request(b"k", "1", "a@b.c", None, "zz"));
         // The body mode must not verify a signature made without the body.
-        assert!(!verify_merchant_request(
-            b"k",
-            "1",
-            "a@b.c",
-            Some(b"{}"),
-            &sig
-        ));
+        assert!(!verify_merchant_request(b"k", "1", "a@b.c", Some(b"{}"), &sig));
     }
 
     #[test]

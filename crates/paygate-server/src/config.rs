@@ -93,17 +93,11 @@ pub enum ConfigError {
 impl Settings {
     /// Loads every layer. `config_file` may be absent (then only defaults,
     /// environment and flags count).
-    pub fn load(
-        config_file: Option<&Path>,
-        overrides: &Overrides,
-    ) -> Result<Settings, ConfigError> {
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(DEFAULTS));
         if let Some(path) = config_file {
             if !path.exists() {
-                return Err(ConfigError::Invalid(format!(
-                    "config file {} does not exist",
-                    path.display()
-                )));
+                return Err(ConfigError::Invalid(format!("config file {} does not exist", path.display())));
             }
             fig = fig.merge(Toml::file(path));
         }
@@ -150,8 +144,7 @@ impl Settings {
 
     /// Settings for tests and embedding: defaults plus the given database.
     pub fn for_database(url: &str) -> Settings {
-        let mut s =
-            Settings::load(None, &Overrides::default()).expect("embedded defaults are valid");
+        let mut s = Settings::load(None, &Overrides::default()).expect("embedded defaults are valid");
         s.database_url = SecretString::from(url.to_string());
         s
     }

@@ -15,10 +15,7 @@ pub struct FieldIssue {
 
 impl FieldIssue {
     pub fn new(field: impl Into<String>, issue: impl Into<String>) -> Self {
-        FieldIssue {
-            field: field.into(),
-            issue: issue.into(),
-        }
+        FieldIssue { field: field.into(), issue: issue.into() }
     }
 }
 
@@ -112,9 +109,7 @@ impl ApiError {
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             Conflict(code, _) => (StatusCode::CONFLICT, code),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
-            UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
-            }
+            UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
             Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
             Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code),
             InsufficientFunds(_) => (StatusCode::PAYMENT_REQUIRED, "INSUFFICIENT_FUNDS"),
@@ -145,19 +140,10 @@ impl IntoResponse for ApiError {
             ApiError::Validation(d) if d.len() == 1 => format!("{}: {}", d[0].field, d[0].issue),
             other => other.to_string(),
         };
-        let body = ErrorEnvelope {
-            success: false,
-            error: ErrorBody {
-                code,
-                message,
-                details,
-            },
-        };
+        let body = ErrorEnvelope { success: false, error: ErrorBody { code, message, details } };
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED && code == "UNAUTHORIZED" {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -30,9 +30,7 @@ pub fn key_file_for(db_file: &Path) -> PathBuf {
 
 fn load_or_create_key_file(path: &Path) -> anyhow::Result<MasterKey> {
     match std::fs::read_to_string(path) {
-        Ok(text) => {
-            MasterKey::parse(&text).with_context(|| format!("master key file {}", path.display()))
-        }
+        Ok(text) => MasterKey::parse(&text).with_context(|| format!("master key file {}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate();
             write_private(path, &key.to_hex())

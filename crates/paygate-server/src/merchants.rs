@@ -21,20 +21,12 @@ pub struct WithSecret {
 pub fn validate_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::validation(
-            "name",
-            "must be 1-200 printable characters",
-        ));
+        return Err(ApiError::validation("name", "must be 1-200 printable characters"));
     }
     Ok(name.to_string())
 }
 
-pub async fn create(
-    state: &AppState,
-    email: &str,
-    name: &str,
-    mode: Mode,
-) -> Result<WithSecret, ApiError> {
+pub async fn create(state: &AppState, email: &str, name: &str, mode: Mode) -> Result<WithSecret, ApiError> {
     let email = Email::parse(email).map_err(|e| ApiError::validation("email", e.to_string()))?;
     let name = validate_name(name)?;
     let id = new_id(IdKind::Merchant);
@@ -49,14 +41,10 @@ pub async fn create(
         secret: sealed,
     };
     match state.db.insert_merchant(new).await {
-        Ok(merchant) => Ok(WithSecret {
-            merchant,
-            secret_token: SecretString::from(secret),
-        }),
-        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict(
-            "EMAIL_TAKEN",
-            "a merchant with this email already exists".into(),
-        )),
+        Ok(merchant) => Ok(WithSecret { merchant, secret_token: SecretString::from(secret) }),
+        Err(StoreError::Conflict(_)) => {
+            Err(ApiError::Conflict("EMAIL_TAKEN", "a merchant with this email already exists".into()))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -67,25 +55,14 @@ pub async fn rotate_secret(state: &AppState, id: &str) -> Result<WithSecret, Api
     let secret = new_secret_token(current.mode);
     let sealed = Sealed(state.master_key.seal(id, &secret));
     let grace_until = now_micros() + (state.settings.secret_grace_secs as i64) * 1_000_000;
-    let merchant = state
-        .db
-        .rotate_merchant_secret(id, sealed, grace_until)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let merchant = state.db.rotate_merchant_secret(id, sealed, grace_until).await?.ok_or(ApiError::NotFound)?;
     tracing::info!(merchant_id = id, "merchant secret rotated");
-    Ok(WithSecret {
-        merchant,
-        secret_token: SecretString::from(secret),
-    })
+    Ok(WithSecret { merchant, secret_token: SecretString::from(secret) })
 }
 
 /// The secrets a request may be signed with right now: the current one,
 /// then the previous one while its grace period lasts.
-pub fn usable_secrets(
-    state: &AppState,
-    m: &MerchantRecord,
-    now: i64,
-) -> Result<Vec<SecretString>, ApiError> {
+pub fn usable_secrets(state: &AppState, m: &MerchantRecord, now: i64) -> Result<Vec<SecretString>, ApiError> {
     let open = |s: &Sealed| {
         state
             .master_key

@@ -14,12 +14,9 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let app = crate::http::app(state.clone());
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
     state.db.close().await;
     Ok(())
 }

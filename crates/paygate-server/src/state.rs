@@ -38,11 +38,7 @@ impl AppState {
     /// it generated, if the operator configured none, so the caller can
     /// print it exactly once.
     pub async fn build(settings: Settings) -> anyhow::Result<(AppState, Generated)> {
-        let db = Db::connect(
-            settings.database_url.expose_secret(),
-            settings.max_db_connections,
-        )
-        .await?;
+        let db = Db::connect(settings.database_url.expose_secret(), settings.max_db_connections).await?;
         paygate_store::migrate::run(&db).await?;
         let master_key = keys::resolve_master_key(&settings)?;
         let (admin_token, generated) = match &settings.admin_token {
@@ -64,11 +60,6 @@ impl AppState {
             currencies,
             metrics: crate::telemetry::metrics_handle(),
         }));
-        Ok((
-            state,
-            Generated {
-                admin_token: generated,
-            },
-        ))
+        Ok((state, Generated { admin_token: generated }))
     }
 }

@@ -15,11 +15,7 @@ pub struct BalanceRow {
 impl Db {
     /// Balances per currency of `merchant_id`, optionally one currency only,
     /// ordered by currency code. Currencies the merchant never used are absent.
-    pub async fn merchant_balances(
-        &self,
-        merchant_id: &str,
-        currency: Option<&str>,
-    ) -> Result<Vec<BalanceRow>> {
+    pub async fn merchant_balances(&self, merchant_id: &str, currency: Option<&str>) -> Result<Vec<BalanceRow>> {
         let rows = sqlx::query(
             "SELECT currency, bucket, balance FROM accounts \
              WHERE owner = $1 AND is_merchant = 1 AND ($2 IS NULL OR currency = $2) ORDER BY currency, bucket",
@@ -34,10 +30,7 @@ impl Db {
             let bucket: String = row.try_get("bucket")?;
             let balance: i64 = row.try_get("balance")?;
             if out.last().is_none_or(|b| b.currency != cur) {
-                out.push(BalanceRow {
-                    currency: cur,
-                    ..Default::default()
-                });
+                out.push(BalanceRow { currency: cur, ..Default::default() });
             }
             let entry = out.last_mut().expect("pushed above");
             match bucket.as_str() {

@@ -70,9 +70,7 @@ impl Db {
             .max_connections(max_connections)
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move { dialect::prepare_connection(backend, conn).await })
-            })
+            .after_connect(move |conn, _| Box::pin(async move { dialect::prepare_connection(backend, conn).await }))
             .connect(&url)
             .await?;
         Ok(Db { pool, backend })

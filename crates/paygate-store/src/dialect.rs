@@ -29,10 +29,7 @@ pub fn normalise_url(backend: Backend, url: &str) -> String {
 /// `synchronous=FULL` so that a 2xx means the commit reached the disk, a busy
 /// timeout so concurrent writers queue instead of failing, and foreign keys.
 /// PostgreSQL: synchronous commit stays on (the server default) explicitly.
-pub async fn prepare_connection(
-    backend: Backend,
-    conn: &mut AnyConnection,
-) -> Result<(), sqlx::Error> {
+pub async fn prepare_connection(backend: Backend, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     match backend {
         Backend::Sqlite => {
             conn.execute(
@@ -50,9 +47,7 @@ pub async fn prepare_connection(
 /// Path of the SQLite file behind `url`, if it names one (used to place the
 /// generated master-key file beside the database).
 pub fn sqlite_file_path(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     if path.is_empty() || path == ":memory:" {
         return None;
@@ -69,18 +64,9 @@ mod tests {
         assert_eq!(backend_of("sqlite://paygate.db"), Some(Backend::Sqlite));
         assert_eq!(backend_of("postgres://u@h/db"), Some(Backend::Postgres));
         assert_eq!(backend_of("mysql://x"), None);
-        assert_eq!(
-            normalise_url(Backend::Sqlite, "sqlite://a.db"),
-            "sqlite://a.db?mode=rwc"
-        );
-        assert_eq!(
-            normalise_url(Backend::Sqlite, "sqlite://a.db?x=1"),
-            "sqlite://a.db?x=1&mode=rwc"
-        );
-        assert_eq!(
-            sqlite_file_path("sqlite://dir/a.db?mode=rwc").unwrap(),
-            std::path::PathBuf::from("dir/a.db")
-        );
+        assert_eq!(normalise_url(Backend::Sqlite, "sqlite://a.db"), "sqlite://a.db?mode=rwc");
+        assert_eq!(normalise_url(Backend::Sqlite, "sqlite://a.db?x=1"), "sqlite://a.db?x=1&mode=rwc");
+        assert_eq!(sqlite_file_path("sqlite://dir/a.db?mode=rwc").unwrap(), std::path::PathBuf::from("dir/a.db"));
         assert_eq!(sqlite_file_path("sqlite::memory:"), None);
     }
 }

@@ -73,14 +73,11 @@ fn from_row(row: &AnyRow) -> Result<MerchantRecord> {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
-        mode: Mode::parse(&mode)
-            .ok_or_else(|| StoreError::Corrupt(format!("merchant mode {mode:?}")))?,
+        mode: Mode::parse(&mode).ok_or_else(|| StoreError::Corrupt(format!("merchant mode {mode:?}")))?,
         enabled: flag(row, "enabled")?,
         public_token: row.try_get("public_token")?,
         secret: Sealed(row.try_get("secret_sealed")?),
-        prev_secret: row
-            .try_get::<Option<String>, _>("prev_secret_sealed")?
-            .map(Sealed),
+        prev_secret: row.try_get::<Option<String>, _>("prev_secret_sealed")?.map(Sealed),
         prev_secret_expires_at: row.try_get("prev_secret_expires_at")?,
         sign_body: flag(row, "sign_body")?,
         webhook_url: row.try_get("webhook_url")?,
@@ -109,51 +106,31 @@ impl Db {
         .bind(now)
         .execute(self.pool())
         .await?;
-        self.merchant(&m.id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("inserted merchant vanished".into()))
+        self.merchant(&m.id).await?.ok_or_else(|| StoreError::Corrupt("inserted merchant vanished".into()))
     }
 
     pub async fn merchant(&self, id: &str) -> Result<Option<MerchantRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM merchants WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
         row.as_ref().map(from_row).transpose()
     }
 
     pub async fn merchant_by_public_token(&self, token: &str) -> Result<Option<MerchantRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM merchants WHERE public_token = $1");
-        let row = sqlx::query(&sql)
-            .bind(token)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&sql).bind(token).fetch_optional(self.pool()).await?;
         row.as_ref().map(from_row).transpose()
     }
 
     /// Merchants ordered by id (creation order), `limit` after `cursor`.
-    pub async fn list_merchants(
-        &self,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<MerchantRecord>> {
+    pub async fn list_merchants(&self, after: Option<&str>, limit: i64) -> Result<Vec<MerchantRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM merchants WHERE id > $1 ORDER BY id LIMIT $2");
-        let rows = sqlx::query(&sql)
-            .bind(after.unwrap_or(""))
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&sql).bind(after.unwrap_or("")).bind(limit).fetch_all(self.pool()).await?;
         rows.iter().map(from_row).collect()
     }
 
     /// Applies `patch` in one statement, so concurrent patches of different
     /// fields do not overwrite each other. Returns the row after the change.
-    pub async fn update_merchant(
-        &self,
-        id: &str,
-        p: MerchantPatch,
-    ) -> Result<Option<MerchantRecord>> {
+    pub async fn update_merchant(&self, id: &str, p: MerchantPatch) -> Result<Option<MerchantRecord>> {
         let (set_url, url) = match p.webhook_url {
             Some(v) => (1i64, v),
             None => (0i64, None),

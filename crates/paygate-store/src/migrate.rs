@@ -26,10 +26,7 @@ macro_rules! migration {
     };
 }
 
-const MIGRATIONS: &[Migration] = &[
-    migration!(1, "0001_merchants"),
-    migration!(2, "0002_ledger"),
-];
+const MIGRATIONS: &[Migration] = &[migration!(1, "0001_merchants"), migration!(2, "0002_ledger")];
 
 /// The version the code expects; `/readyz` compares it with the database.
 pub fn latest_version() -> i64 {
@@ -41,15 +38,11 @@ pub fn latest_version() -> i64 {
 pub async fn run(db: &Db) -> Result<Vec<i64>> {
     let mut conn = db.pool().acquire().await?;
     if db.backend() == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_lock(7270001)")
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query("SELECT pg_advisory_lock(7270001)").execute(&mut *conn).await?;
     }
     let outcome = apply_pending(db.backend(), &mut conn).await;
     if db.backend() == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_unlock(7270001)")
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query("SELECT pg_advisory_unlock(7270001)").execute(&mut *conn).await?;
     }
     outcome
 }
@@ -67,21 +60,16 @@ async fn apply_pending(backend: Backend, conn: &mut sqlx::AnyConnection) -> Resu
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,
         };
-        let wrap = |source| StoreError::Migration {
-            version: m.version,
-            source,
-        };
+        let wrap = |source| StoreError::Migration { version: m.version, source };
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(wrap)?;
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(wrap)?;
-        sqlx::query(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-        )
-        .bind(m.version)
-        .bind(m.name)
-        .bind(crate::time::now_micros())
-        .execute(&mut *tx)
-        .await
-        .map_err(wrap)?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(crate::time::now_micros())
+            .execute(&mut *tx)
+            .await
+            .map_err(wrap)?;
         tx.commit().await.map_err(wrap)?;
         tracing::info!(version = m.version, name = m.name, "applied migration");
         applied.push(m.version);
@@ -90,10 +78,9 @@ async fn apply_pending(backend: Backend, conn: &mut sqlx::AnyConnection) -> Resu
 }
 
 async fn current_version_on(conn: &mut sqlx::AnyConnection) -> Result<i64> {
-    let row =
-        sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM schema_migrations")
-            .fetch_one(&mut *conn)
-            .await?;
+    let row = sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM schema_migrations")
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(row.try_get::<i64, _>("v")?)
 }
 

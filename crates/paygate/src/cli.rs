@@ -69,10 +69,7 @@ enum MerchantCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("paygate: cannot start the async runtime: {e}");
@@ -89,10 +86,7 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mut overrides = Overrides {
-        database_url: cli.database_url,
-        ..Default::default()
-    };
+    let mut overrides = Overrides { database_url: cli.database_url, ..Default::default() };
     if let Command::Serve(args) = &cli.command {
         overrides.listen = args.listen.clone();
         overrides.admin_token = args.admin_token.clone();
@@ -117,9 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     let listen = settings.listen;
     let (state, generated) = AppState::build(settings).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     if let Some(token) = generated.admin_token {
         // Printed once, on stdout, never logged: set PAYGATE_ADMIN_TOKEN to keep a fixed one.
         println!(
@@ -129,8 +121,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     }
     println!("paygate listening on http://{}", listener.local_addr()?);
     tracing::info!(address = %listener.local_addr()?, backend = state.db.backend().name(), "paygate started");
-    paygate_server::startup::serve(listener, state, paygate_server::startup::shutdown_signal())
-        .await?;
+    paygate_server::startup::serve(listener, state, paygate_server::startup::shutdown_signal()).await?;
     tracing::info!("paygate stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -141,9 +132,7 @@ async fn merchant(settings: Settings, cmd: MerchantCommand) -> anyhow::Result<Ex
     match cmd {
         MerchantCommand::Create { email, name, mode } => {
             let mode = parse_mode(&mode).map_err(api_to_anyhow)?;
-            let made = paygate_server::merchants::create(&state, &email, &name, mode)
-                .await
-                .map_err(api_to_anyhow)?;
+            let made = paygate_server::merchants::create(&state, &email, &name, mode).await.map_err(api_to_anyhow)?;
             print(serde_json::to_value(MerchantWithSecretOut::from(made))?);
         }
         MerchantCommand::List => {
@@ -165,9 +154,7 @@ async fn merchant(settings: Settings, cmd: MerchantCommand) -> anyhow::Result<Ex
         MerchantCommand::Disable { id } => set_enabled(&state, &id, false).await?,
         MerchantCommand::Enable { id } => set_enabled(&state, &id, true).await?,
         MerchantCommand::RotateSecret { id } => {
-            let rotated = paygate_server::merchants::rotate_secret(&state, &id)
-                .await
-                .map_err(api_to_anyhow)?;
+            let rotated = paygate_server::merchants::rotate_secret(&state, &id).await.map_err(api_to_anyhow)?;
             print(serde_json::to_value(MerchantWithSecretOut::from(rotated))?);
         }
     }
@@ -176,15 +163,8 @@ async fn merchant(settings: Settings, cmd: MerchantCommand) -> anyhow::Result<Ex
 }
 
 async fn set_enabled(state: &AppState, id: &str, enabled: bool) -> anyhow::Result<()> {
-    let patch = MerchantPatch {
-        enabled: Some(enabled),
-        ..Default::default()
-    };
-    let m = state
-        .db
-        .update_merchant(id, patch)
-        .await?
-        .with_context(|| format!("no merchant {id}"))?;
+    let patch = MerchantPatch { enabled: Some(enabled), ..Default::default() };
+    let m = state.db.update_merchant(id, patch).await?.with_context(|| format!("no merchant {id}"))?;
     println!("{}", serde_json::to_value(MerchantOut::from(&m))?);
     Ok(())
 }
@@ -194,11 +174,7 @@ async fn set_enabled(state: &AppState, id: &str, enabled: bool) -> anyhow::Resul
 fn api_to_anyhow(e: paygate_server::error::ApiError) -> anyhow::Error {
     match e {
         paygate_server::error::ApiError::Validation(d) => {
-            anyhow::anyhow!(d
-                .iter()
-                .map(|i| format!("{}: {}", i.field, i.issue))
-                .collect::<Vec<_>>()
-                .join("; "))
+            anyhow::anyhow!(d.iter().map(|i| format!("{}: {}", i.field, i.issue)).collect::<Vec<_>>().join("; "))
         }
         other => anyhow::anyhow!("{other}"),
     }

@@ -51,11 +51,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Signed<T> {
         let ts = header(headers, TS_HEADER)?;
         let sig = header(headers, SIG_HEADER)?;
 
-        let merchant = state
-            .db
-            .merchant_by_public_token(token)
-            .await?
-            .ok_or(ApiError::AuthUnknownToken)?;
+        let merchant = state.db.merchant_by_public_token(token).await?.ok_or(ApiError::AuthUnknownToken)?;
 
         let now = now_micros();
         if !timestamp_fresh(ts, now / 1_000_000, state.settings.auth_window_secs) {
@@ -69,13 +65,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Signed<T> {
         // not tell which one matched.
         let mut matched = false;
         for secret in &secrets {
-            matched |= verify_merchant_request(
-                secret.expose_secret().as_bytes(),
-                ts,
-                &merchant.email,
-                signed_body,
-                sig,
-            );
+            matched |=
+                verify_merchant_request(secret.expose_secret().as_bytes(), ts, &merchant.email, signed_body, sig);
         }
         if !matched {
             return Err(ApiError::AuthBadSignature);
@@ -85,9 +76,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Signed<T> {
         }
         let ip = client_ip(&parts, state.settings.trust_forwarded_for);
         if !ip_allowed(&merchant.ip_allowlist, ip) {
-            return Err(ApiError::Forbidden(
-                "client address is not in the merchant's IP allow-list".into(),
-            ));
+            return Err(ApiError::Forbidden("client address is not in the merchant's IP allow-list".into()));
         }
         require_json_content_type(headers)?;
         let body = parse_json(&bytes)?;
@@ -100,8 +89,7 @@ fn timestamp_fresh(ts: &str, now_secs: i64, window: u64) -> bool {
     if ts.is_empty() || ts.len() > 12 || !ts.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
-    ts.parse::<i64>()
-        .is_ok_and(|t| t.abs_diff(now_secs) <= window)
+    ts.parse::<i64>().is_ok_and(|t| t.abs_diff(now_secs) <= window)
 }
 
 /// The peer address, or the first `X-Forwarded-For` hop when the operator
@@ -118,10 +106,7 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
             return forwarded;
         }
     }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_canonical())
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical())
 }
 
 /// An empty list allows everyone; otherwise the address must fall in one of

@@ -54,28 +54,15 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let c = openapi.components.get_or_insert_with(Default::default);
-        let header = |name: &str, what: &str| {
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(name, what)))
-        };
-        c.add_security_scheme(
-            "app_token",
-            header("X-App-Token", "The merchant's PublicToken"),
-        );
-        c.add_security_scheme(
-            "app_ts",
-            header("X-App-Access-Ts", "Current Unix time in seconds"),
-        );
+        let header =
+            |name: &str, what: &str| SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(name, what)));
+        c.add_security_scheme("app_token", header("X-App-Token", "The merchant's PublicToken"));
+        c.add_security_scheme("app_ts", header("X-App-Access-Ts", "Current Unix time in seconds"));
         c.add_security_scheme(
             "app_sig",
-            header(
-                "X-App-Access-Sig",
-                "lowercase hex(HMAC-SHA256(key=SecretToken, msg=ts + email))",
-            ),
+            header("X-App-Access-Sig", "lowercase hex(HMAC-SHA256(key=SecretToken, msg=ts + email))"),
         );
-        c.add_security_scheme(
-            "admin",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
+        c.add_security_scheme("admin", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
     }
 }
 

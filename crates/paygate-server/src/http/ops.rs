@@ -11,10 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
-        .routes(routes!(metrics))
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -43,38 +40,20 @@ pub struct Readiness {
 async fn readyz(State(state): State<AppState>) -> Response {
     let expected = paygate_store::migrate::latest_version();
     let reachable = state.db.ping().await;
-    let version = if reachable {
-        paygate_store::migrate::current_version(&state.db)
-            .await
-            .unwrap_or(0)
-    } else {
-        0
-    };
+    let version = if reachable { paygate_store::migrate::current_version(&state.db).await.unwrap_or(0) } else { 0 };
     let ready = reachable && version == expected;
     let body = Readiness {
         status: if ready { "ready" } else { "not_ready" },
-        database: if reachable {
-            "reachable"
-        } else {
-            "unreachable"
-        },
+        database: if reachable { "reachable" } else { "unreachable" },
         schema_version: version,
         expected_schema_version: expected,
     };
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
 
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }

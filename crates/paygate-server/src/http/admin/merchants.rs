@@ -113,12 +113,7 @@ async fn create_merchant(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<CreateMerchantIn>,
 ) -> ApiResult<Response> {
-    let mode = input
-        .mode
-        .as_deref()
-        .map(parse_mode)
-        .transpose()?
-        .unwrap_or(Mode::Test);
+    let mode = input.mode.as_deref().map(parse_mode).transpose()?.unwrap_or(Mode::Test);
     let made = merchants::create(&state, &input.email, &input.name, mode).await?;
     tracing::info!(merchant_id = %made.merchant.id, mode = mode.as_str(), "merchant created");
     Ok(created(MerchantWithSecretOut::from(made)))
@@ -136,28 +131,15 @@ pub struct ListParams {
 /// List merchants in creation order.
 #[utoipa::path(get, path = "/admin/v1/merchants", tag = "admin", security(("admin" = [])), params(ListParams),
     responses((status = 200, body = inline(crate::http::envelope::Envelope<Page<MerchantOut>>))))]
-async fn list_merchants(
-    _: Admin,
-    State(state): State<AppState>,
-    Query(p): Query<ListParams>,
-) -> ApiResult<Response> {
+async fn list_merchants(_: Admin, State(state): State<AppState>, Query(p): Query<ListParams>) -> ApiResult<Response> {
     let limit = p.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::validation("limit", "must be between 1 and 100"));
     }
-    let rows = state
-        .db
-        .list_merchants(p.cursor.as_deref(), limit + 1)
-        .await?;
+    let rows = state.db.list_merchants(p.cursor.as_deref(), limit + 1).await?;
     let has_more = rows.len() as i64 > limit;
-    let items: Vec<MerchantOut> = rows
-        .iter()
-        .take(limit as usize)
-        .map(MerchantOut::from)
-        .collect();
-    let next_cursor = has_more
-        .then(|| items.last().map(|m| m.id.clone()))
-        .flatten();
+    let items: Vec<MerchantOut> = rows.iter().take(limit as usize).map(MerchantOut::from).collect();
+    let next_cursor = has_more.then(|| items.last().map(|m| m.id.clone())).flatten();
     Ok(ok(Page { items, next_cursor }))
 }
 
@@ -166,11 +148,7 @@ async fn list_merchants(
     params(("id" = String, Path)),
     responses((status = 200, body = inline(crate::http::envelope::Envelope<MerchantOut>)),
               (status = 404, body = crate::error::ErrorEnvelope)))]
-async fn get_merchant(
-    _: Admin,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_merchant(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let m = state.db.merchant(&id).await?.ok_or(ApiError::NotFound)?;
     Ok(ok(MerchantOut::from(&m)))
 }
@@ -196,9 +174,7 @@ pub struct PatchMerchantIn {
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
@@ -221,10 +197,7 @@ pub fn validate_patch(state: &AppState, input: PatchMerchantIn) -> Result<Mercha
                 .iter()
                 .map(|s| {
                     parse_net(s).ok_or_else(|| {
-                        ApiError::validation(
-                            "ip_allowlist",
-                            format!("{s:?} is not an address or CIDR network"),
-                        )
+                        ApiError::validation("ip_allowlist", format!("{s:?} is not an address or CIDR network"))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -237,25 +210,19 @@ pub fn validate_patch(state: &AppState, input: PatchMerchantIn) -> Result<Mercha
     let fees = input
         .fees
         .map(|f| {
-            f.validate(&state.currencies)
-                .map_err(|e| ApiError::validation(&e.field, e.issue))?;
+            f.validate(&state.currencies).map_err(|e| ApiError::validation(&e.field, e.issue))?;
             Ok::<_, ApiError>(serde_json::to_string(&f).expect("fees serialise"))
         })
         .transpose()?;
     let limits = input
         .limits
         .map(|l| {
-            l.validate(&state.currencies)
-                .map_err(|e| ApiError::validation(&e.field, e.issue))?;
+            l.validate(&state.currencies).map_err(|e| ApiError::validation(&e.field, e.issue))?;
             Ok::<_, ApiError>(serde_json::to_string(&l).expect("limits serialise"))
         })
         .transpose()?;
     Ok(MerchantPatch {
-        name: input
-            .name
-            .as_deref()
-            .map(merchants::validate_name)
-            .transpose()?,
+        name: input.name.as_deref().map(merchants::validate_name).transpose()?,
         mode: input.mode.as_deref().map(parse_mode).transpose()?,
         enabled: input.enabled,
         sign_body: input.sign_body,
@@ -267,9 +234,7 @@ pub fn validate_patch(state: &AppState, input: PatchMerchantIn) -> Result<Mercha
 }
 
 fn parse_net(s: &str) -> Option<ipnet::IpNet> {
-    s.parse::<ipnet::IpNet>()
-        .ok()
-        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+    s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// Change a merchant: webhook URL, IP allow-list, enabled, mode, fees, limits.
@@ -285,11 +250,7 @@ async fn patch_merchant(
     JsonBody(input): JsonBody<PatchMerchantIn>,
 ) -> ApiResult<Response> {
     let patch = validate_patch(&state, input)?;
-    let m = state
-        .db
-        .update_merchant(&id, patch)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let m = state.db.update_merchant(&id, patch).await?.ok_or(ApiError::NotFound)?;
     tracing::info!(merchant_id = %m.id, enabled = m.enabled, "merchant updated");
     Ok(ok(MerchantOut::from(&m)))
 }
@@ -300,11 +261,7 @@ async fn patch_merchant(
     params(("id" = String, Path)),
     responses((status = 200, body = inline(crate::http::envelope::Envelope<MerchantWithSecretOut>)),
               (status = 404, body = crate::error::ErrorEnvelope)))]
-async fn rotate_secret(
-    _: Admin,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn rotate_secret(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let rotated = merchants::rotate_secret(&state, &id).await?;
     Ok(ok(MerchantWithSecretOut::from(rotated)))
 }

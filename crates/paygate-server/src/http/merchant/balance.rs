@@ -44,28 +44,18 @@ pub struct BalancesOut {
 pub async fn balance(State(state): State<AppState>, req: Signed<BalanceIn>) -> ApiResult<Response> {
     if let Some(c) = &req.body.currency {
         if state.currencies.exponent(c).is_none() {
-            return Err(ApiError::Unprocessable(
-                "UNSUPPORTED_CURRENCY",
-                format!("currency {c:?} is not supported"),
-            ));
+            return Err(ApiError::Unprocessable("UNSUPPORTED_CURRENCY", format!("currency {c:?} is not supported")));
         }
     }
-    let rows = state
-        .db
-        .merchant_balances(&req.merchant.id, req.body.currency.as_deref())
-        .await?;
+    let rows = state.db.merchant_balances(&req.merchant.id, req.body.currency.as_deref()).await?;
     let balances = rows
         .into_iter()
         .map(|b| {
             let exp = state.currencies.exponent(&b.currency).unwrap_or(0);
             // Each bucket is non-negative and bounded by the ledger, but the
             // sum is computed checked anyway: an overflow must not wrap.
-            let total = b
-                .available
-                .checked_add(b.hold)
-                .and_then(|t| t.checked_add(b.frozen));
-            let total = total
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("balance total overflows")))?;
+            let total = b.available.checked_add(b.hold).and_then(|t| t.checked_add(b.frozen));
+            let total = total.ok_or_else(|| ApiError::internal(anyhow::anyhow!("balance total overflows")))?;
             Ok(BalanceOut {
                 available: format_minor(b.available, exp),
                 hold: format_minor(b.hold, exp),
