@@ -146,6 +146,20 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// Query parameters with our error envelope (axum's own rejection is plain text).
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| QueryParams(q.0))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
 /// A JSON body for unsigned (admin) endpoints, with our error envelope.
 pub struct JsonBody<T>(pub T);
 

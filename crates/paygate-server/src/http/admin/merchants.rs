@@ -1,11 +1,11 @@
 //! Operator endpoints for merchants (API.md section 5).
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{Admin, JsonBody};
+use crate::http::auth::{Admin, JsonBody, QueryParams};
 use crate::http::envelope::{created, ok, rfc3339, Page};
 use crate::merchants::{self, WithSecret};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use paygate_core::callback_url::CallbackUrl;
 use paygate_core::fees::{FeeSchedule, Limits};
@@ -131,7 +131,11 @@ pub struct ListParams {
 /// List merchants in creation order.
 #[utoipa::path(get, path = "/admin/v1/merchants", tag = "admin", security(("admin" = [])), params(ListParams),
     responses((status = 200, body = inline(crate::http::envelope::Envelope<Page<MerchantOut>>))))]
-async fn list_merchants(_: Admin, State(state): State<AppState>, Query(p): Query<ListParams>) -> ApiResult<Response> {
+async fn list_merchants(
+    _: Admin,
+    State(state): State<AppState>,
+    QueryParams(p): QueryParams<ListParams>,
+) -> ApiResult<Response> {
     let limit = p.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::validation("limit", "must be between 1 and 100"));

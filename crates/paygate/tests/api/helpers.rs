@@ -1,0 +1,357 @@
+//! `spawn_app()` and friends: each test gets its own database (a SQLite
+//! file in a temporary directory, or a new PostgreSQL database that is
+//! dropped afterwards) and its own server on an ephemeral loopback port.
+
+#![allow(dead_code)]
+
+use hmac::{Hmac, Mac};
+use paygate_server::config::Settings;
+use paygate_server::state::AppState;
+use paygate_store::merchants::{NewMerchant, Sealed};
+use paygate_store::Backend;
+use secrecy::SecretString;
+use serde_json::Value;
+use sha2::Sha256;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// Generates `mod NAME { sqlite(); postgres() }` running `NAME(app)` on each
+/// backend, so no test can forget one of them.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::spawn_app($crate::helpers::sqlite()).await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::spawn_app($crate::helpers::postgres()).await).await;
+            }
+        }
+    )*};
+}
+
+/// Adjusts settings before the app starts.
+pub type SettingsTweak = Box<dyn FnOnce(&mut Settings) + Send>;
+
+/// Which database, and how to adjust settings before the app starts.
+pub struct AppSpec {
+    pub backend: Backend,
+    pub tweak: Option<SettingsTweak>,
+}
+
+pub fn sqlite() -> AppSpec {
+    AppSpec { backend: Backend::Sqlite, tweak: None }
+}
+
+pub fn postgres() -> AppSpec {
+    AppSpec { backend: Backend::Postgres, tweak: None }
+}
+
+impl AppSpec {
+    pub fn with(mut self, f: impl FnOnce(&mut Settings) + Send + 'static) -> Self {
+        self.tweak = Some(Box::new(f));
+        self
+    }
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("PAYGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database that disappears with the test.
+pub enum DbGuard {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl DbGuard {
+    pub async fn create(backend: Backend) -> (DbGuard, String) {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("paygate.db").display());
+                (DbGuard::Sqlite(dir), url)
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("paygate_test_{}", hex::encode(rand_bytes::<8>()));
+                let admin = paygate_store::Db::connect(&admin_url, 1)
+                    .await
+                    .expect("PostgreSQL must be running for the test suite (see README)");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.expect("create database");
+                admin.close().await;
+                let url = match admin_url.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("PAYGATE_TEST_POSTGRES_URL needs a database path"),
+                };
+                (DbGuard::Postgres { admin_url, name }, url)
+            }
+        }
+    }
+
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        match self {
+            DbGuard::Sqlite(d) => Some(d.path()),
+            DbGuard::Postgres { .. } => None,
+        }
+    }
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        if let DbGuard::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; a separate thread with its
+            // own runtime can block on the cleanup.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(admin) = paygate_store::Db::connect(&admin_url, 1).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(admin.pool())
+                            .await;
+                        admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub fn rand_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut b);
+    b
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub backend: Backend,
+    pub db_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pub guard: DbGuard,
+}
+
+pub async fn spawn_app(spec: AppSpec) -> TestApp {
+    let (guard, url) = DbGuard::create(spec.backend).await;
+    let mut settings = Settings::for_database(&url);
+    let db_url = url.clone();
+    settings.admin_token = Some(SecretString::from(ADMIN_TOKEN.to_string()));
+    settings.allow_private_callbacks = true;
+    if spec.backend == Backend::Postgres {
+        settings.master_key = Some(SecretString::from(hex::encode([7u8; 32])));
+    }
+    if let Some(tweak) = spec.tweak {
+        tweak(&mut settings);
+    }
+    let (state, _) = AppState::build(settings).await.expect("app state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(paygate_server::startup::serve(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        state,
+        backend: spec.backend,
+        db_url,
+        shutdown: Some(tx),
+        server: Some(server),
+        guard,
+    }
+}
+
+impl TestApp {
+    /// Stops this app and starts a fresh one on the same kind of database
+    /// with adjusted settings.
+    pub async fn restart_with(mut self, tweak: impl FnOnce(&mut Settings) + Send + 'static) -> TestApp {
+        self.stop().await;
+        let spec = AppSpec { backend: self.backend, tweak: Some(Box::new(tweak)) };
+        spawn_app(spec).await
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            let _ = h.await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(ADMIN_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Creates a merchant through the admin API.
+    pub async fn create_merchant(&self, email: &str) -> Merchant {
+        let (status, body) = self
+            .admin(
+                reqwest::Method::POST,
+                "/admin/v1/merchants",
+                Some(serde_json::json!({"email": email, "name": "Test shop"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        Merchant::from_json(&body["data"])
+    }
+
+    /// Inserts a merchant with a chosen secret (for the published vectors,
+    /// whose secrets we cannot make the API generate).
+    pub async fn insert_merchant_with_secret(&self, email: &str, secret: &str) -> Merchant {
+        let id = paygate_core::ids::new_id(paygate_core::ids::IdKind::Merchant);
+        let public_token = paygate_core::tokens::new_public_token(paygate_core::tokens::Mode::Test);
+        let sealed = Sealed(self.state.master_key.seal(&id, secret));
+        self.state
+            .db
+            .insert_merchant(NewMerchant {
+                id: id.clone(),
+                email: email.into(),
+                name: "Vector shop".into(),
+                mode: paygate_core::tokens::Mode::Test,
+                public_token: public_token.clone(),
+                secret: sealed,
+            })
+            .await
+            .unwrap();
+        Merchant { id, email: email.into(), public_token, secret: secret.into() }
+    }
+
+    /// A signed merchant call, signed as the documentation says.
+    pub async fn signed(&self, m: &Merchant, path: &str, body: Value) -> (u16, Value) {
+        let ts = now_secs().to_string();
+        let sig = sign(&m.secret, &ts, &m.email);
+        let req = self.http.post(self.url(path)).headers(auth_headers(&m.public_token, &ts, &sig)).json(&body);
+        read(req.send().await.unwrap()).await
+    }
+
+    /// A merchant call with explicit header values (for the error cases).
+    pub async fn post_with_headers(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+        let mut req = self.http.post(self.url(path)).header("content-type", "application/json").body(body.to_string());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Row counts of every table plus a digest of the merchants' rows: two
+    /// equal snapshots mean a request changed nothing.
+    pub async fn snapshot(&self) -> Vec<(String, String)> {
+        use sqlx::Row;
+        let mut out = Vec::new();
+        for table in ["merchants", "accounts", "ledger_transactions", "ledger_entries"] {
+            let n: i64 = sqlx::query(&format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table}"))
+                .fetch_one(self.state.db.pool())
+                .await
+                .unwrap()
+                .get("n");
+            out.push((table.to_string(), n.to_string()));
+        }
+        let rows = sqlx::query(
+            "SELECT id, enabled, secret_sealed, COALESCE(webhook_url, '') AS w, ip_allowlist, fees, limits, updated_at \
+             FROM merchants ORDER BY id",
+        )
+        .fetch_all(self.state.db.pool())
+        .await
+        .unwrap();
+        for r in rows {
+            let id: String = r.get("id");
+            let enabled: i64 = r.get("enabled");
+            let sealed: String = r.get("secret_sealed");
+            let w: String = r.get("w");
+            let allow: String = r.get("ip_allowlist");
+            let fees: String = r.get("fees");
+            let limits: String = r.get("limits");
+            let updated: i64 = r.get("updated_at");
+            out.push((id, format!("{enabled}|{sealed}|{w}|{allow}|{fees}|{limits}|{updated}")));
+        }
+        out
+    }
+}
+
+pub async fn read(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, json)
+}
+
+#[derive(Clone, Debug)]
+pub struct Merchant {
+    pub id: String,
+    pub email: String,
+    pub public_token: String,
+    pub secret: String,
+}
+
+impl Merchant {
+    pub fn from_json(v: &Value) -> Merchant {
+        Merchant {
+            id: v["id"].as_str().unwrap().into(),
+            email: v["email"].as_str().unwrap().into(),
+            public_token: v["public_token"].as_str().unwrap().into(),
+            secret: v["secret_token"].as_str().unwrap().into(),
+        }
+    }
+}
+
+pub fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// The documented signature, computed independently of paygate-core.
+pub fn sign(secret: &str, ts: &str, email: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(ts.as_bytes());
+    mac.update(email.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+pub fn sign_with_body(secret: &str, ts: &str, email: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(ts.as_bytes());
+    mac.update(email.as_bytes());
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The three authentication headers, for calls built by hand.
+pub fn auth_triplet<'a>(token: &'a str, ts: &'a str, sig: &'a str) -> [(&'static str, &'a str); 3] {
+    [("X-App-Token", token), ("X-App-Access-Ts", ts), ("X-App-Access-Sig", sig)]
+}
+
+pub fn auth_headers(token: &str, ts: &str, sig: &str) -> reqwest::header::HeaderMap {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("X-App-Token", token.parse().unwrap());
+    h.insert("X-App-Access-Ts", ts.parse().unwrap());
+    h.insert("X-App-Access-Sig", sig.parse().unwrap());
+    h.insert("Accept", "application/json, text/plain".parse().unwrap());
+    h
+}
+
+/// Asserts the documented error envelope with `status` and `code`.
+pub fn assert_error(got: &(u16, Value), status: u16, code: &str) {
+    assert_eq!(got.0, status, "body: {}", got.1);
+    assert_eq!(got.1["success"], Value::Bool(false), "{}", got.1);
+    assert_eq!(got.1["error"]["code"], code, "{}", got.1);
+    assert!(got.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", got.1);
+}

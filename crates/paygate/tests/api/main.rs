@@ -1,0 +1,11 @@
+//! paygate's integration suite: the real app on 127.0.0.1, real HTTP, a
+//! fresh real database per test. Every test runs twice, against SQLite and
+//! against PostgreSQL (see [`both_backends!`]).
+
+mod helpers;
+
+mod admin_merchants;
+mod auth;
+mod cli;
+mod operations;
+mod secrets;

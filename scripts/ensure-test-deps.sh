@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Makes sure what the test suite talks to is there: a PostgreSQL server on
+# 127.0.0.1:5432 that accepts the `postgres` user without a password, and
+# python3 (tests run the documented Python snippets). Installs and starts
+# them when missing, so a fresh machine needs nothing by hand.
+set -euo pipefail
+
+PG_URL="${PAYGATE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "ensure-test-deps: installing python3" >&2
+  as_root apt-get update -qq && as_root apt-get install -y -qq python3 >/dev/null
+fi
+
+pg_ready() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; }
+
+if ! pg_ready; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    echo "ensure-test-deps: installing PostgreSQL" >&2
+    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  conf=/etc/postgresql/$version/main
+  # Trust auth on loopback for the test user, as the test URL expects.
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$conf/pg_hba.conf"; then
+    as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\nlocal all all trust' "$conf/pg_hba.conf"
+  fi
+  echo "ensure-test-deps: starting PostgreSQL $version" >&2
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
+fi
+pg_ready || { echo "ensure-test-deps: PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+
+if command -v psql >/dev/null 2>&1 && ! psql "$PG_URL" -qtAc 'select 1' >/dev/null 2>&1; then
+  echo "ensure-test-deps: cannot log in with $PG_URL (set PAYGATE_TEST_POSTGRES_URL)" >&2
+  exit 1
+fi
