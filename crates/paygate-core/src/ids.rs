@@ -48,6 +48,35 @@ pub fn new_id(kind: IdKind) -> String {
     for (i, b) in random.iter().enumerate() {
         value |= u128::from(*b) << (8 * (9 - i));
     }
+    encode(kind, value)
+}
+
+/// Like [`new_id`], but strictly increasing within this process even for
+/// ids made in the same millisecond (the random part is incremented), so
+/// ledger entries and events made in one batch keep their order.
+pub fn new_monotonic_id(kind: IdKind) -> String {
+    use std::sync::Mutex;
+    static LAST: Mutex<u128> = Mutex::new(0);
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    let candidate = {
+        let mut random = [0u8; 10];
+        rand::thread_rng().fill_bytes(&mut random);
+        // Keep the top random bit clear so increments cannot carry into the time.
+        random[0] &= 0x7f;
+        let mut v: u128 = u128::from(millis & 0xFFFF_FFFF_FFFF) << 80;
+        for (i, b) in random.iter().enumerate() {
+            v |= u128::from(*b) << (8 * (9 - i));
+        }
+        v
+    };
+    let value = if candidate > *last { candidate } else { *last + 1 };
+    *last = value;
+    drop(last);
+    encode(kind, value)
+}
+
+fn encode(kind: IdKind, value: u128) -> String {
     let mut out = String::with_capacity(kind.prefix().len() + 26);
     out.push_str(kind.prefix());
     for i in (0..26).rev() {
@@ -77,6 +106,13 @@ mod tests {
         assert!(looks_like(IdKind::PayIn, &a));
         assert!(!looks_like(IdKind::PayOut, &a));
         assert!(!looks_like(IdKind::PayIn, "pi_short"));
+    }
+
+    #[test]
+    fn monotonic_ids_increase() {
+        let ids: Vec<_> = (0..1000).map(|_| new_monotonic_id(IdKind::LedgerEntry)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(looks_like(IdKind::LedgerEntry, &ids[0]));
     }
 
     #[test]

@@ -4,10 +4,13 @@
 #![forbid(unsafe_code)]
 
 pub mod callback_url;
+pub mod destination;
 pub mod email;
 pub mod fees;
 pub mod ids;
+pub mod ledger;
 pub mod money;
+pub mod payments;
 pub mod secret_box;
 pub mod signature;
 pub mod tokens;

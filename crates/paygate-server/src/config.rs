@@ -38,6 +38,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// `text` or `json`.
     pub log_format: String,
+    /// Writer tasks applying batches (default 1 on SQLite, 2 on PostgreSQL).
+    pub writer_tasks: Option<usize>,
     /// Currency code → exponent; replaces the built-in list when given.
     pub currencies: Option<BTreeMap<String, u8>>,
 }
@@ -126,6 +128,9 @@ impl Settings {
         }
         if self.max_db_connections == 0 {
             return invalid("max_db_connections must be positive");
+        }
+        if self.writer_tasks.is_some_and(|n| n == 0 || n > 16) {
+            return invalid("writer_tasks must be between 1 and 16");
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return invalid("log_format must be text or json");

@@ -7,8 +7,10 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod merchants;
+pub mod payments;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod workers;
 
 pub use state::AppState;

@@ -14,11 +14,15 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let app = crate::http::app(state.clone());
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let expiry = tokio::spawn(crate::workers::expiry::run(state.clone(), workers_stopped.clone()));
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    let _ = stop_workers.send(true);
+    let _ = expiry.await;
     state.db.close().await;
-    Ok(())
+    served
 }
 
 /// Resolves on SIGINT or SIGTERM.

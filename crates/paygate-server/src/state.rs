@@ -5,7 +5,8 @@ use crate::keys;
 use metrics_exporter_prometheus::PrometheusHandle;
 use paygate_core::money::Currencies;
 use paygate_core::secret_box::MasterKey;
-use paygate_store::Db;
+use paygate_store::writer::Writer;
+use paygate_store::{Backend, Db};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
@@ -19,6 +20,8 @@ pub struct Inner {
     pub admin_token: SecretString,
     pub currencies: Currencies,
     pub metrics: PrometheusHandle,
+    /// The batching write path for every change that moves money.
+    pub writer: Writer,
 }
 
 impl std::ops::Deref for AppState {
@@ -52,6 +55,14 @@ impl AppState {
             Some(map) => Currencies::from_entries(map.clone())?,
             None => Currencies::default(),
         };
+        let render = Arc::new(crate::payments::views::EventRenderer { currencies: currencies.clone() });
+        // SQLite has one writer at a time anyway; on PostgreSQL a second task
+        // overlaps one batch's commit with the next batch's work.
+        let tasks = settings.writer_tasks.unwrap_or(match db.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 2,
+        });
+        let writer = Writer::start(db.clone(), render, tasks);
         let state = AppState(Arc::new(Inner {
             db,
             settings,
@@ -59,6 +70,7 @@ impl AppState {
             admin_token,
             currencies,
             metrics: crate::telemetry::metrics_handle(),
+            writer,
         }));
         Ok((state, Generated { admin_token: generated }))
     }

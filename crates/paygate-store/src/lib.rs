@@ -14,8 +14,13 @@
 pub mod balances;
 pub mod db;
 pub mod dialect;
+pub mod ledger;
 pub mod merchants;
 pub mod migrate;
+pub mod payments;
+pub mod requisites;
+pub mod sql;
 pub mod time;
+pub mod writer;
 
 pub use db::{Backend, Db, StoreError};

@@ -34,6 +34,16 @@ enum Command {
     /// Manage merchants.
     #[command(subcommand)]
     Merchant(MerchantCommand),
+    /// Inspect the double-entry ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Recompute every balance from its entries; exit 0 when all match,
+    /// every transaction is balanced and no merchant bucket is negative.
+    Check,
 }
 
 #[derive(Args)]
@@ -105,6 +115,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Merchant(cmd) => merchant(settings, cmd).await,
+        Command::Ledger(LedgerCommand::Check) => {
+            let db = paygate_store::Db::connect(settings.database_url.expose_secret(), 2).await?;
+            paygate_store::migrate::run(&db).await?;
+            let report = db.ledger_check().await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            db.close().await;
+            Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
     }
 }
 

@@ -55,9 +55,32 @@ async fn merchant_commands_print_json(app: TestApp) {
     assert_eq!(disabled[0]["enabled"], false);
     assert_error(&app.signed(&renewed, "/api/v1/balance", serde_json::json!({})).await, 403, "MERCHANT_DISABLED");
 
+    // The ledger check passes on a healthy ledger and fails on a tampered one.
+    app.fund(&renewed, "RUB", "10.00").await;
+    let report = run_json_pretty(&app, &["ledger", "check"]).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(report["checked"].as_i64().unwrap() >= 2);
+    sqlx::query("UPDATE accounts SET balance = balance + 1 WHERE is_merchant = 1")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let out = paygate(&app).args(["ledger", "check"]).output().await.unwrap();
+    assert!(!out.status.success(), "a tampered ledger must fail the check");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("balance_mismatch"));
+    sqlx::query("UPDATE accounts SET balance = balance - 1 WHERE is_merchant = 1")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+
     let bad = paygate(&app).args(["merchant", "create", "--email", "nope", "--name", "x"]).output().await.unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("email"));
+}
+
+async fn run_json_pretty(app: &TestApp, args: &[&str]) -> Value {
+    let out = paygate(app).args(args).output().await.unwrap();
+    assert!(out.status.success(), "paygate {args:?}: {}", String::from_utf8_lossy(&out.stdout));
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 const PYTHON_CLIENT: &str = r#"

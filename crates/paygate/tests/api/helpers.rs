@@ -64,8 +64,13 @@ pub fn postgres_admin_url() -> String {
 
 /// A database that disappears with the test.
 pub enum DbGuard {
+    /// Owned elsewhere (a detached handle).
+    None,
     Sqlite(tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl DbGuard {
@@ -96,7 +101,7 @@ impl DbGuard {
     pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
         match self {
             DbGuard::Sqlite(d) => Some(d.path()),
-            DbGuard::Postgres { .. } => None,
+            DbGuard::Postgres { .. } | DbGuard::None => None,
         }
     }
 }
@@ -172,6 +177,21 @@ pub async fn spawn_app(spec: AppSpec) -> TestApp {
 }
 
 impl TestApp {
+    /// A handle sharing this app's state and database but owning nothing:
+    /// for talking to another server process on the same database.
+    pub fn detached(app: &TestApp, base: &str) -> TestApp {
+        TestApp {
+            base: base.to_string(),
+            http: app.http.clone(),
+            state: app.state.clone(),
+            backend: app.backend,
+            db_url: app.db_url.clone(),
+            shutdown: None,
+            server: None,
+            guard: DbGuard::None,
+        }
+    }
+
     /// Stops this app and starts a fresh one on the same kind of database
     /// with adjusted settings.
     pub async fn restart_with(mut self, tweak: impl FnOnce(&mut Settings) + Send + 'static) -> TestApp {
@@ -258,7 +278,16 @@ impl TestApp {
     pub async fn snapshot(&self) -> Vec<(String, String)> {
         use sqlx::Row;
         let mut out = Vec::new();
-        for table in ["merchants", "accounts", "ledger_transactions", "ledger_entries"] {
+        for table in [
+            "merchants",
+            "accounts",
+            "ledger_transactions",
+            "ledger_entries",
+            "payins",
+            "payouts",
+            "events",
+            "requisites",
+        ] {
             let n: i64 = sqlx::query(&format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table}"))
                 .fetch_one(self.state.db.pool())
                 .await
@@ -285,6 +314,59 @@ impl TestApp {
             out.push((id, format!("{enabled}|{sealed}|{w}|{allow}|{fees}|{limits}|{updated}")));
         }
         out
+    }
+}
+
+impl TestApp {
+    /// Credits `amount` to the merchant's available balance (admin adjust).
+    pub async fn fund(&self, m: &Merchant, currency: &str, amount: &str) {
+        let (s, body) = self
+            .admin(
+                reqwest::Method::POST,
+                &format!("/admin/v1/balances/{}/adjust", m.id),
+                Some(serde_json::json!({"currency": currency, "amount": amount, "reason": "test funding"})),
+            )
+            .await;
+        assert_eq!(s, 200, "{body}");
+    }
+
+    /// (available, hold, frozen) as decimal strings; zeros when the currency is unused.
+    pub async fn balance(&self, m: &Merchant, currency: &str) -> (String, String, String) {
+        let (s, body) = self.signed(m, "/api/v1/balance", serde_json::json!({"currency": currency})).await;
+        assert_eq!(s, 200, "{body}");
+        match body["data"]["balances"].as_array().unwrap().first() {
+            Some(b) => {
+                let total = b["total"].as_str().unwrap().to_string();
+                let (a, h, f) = (
+                    b["available"].as_str().unwrap().to_string(),
+                    b["hold"].as_str().unwrap().to_string(),
+                    b["frozen"].as_str().unwrap().to_string(),
+                );
+                let minor = |t: &str| paygate_core::money::parse_minor(t, 2).unwrap();
+                assert_eq!(minor(&total), minor(&a) + minor(&h) + minor(&f), "total = available + hold + frozen");
+                (a, h, f)
+            }
+            None => ("0.00".into(), "0.00".into(), "0.00".into()),
+        }
+    }
+
+    /// A payin request body with sensible defaults.
+    pub fn payin_body(order: &str, amount: &str) -> Value {
+        serde_json::json!({"merchant_order_id": order, "amount": amount, "currency": "RUB", "method": "card", "customer_id": "cust-1"})
+    }
+
+    /// A card payout request body.
+    pub fn payout_body(order: &str, amount: &str) -> Value {
+        serde_json::json!({"merchant_order_id": order, "amount": amount, "currency": "RUB", "method": "card",
+                           "destination": {"card_number": "4111111111111111"}})
+    }
+
+    /// The admin ledger check must find nothing wrong.
+    pub async fn assert_ledger_ok(&self) {
+        let (s, body) = self.admin(reqwest::Method::GET, "/admin/v1/ledger/check", None).await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(body["data"]["ok"], true, "ledger check: {body}");
+        assert_eq!(body["data"]["differences"], serde_json::json!([]));
     }
 }
 

@@ -1,10 +1,12 @@
 //! The operator API, behind `Authorization: Bearer <admin token>`.
 
 pub mod merchants;
+pub mod money;
+pub mod payments;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(merchants::router())
+    OpenApiRouter::new().merge(merchants::router()).merge(payments::router()).merge(money::router())
 }

@@ -48,6 +48,11 @@ pub async fn balance(State(state): State<AppState>, req: Signed<BalanceIn>) -> A
         }
     }
     let rows = state.db.merchant_balances(&req.merchant.id, req.body.currency.as_deref()).await?;
+    Ok(ok(balances_out(&state, rows)?))
+}
+
+/// Formats balance rows with each currency's exponent.
+pub fn balances_out(state: &AppState, rows: Vec<paygate_store::balances::BalanceRow>) -> ApiResult<BalancesOut> {
     let balances = rows
         .into_iter()
         .map(|b| {
@@ -65,5 +70,5 @@ pub async fn balance(State(state): State<AppState>, req: Signed<BalanceIn>) -> A
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(ok(BalancesOut { balances }))
+    Ok(BalancesOut { balances })
 }

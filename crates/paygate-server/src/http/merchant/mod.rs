@@ -1,11 +1,28 @@
 //! The merchant API (API.md section 3): signed `POST`s with JSON bodies.
 
 pub mod balance;
+pub mod history;
+pub mod paging;
+pub mod payins;
+pub mod payouts;
+pub mod sandbox;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(balance::balance))
+    OpenApiRouter::new()
+        .routes(routes!(balance::balance))
+        .routes(routes!(history::history))
+        .routes(routes!(payins::create_payin))
+        .routes(routes!(payins::get_payin))
+        .routes(routes!(payins::list_payins))
+        .routes(routes!(payins::cancel_payin))
+        .routes(routes!(payouts::create_payout))
+        .routes(routes!(payouts::get_payout))
+        .routes(routes!(payouts::list_payouts))
+        .routes(routes!(payouts::cancel_payout))
+        .routes(routes!(sandbox::sandbox_pay))
+        .routes(routes!(sandbox::sandbox_settle))
 }

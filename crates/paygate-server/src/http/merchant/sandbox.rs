@@ -1,0 +1,94 @@
+//! Sandbox endpoints: test-mode merchants play the payer and the payout
+//! provider (API.md section 3).
+
+use super::payouts::payout_change;
+use crate::error::{ApiError, ApiResult};
+use crate::http::auth::Signed;
+use crate::http::envelope::{ok, Envelope};
+use crate::payments::api_error;
+use crate::payments::input::AmountIn;
+use crate::payments::views::{payin_out, PayInOut, PayOutOut};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::Response;
+use paygate_core::payments::{PayInStatus, PayOutStatus};
+use paygate_core::tokens::Mode;
+use paygate_store::merchants::MerchantRecord;
+use paygate_store::writer::{Command, Outcome, PayInChange, PayOutChange};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+fn require_test_mode(m: &MerchantRecord) -> Result<(), ApiError> {
+    match m.mode {
+        Mode::Test => Ok(()),
+        Mode::Live => Err(ApiError::Forbidden("sandbox endpoints are for test-mode merchants only".into())),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxPayIn {
+    pub id: String,
+    /// What the simulated payer sends; the payin's amount when absent.
+    #[schema(value_type = Option<String>)]
+    pub amount: Option<AmountIn>,
+}
+
+/// Simulate the payer paying a pending payin: it becomes `success` with the
+/// amount paid, and the merchant's balance is credited less the fee.
+#[utoipa::path(post, path = "/api/v1/sandbox/payin/pay", tag = "merchant", security(("app_token" = [], "app_ts" = [], "app_sig" = [])),
+    request_body = SandboxPayIn, responses((status = 200, body = inline(Envelope<PayInOut>)), (status = 403, body = crate::error::ErrorEnvelope),
+                                           (status = 409, description = "INVALID_STATE", body = crate::error::ErrorEnvelope)))]
+pub async fn sandbox_pay(State(state): State<AppState>, req: Signed<SandboxPayIn>) -> ApiResult<Response> {
+    require_test_mode(&req.merchant)?;
+    let payin = state.db.payin(Some(&req.merchant.id), Some(&req.body.id), None).await?.ok_or(ApiError::NotFound)?;
+    let amount = match &req.body.amount {
+        Some(a) => Some(
+            a.minor(state.currencies.exponent(&payin.currency).unwrap_or(0), &payin.currency)
+                .map_err(|e| ApiError::validation("amount", e))?,
+        ),
+        None => None,
+    };
+    let change = PayInChange {
+        id: payin.id,
+        merchant_id: Some(req.merchant.id.clone()),
+        to: PayInStatus::Success,
+        amount,
+        reason: None,
+    };
+    match state.writer.submit(Command::PayIn(change)).await.map_err(api_error)? {
+        Outcome::PayIn { row, .. } => Ok(ok(payin_out(&row, &state.currencies))),
+        other => Err(ApiError::internal(anyhow::anyhow!("unexpected outcome {other:?}"))),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettle {
+    pub id: String,
+    /// `success` or `failed`.
+    pub outcome: String,
+}
+
+/// Simulate the provider finishing a payout: `success` releases the hold to
+/// the payee, `failed` returns it to `available`. A pending payout passes
+/// through `processing` first (two webhooks).
+#[utoipa::path(post, path = "/api/v1/sandbox/payout/settle", tag = "merchant", security(("app_token" = [], "app_ts" = [], "app_sig" = [])),
+    request_body = SandboxSettle, responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 403, body = crate::error::ErrorEnvelope),
+                                            (status = 409, description = "INVALID_STATE", body = crate::error::ErrorEnvelope)))]
+pub async fn sandbox_settle(State(state): State<AppState>, req: Signed<SandboxSettle>) -> ApiResult<Response> {
+    require_test_mode(&req.merchant)?;
+    let outcome = match req.body.outcome.as_str() {
+        "success" => PayOutStatus::Success,
+        "failed" => PayOutStatus::Failed,
+        _ => return Err(ApiError::validation("outcome", "must be success or failed")),
+    };
+    let payout = state.db.payout(Some(&req.merchant.id), Some(&req.body.id), None).await?.ok_or(ApiError::NotFound)?;
+    let path = match payout.status {
+        PayOutStatus::Pending => vec![PayOutStatus::Processing, outcome],
+        _ => vec![outcome],
+    };
+    let reason = (outcome == PayOutStatus::Failed).then(|| "sandbox: failed by request".to_string());
+    payout_change(&state, PayOutChange { id: payout.id, merchant_id: Some(req.merchant.id.clone()), path, reason })
+        .await
+}

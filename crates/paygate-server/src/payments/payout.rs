@@ -1,0 +1,123 @@
+//! Creating a payout: validate (destination checks and masking), price,
+//! route, and submit; the writer holds amount + fee in the same transaction
+//! that stores the payout, or refuses with INSUFFICIENT_FUNDS.
+
+use super::api_error;
+use super::input::{canonical_json, currency_exponent, metadata, request_digest, AmountIn, Issues};
+use super::payin::{callback_url, check_limits, merchant_rules, parse_method};
+use super::providers::Provider;
+use crate::error::ApiError;
+use crate::state::AppState;
+use paygate_core::destination;
+use paygate_core::fees::Kind;
+use paygate_core::ids::{new_id, IdKind};
+use paygate_core::money::format_minor;
+use paygate_core::payments::{valid_merchant_order_id, PayOutStatus};
+use paygate_store::merchants::MerchantRecord;
+use paygate_store::payments::PayOutRow;
+use paygate_store::time::now_micros;
+use paygate_store::writer::{Command, Outcome};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct PayOutCreateIn {
+    pub merchant_order_id: String,
+    #[schema(value_type = String, example = "1000.00")]
+    pub amount: AmountIn,
+    pub currency: String,
+    /// card, sbp, bank_transfer, iban, crypto
+    pub method: String,
+    /// By method: card `{card_number}`; sbp `{phone, bank_code}`; bank_transfer
+    /// `{account_number, bank_code, holder_name}`; iban `{iban, holder_name}`;
+    /// crypto `{address, network, memo?}`.
+    #[schema(value_type = Object)]
+    pub destination: Value,
+    pub customer_id: Option<String>,
+    pub callback_url: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+}
+
+pub async fn create(
+    state: &AppState,
+    m: &MerchantRecord,
+    input: PayOutCreateIn,
+) -> Result<(PayOutRow, bool), ApiError> {
+    let exp = currency_exponent(&state.currencies, &input.currency)?;
+    let method = parse_method(&input.method)?;
+    let mut issues = Issues::default();
+    issues.check(
+        valid_merchant_order_id(&input.merchant_order_id),
+        "merchant_order_id",
+        "must be 1-128 characters of A-Z a-z 0-9 . _ : -",
+    );
+    let amount = input.amount.minor(exp, &input.currency).map_err(|e| issues.add("amount", e)).ok();
+    let dest = destination::parse(method, &input.destination).map_err(|e| issues.add(&e.field, e.issue)).ok();
+    if let Some(c) = &input.customer_id {
+        issues.check(
+            !c.is_empty() && c.chars().count() <= 128 && !c.chars().any(char::is_control),
+            "customer_id",
+            "must be 1-128 printable characters",
+        );
+    }
+    let callback = callback_url(state, &input.callback_url, "callback_url", &mut issues);
+    let meta = metadata(&input.metadata, &mut issues);
+    issues.into_result()?;
+    let (amount, dest) = (amount.expect("validated"), dest.expect("validated"));
+
+    let (fees, limits) = merchant_rules(m)?;
+    check_limits(&limits, Kind::PayOut, &input.currency, exp, amount)?;
+    let rule = fees
+        .resolve(Kind::PayOut, &input.currency, exp)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("fee rule: {e}")))?;
+    let fee = rule.on(amount).ok_or_else(|| ApiError::validation("amount", "is too large"))?;
+    amount.checked_add(fee).ok_or_else(|| ApiError::validation("amount", "is too large"))?;
+
+    let full = canonical_json(&dest.full);
+    let digest = request_digest(&[
+        Some(&input.merchant_order_id),
+        Some(&amount.to_string()),
+        Some(&input.currency),
+        Some(method.as_str()),
+        Some(&full),
+        input.customer_id.as_deref(),
+        callback.as_deref(),
+        meta.as_deref(),
+    ]);
+    let id = new_id(IdKind::PayOut);
+    let now = now_micros();
+    let row = PayOutRow {
+        destination_sealed: state.master_key.seal(&id, &full),
+        id,
+        merchant_id: m.id.clone(),
+        merchant_order_id: input.merchant_order_id.clone(),
+        status: PayOutStatus::Pending,
+        amount,
+        fee,
+        currency: input.currency.clone(),
+        method: method.as_str().into(),
+        mode: m.mode.as_str().into(),
+        provider: Provider::route(m.mode).name().into(),
+        destination_masked: canonical_json(&dest.masked),
+        customer_id: input.customer_id.clone(),
+        callback_url: callback,
+        metadata: meta,
+        request_digest: digest,
+        failure_reason: None,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+    };
+    match state.writer.submit(Command::CreatePayOut(Box::new(row))).await.map_err(api_error)? {
+        Outcome::PayOut { row, created } => {
+            if created {
+                tracing::info!(payout_id = %row.id, merchant_id = %m.id, amount = %format_minor(row.amount, exp), currency = %row.currency, destination = %row.destination_masked, "payout created");
+            }
+            Ok((*row, created))
+        }
+        other => Err(ApiError::internal(anyhow::anyhow!("unexpected writer outcome {other:?}"))),
+    }
+}

@@ -1,0 +1,199 @@
+//! How payins, payouts and ledger entries look on the wire (API.md 3.1-3.3),
+//! shared by responses and webhook bodies.
+
+use crate::http::envelope::rfc3339;
+use paygate_core::money::{format_minor, Currencies};
+use paygate_store::ledger::EntryRow;
+use paygate_store::payments::{PayInRow, PayOutRow};
+use paygate_store::writer::{EventObject, Render};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema, Debug)]
+pub struct PayInOut {
+    #[schema(example = "pi_01jb3k5v7q8r9s0t1v2w3x4y5z")]
+    pub id: String,
+    pub merchant_order_id: String,
+    /// pending, success, failed, expired, cancelled
+    pub status: String,
+    #[schema(example = "1500.00")]
+    pub amount: String,
+    pub original_amount: String,
+    pub fee: String,
+    pub net_amount: String,
+    pub currency: String,
+    pub method: String,
+    #[schema(value_type = Object)]
+    pub requisites: Value,
+    pub pay_url: Option<String>,
+    pub customer_id: String,
+    pub customer_email: Option<String>,
+    pub callback_url: Option<String>,
+    pub return_url: Option<String>,
+    pub expires_at: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub completed_at: Option<String>,
+    pub failure_reason: Option<String>,
+    pub has_open_dispute: bool,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    pub mode: String,
+    /// Operator views only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant_id: Option<String>,
+}
+
+fn json_or_null(text: &Option<String>) -> Option<Value> {
+    text.as_deref().and_then(|t| serde_json::from_str(t).ok())
+}
+
+pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
+    let exp = currencies.exponent(&r.currency).unwrap_or(0);
+    PayInOut {
+        id: r.id.clone(),
+        merchant_order_id: r.merchant_order_id.clone(),
+        status: r.status.as_str().into(),
+        amount: format_minor(r.amount, exp),
+        original_amount: format_minor(r.original_amount, exp),
+        fee: format_minor(r.fee, exp),
+        net_amount: format_minor(r.amount - r.fee, exp),
+        currency: r.currency.clone(),
+        method: r.method.clone(),
+        requisites: serde_json::from_str(&r.requisites).unwrap_or(Value::Null),
+        pay_url: None,
+        customer_id: r.customer_id.clone(),
+        customer_email: r.customer_email.clone(),
+        callback_url: r.callback_url.clone(),
+        return_url: r.return_url.clone(),
+        expires_at: rfc3339(r.expires_at),
+        created_at: rfc3339(r.created_at),
+        updated_at: rfc3339(r.updated_at),
+        completed_at: r.completed_at.map(rfc3339),
+        failure_reason: r.failure_reason.clone(),
+        has_open_dispute: r.has_open_dispute,
+        metadata: json_or_null(&r.metadata),
+        mode: r.mode.clone(),
+        merchant_id: None,
+    }
+}
+
+#[derive(Serialize, ToSchema, Debug)]
+pub struct PayOutOut {
+    #[schema(example = "po_01jb3k5v7q8r9s0t1v2w3x4y5z")]
+    pub id: String,
+    pub merchant_order_id: String,
+    /// pending, processing, success, failed, cancelled
+    pub status: String,
+    pub amount: String,
+    pub fee: String,
+    /// amount + fee: what the payout takes from the balance.
+    pub total: String,
+    pub currency: String,
+    pub method: String,
+    /// Masked: `{"card_number": "411111******1111"}`.
+    #[schema(value_type = Object)]
+    pub destination: Value,
+    pub customer_id: Option<String>,
+    pub callback_url: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub completed_at: Option<String>,
+    pub failure_reason: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    pub mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant_id: Option<String>,
+    /// Operator's single-payout view only: the unmasked destination the
+    /// manual provider pays to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub destination_full: Option<Value>,
+}
+
+pub fn payout_out(r: &PayOutRow, currencies: &Currencies) -> PayOutOut {
+    let exp = currencies.exponent(&r.currency).unwrap_or(0);
+    PayOutOut {
+        id: r.id.clone(),
+        merchant_order_id: r.merchant_order_id.clone(),
+        status: r.status.as_str().into(),
+        amount: format_minor(r.amount, exp),
+        fee: format_minor(r.fee, exp),
+        total: format_minor(r.amount + r.fee, exp),
+        currency: r.currency.clone(),
+        method: r.method.clone(),
+        destination: serde_json::from_str(&r.destination_masked).unwrap_or(Value::Null),
+        customer_id: r.customer_id.clone(),
+        callback_url: r.callback_url.clone(),
+        created_at: rfc3339(r.created_at),
+        updated_at: rfc3339(r.updated_at),
+        completed_at: r.completed_at.map(rfc3339),
+        failure_reason: r.failure_reason.clone(),
+        metadata: json_or_null(&r.metadata),
+        mode: r.mode.clone(),
+        merchant_id: None,
+        destination_full: None,
+    }
+}
+
+/// One ledger entry as `/api/v1/balance/history` shows it.
+#[derive(Serialize, ToSchema)]
+pub struct EntryOut {
+    pub id: String,
+    pub created_at: String,
+    pub currency: String,
+    /// available, hold or frozen.
+    pub bucket: String,
+    /// Signed: `-100.00` leaves the bucket.
+    pub amount: String,
+    pub balance_after: String,
+    pub reason: String,
+    pub ref_type: Option<String>,
+    pub ref_id: Option<String>,
+}
+
+pub fn entry_out(e: &EntryRow, currencies: &Currencies) -> EntryOut {
+    let exp = currencies.exponent(&e.currency).unwrap_or(0);
+    EntryOut {
+        id: e.id.clone(),
+        created_at: rfc3339(e.created_at),
+        currency: e.currency.clone(),
+        bucket: e.bucket.clone(),
+        amount: format_minor(e.amount, exp),
+        balance_after: format_minor(e.balance_after, exp),
+        reason: e.reason.clone(),
+        ref_type: e.ref_type.clone(),
+        ref_id: e.ref_id.clone(),
+    }
+}
+
+/// Webhook bodies: `{"event_id","event","created_at","data"}`, compact, with
+/// `data` exactly as the object's `/get` returns it.
+pub struct EventRenderer {
+    pub currencies: Currencies,
+}
+
+#[derive(Serialize)]
+struct EventBody<'a, T: Serialize> {
+    event_id: &'a str,
+    event: &'a str,
+    created_at: String,
+    data: T,
+}
+
+impl Render for EventRenderer {
+    fn event_body(&self, event_id: &str, event: &str, created_at: i64, object: EventObject<'_>) -> String {
+        let created_at = rfc3339(created_at);
+        let text = match object {
+            EventObject::PayIn(r) => {
+                serde_json::to_string(&EventBody { event_id, event, created_at, data: payin_out(r, &self.currencies) })
+            }
+            EventObject::PayOut(r) => {
+                serde_json::to_string(&EventBody { event_id, event, created_at, data: payout_out(r, &self.currencies) })
+            }
+        };
+        text.expect("plain structs serialise")
+    }
+}

@@ -1,0 +1,4 @@
+//! Background workers. Each exposes one step (`try_execute_task`) so tests
+//! can drain it synchronously, and a loop that runs until shutdown.
+
+pub mod expiry;

@@ -1,0 +1,432 @@
+//! PayIn and PayOut rows and their reads. Writes that change money go
+//! through the batching [`crate::writer`]; this module only reads.
+
+use crate::db::{flag, Backend, Db, Result, StoreError};
+use crate::sql::{bind_all, placeholders, P};
+use paygate_core::payments::{PayInStatus, PayOutStatus};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayInRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub merchant_order_id: String,
+    pub status: PayInStatus,
+    pub amount: i64,
+    pub original_amount: i64,
+    pub fee: i64,
+    pub fee_percent_e4: i64,
+    pub fee_fixed: i64,
+    pub currency: String,
+    pub method: String,
+    pub mode: String,
+    pub provider: String,
+    pub requisite_id: Option<String>,
+    /// JSON object: what the payer pays to.
+    pub requisites: String,
+    pub customer_id: String,
+    pub customer_ip: Option<String>,
+    pub customer_email: Option<String>,
+    pub callback_url: Option<String>,
+    pub return_url: Option<String>,
+    pub ttl_seconds: i64,
+    pub metadata: Option<String>,
+    /// Digest of the creating request, for the idempotency comparison.
+    pub request_digest: String,
+    pub has_open_dispute: bool,
+    pub failure_reason: Option<String>,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+pub const PAYIN_COLUMNS: [&str; 29] = [
+    "id",
+    "merchant_id",
+    "merchant_order_id",
+    "status",
+    "amount",
+    "original_amount",
+    "fee",
+    "fee_percent_e4",
+    "fee_fixed",
+    "currency",
+    "method",
+    "mode",
+    "provider",
+    "requisite_id",
+    "requisites",
+    "customer_id",
+    "customer_ip",
+    "customer_email",
+    "callback_url",
+    "return_url",
+    "ttl_seconds",
+    "metadata",
+    "request_digest",
+    "has_open_dispute",
+    "failure_reason",
+    "expires_at",
+    "created_at",
+    "updated_at",
+    "completed_at",
+];
+
+impl PayInRow {
+    /// Values in [`PAYIN_COLUMNS`] order.
+    pub fn params(&self) -> Vec<P> {
+        vec![
+            self.id.clone().into(),
+            self.merchant_id.clone().into(),
+            self.merchant_order_id.clone().into(),
+            self.status.as_str().into(),
+            self.amount.into(),
+            self.original_amount.into(),
+            self.fee.into(),
+            self.fee_percent_e4.into(),
+            self.fee_fixed.into(),
+            self.currency.clone().into(),
+            self.method.clone().into(),
+            self.mode.clone().into(),
+            self.provider.clone().into(),
+            self.requisite_id.clone().into(),
+            self.requisites.clone().into(),
+            self.customer_id.clone().into(),
+            self.customer_ip.clone().into(),
+            self.customer_email.clone().into(),
+            self.callback_url.clone().into(),
+            self.return_url.clone().into(),
+            self.ttl_seconds.into(),
+            self.metadata.clone().into(),
+            self.request_digest.clone().into(),
+            i64::from(self.has_open_dispute).into(),
+            self.failure_reason.clone().into(),
+            self.expires_at.into(),
+            self.created_at.into(),
+            self.updated_at.into(),
+            self.completed_at.into(),
+        ]
+    }
+
+    pub fn from_row(r: &AnyRow) -> Result<PayInRow> {
+        let status: String = r.try_get("status")?;
+        Ok(PayInRow {
+            id: r.try_get("id")?,
+            merchant_id: r.try_get("merchant_id")?,
+            merchant_order_id: r.try_get("merchant_order_id")?,
+            status: PayInStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("payin status {status}")))?,
+            amount: r.try_get("amount")?,
+            original_amount: r.try_get("original_amount")?,
+            fee: r.try_get("fee")?,
+            fee_percent_e4: r.try_get("fee_percent_e4")?,
+            fee_fixed: r.try_get("fee_fixed")?,
+            currency: r.try_get("currency")?,
+            method: r.try_get("method")?,
+            mode: r.try_get("mode")?,
+            provider: r.try_get("provider")?,
+            requisite_id: r.try_get("requisite_id")?,
+            requisites: r.try_get("requisites")?,
+            customer_id: r.try_get("customer_id")?,
+            customer_ip: r.try_get("customer_ip")?,
+            customer_email: r.try_get("customer_email")?,
+            callback_url: r.try_get("callback_url")?,
+            return_url: r.try_get("return_url")?,
+            ttl_seconds: r.try_get("ttl_seconds")?,
+            metadata: r.try_get("metadata")?,
+            request_digest: r.try_get("request_digest")?,
+            has_open_dispute: flag(r, "has_open_dispute")?,
+            failure_reason: r.try_get("failure_reason")?,
+            expires_at: r.try_get("expires_at")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            completed_at: r.try_get("completed_at")?,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayOutRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub merchant_order_id: String,
+    pub status: PayOutStatus,
+    pub amount: i64,
+    pub fee: i64,
+    pub currency: String,
+    pub method: String,
+    pub mode: String,
+    pub provider: String,
+    /// JSON object, masked: what every response and log shows.
+    pub destination_masked: String,
+    /// The full destination, sealed with the master key: only the provider
+    /// (and the operator executing a manual payout) opens it.
+    pub destination_sealed: String,
+    pub customer_id: Option<String>,
+    pub callback_url: Option<String>,
+    pub metadata: Option<String>,
+    pub request_digest: String,
+    pub failure_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+pub const PAYOUT_COLUMNS: [&str; 20] = [
+    "id",
+    "merchant_id",
+    "merchant_order_id",
+    "status",
+    "amount",
+    "fee",
+    "currency",
+    "method",
+    "mode",
+    "provider",
+    "destination_masked",
+    "destination_sealed",
+    "customer_id",
+    "callback_url",
+    "metadata",
+    "request_digest",
+    "failure_reason",
+    "created_at",
+    "updated_at",
+    "completed_at",
+];
+
+impl PayOutRow {
+    pub fn total(&self) -> i64 {
+        self.amount + self.fee
+    }
+
+    /// Values in [`PAYOUT_COLUMNS`] order.
+    pub fn params(&self) -> Vec<P> {
+        vec![
+            self.id.clone().into(),
+            self.merchant_id.clone().into(),
+            self.merchant_order_id.clone().into(),
+            self.status.as_str().into(),
+            self.amount.into(),
+            self.fee.into(),
+            self.currency.clone().into(),
+            self.method.clone().into(),
+            self.mode.clone().into(),
+            self.provider.clone().into(),
+            self.destination_masked.clone().into(),
+            self.destination_sealed.clone().into(),
+            self.customer_id.clone().into(),
+            self.callback_url.clone().into(),
+            self.metadata.clone().into(),
+            self.request_digest.clone().into(),
+            self.failure_reason.clone().into(),
+            self.created_at.into(),
+            self.updated_at.into(),
+            self.completed_at.into(),
+        ]
+    }
+
+    pub fn from_row(r: &AnyRow) -> Result<PayOutRow> {
+        let status: String = r.try_get("status")?;
+        Ok(PayOutRow {
+            id: r.try_get("id")?,
+            merchant_id: r.try_get("merchant_id")?,
+            merchant_order_id: r.try_get("merchant_order_id")?,
+            status: PayOutStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("payout status {status}")))?,
+            amount: r.try_get("amount")?,
+            fee: r.try_get("fee")?,
+            currency: r.try_get("currency")?,
+            method: r.try_get("method")?,
+            mode: r.try_get("mode")?,
+            provider: r.try_get("provider")?,
+            destination_masked: r.try_get("destination_masked")?,
+            destination_sealed: r.try_get("destination_sealed")?,
+            customer_id: r.try_get("customer_id")?,
+            callback_url: r.try_get("callback_url")?,
+            metadata: r.try_get("metadata")?,
+            request_digest: r.try_get("request_digest")?,
+            failure_reason: r.try_get("failure_reason")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            completed_at: r.try_get("completed_at")?,
+        })
+    }
+}
+
+/// Which payment kind a query is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    PayIn,
+    PayOut,
+}
+
+impl Kind {
+    pub fn table(self) -> &'static str {
+        match self {
+            Kind::PayIn => "payins",
+            Kind::PayOut => "payouts",
+        }
+    }
+}
+
+/// Filters of the list and search endpoints. `merchant_id: None` searches
+/// across merchants (operators only).
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub merchant_id: Option<String>,
+    pub statuses: Vec<String>,
+    pub currency: Option<String>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    pub amount_min: Option<i64>,
+    pub amount_max: Option<i64>,
+    pub ids: Vec<String>,
+    pub merchant_order_id: Option<String>,
+    /// Return rows with ids lower than this (newest first paging).
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+impl ListFilter {
+    /// WHERE clause and parameters shared by payins and payouts.
+    fn where_clause(&self) -> (String, Vec<P>) {
+        let mut conds: Vec<String> = Vec::new();
+        let mut params: Vec<P> = Vec::new();
+        let mut push = |cond: &dyn Fn(usize) -> String, p: P, params: &mut Vec<P>| {
+            params.push(p);
+            conds.push(cond(params.len()));
+        };
+        if let Some(m) = &self.merchant_id {
+            push(&|n| format!("merchant_id = ${n}"), m.clone().into(), &mut params);
+        }
+        if let Some(c) = &self.currency {
+            push(&|n| format!("currency = ${n}"), c.clone().into(), &mut params);
+        }
+        if let Some(v) = self.created_from {
+            push(&|n| format!("created_at >= ${n}"), v.into(), &mut params);
+        }
+        if let Some(v) = self.created_to {
+            push(&|n| format!("created_at < ${n}"), v.into(), &mut params);
+        }
+        if let Some(v) = self.amount_min {
+            push(&|n| format!("amount >= ${n}"), v.into(), &mut params);
+        }
+        if let Some(v) = self.amount_max {
+            push(&|n| format!("amount <= ${n}"), v.into(), &mut params);
+        }
+        if let Some(v) = &self.merchant_order_id {
+            push(&|n| format!("merchant_order_id = ${n}"), v.clone().into(), &mut params);
+        }
+        if let Some(v) = &self.before_id {
+            push(&|n| format!("id < ${n}"), v.clone().into(), &mut params);
+        }
+        if !self.statuses.is_empty() {
+            let start = params.len() + 1;
+            params.extend(self.statuses.iter().map(|s| P::from(s.clone())));
+            conds.push(format!("status IN ({})", placeholders(start, self.statuses.len())));
+        }
+        if !self.ids.is_empty() {
+            let start = params.len() + 1;
+            params.extend(self.ids.iter().map(|s| P::from(s.clone())));
+            conds.push(format!("id IN ({})", placeholders(start, self.ids.len())));
+        }
+        let clause = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+        (clause, params)
+    }
+
+    fn select(&self, kind: Kind) -> (String, Vec<P>) {
+        let (clause, mut params) = self.where_clause();
+        params.push(self.limit.into());
+        let cols = match kind {
+            Kind::PayIn => PAYIN_COLUMNS.join(", "),
+            Kind::PayOut => PAYOUT_COLUMNS.join(", "),
+        };
+        (format!("SELECT {cols} FROM {}{clause} ORDER BY id DESC LIMIT ${}", kind.table(), params.len()), params)
+    }
+}
+
+impl Db {
+    pub async fn list_payins(&self, filter: &ListFilter) -> Result<Vec<PayInRow>> {
+        let (sql, params) = filter.select(Kind::PayIn);
+        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter().map(PayInRow::from_row).collect()
+    }
+
+    pub async fn list_payouts(&self, filter: &ListFilter) -> Result<Vec<PayOutRow>> {
+        let (sql, params) = filter.select(Kind::PayOut);
+        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter().map(PayOutRow::from_row).collect()
+    }
+
+    /// One payin by id, or by the merchant's order id, within `merchant_id`
+    /// when given: another merchant's payin is simply not found.
+    pub async fn payin(
+        &self,
+        merchant_id: Option<&str>,
+        id: Option<&str>,
+        order_id: Option<&str>,
+    ) -> Result<Option<PayInRow>> {
+        let f = ListFilter {
+            merchant_id: merchant_id.map(str::to_string),
+            ids: id.map(|i| vec![i.to_string()]).unwrap_or_default(),
+            merchant_order_id: order_id.map(str::to_string),
+            limit: 1,
+            ..Default::default()
+        };
+        Ok(self.list_payins(&f).await?.into_iter().next())
+    }
+
+    pub async fn payout(
+        &self,
+        merchant_id: Option<&str>,
+        id: Option<&str>,
+        order_id: Option<&str>,
+    ) -> Result<Option<PayOutRow>> {
+        let f = ListFilter {
+            merchant_id: merchant_id.map(str::to_string),
+            ids: id.map(|i| vec![i.to_string()]).unwrap_or_default(),
+            merchant_order_id: order_id.map(str::to_string),
+            limit: 1,
+            ..Default::default()
+        };
+        Ok(self.list_payouts(&f).await?.into_iter().next())
+    }
+
+    /// Pending payins whose deadline has passed, oldest first.
+    pub async fn due_payins(&self, now: i64, limit: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT id FROM payins WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| r.try_get::<String, _>("id").map_err(Into::into)).collect()
+    }
+
+    /// Amounts of pending payins per requisite, for telling concurrent
+    /// payins on the same requisites apart.
+    pub async fn pending_amounts_on_requisites(&self, requisite_ids: &[String]) -> Result<Vec<(String, i64)>> {
+        if requisite_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT requisite_id, amount FROM payins WHERE status = 'pending' AND requisite_id IN ({})",
+            placeholders(1, requisite_ids.len())
+        );
+        let params = requisite_ids.iter().map(|s| P::from(s.clone())).collect();
+        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get::<String, _>("requisite_id")?, r.try_get::<i64, _>("amount")?))).collect()
+    }
+}
+
+/// ` FOR UPDATE` where the engine has row locks; SQLite serialises writers
+/// with `BEGIN IMMEDIATE` instead.
+pub fn lock_suffix(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    }
+}

@@ -1,0 +1,98 @@
+//! The manual provider's pool of requisites: where payers send money
+//! (cards, phones, IBANs, bank accounts, crypto addresses).
+
+use crate::db::{flag, Db, Result};
+use crate::time::now_micros;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequisiteRow {
+    pub id: String,
+    pub method: String,
+    pub currency: String,
+    /// JSON object shown to the payer, e.g. `{type, card_number, bank_name, holder_name}`.
+    pub details: String,
+    pub label: Option<String>,
+    pub enabled: bool,
+    pub min_amount: Option<i64>,
+    pub max_amount: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn from_row(r: &AnyRow) -> Result<RequisiteRow> {
+    Ok(RequisiteRow {
+        id: r.try_get("id")?,
+        method: r.try_get("method")?,
+        currency: r.try_get("currency")?,
+        details: r.try_get("details")?,
+        label: r.try_get("label")?,
+        enabled: flag(r, "enabled")?,
+        min_amount: r.try_get("min_amount")?,
+        max_amount: r.try_get("max_amount")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+const COLUMNS: &str = "id, method, currency, details, label, enabled, min_amount, max_amount, created_at, updated_at";
+
+impl Db {
+    pub async fn list_requisites(&self) -> Result<Vec<RequisiteRow>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM requisites ORDER BY id")).fetch_all(self.pool()).await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Enabled requisites that can take `amount` of `currency` by `method`.
+    pub async fn usable_requisites(&self, method: &str, currency: &str, amount: i64) -> Result<Vec<RequisiteRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM requisites WHERE enabled = 1 AND method = $1 AND currency = $2 \
+             AND (min_amount IS NULL OR min_amount <= $3) AND (max_amount IS NULL OR max_amount >= $3) ORDER BY id"
+        ))
+        .bind(method)
+        .bind(currency)
+        .bind(amount)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Replaces the pool with `items` in one transaction: listed ids are
+    /// inserted or updated, unlisted ones removed. Payins keep a copy of the
+    /// details they were shown, so removing a requisite changes no payin.
+    pub async fn replace_requisites(&self, items: &[RequisiteRow]) -> Result<Vec<RequisiteRow>> {
+        let now = now_micros();
+        let mut tx = self.pool().begin().await?;
+        let existing: Vec<String> = sqlx::query("SELECT id FROM requisites")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        for old in existing.iter().filter(|id| !items.iter().any(|i| &i.id == *id)) {
+            sqlx::query("DELETE FROM requisites WHERE id = $1").bind(old).execute(&mut *tx).await?;
+        }
+        for it in items {
+            sqlx::query(
+                "INSERT INTO requisites (id, method, currency, details, label, enabled, min_amount, max_amount, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                 ON CONFLICT (id) DO UPDATE SET method = $2, currency = $3, details = $4, label = $5, enabled = $6, \
+                 min_amount = $7, max_amount = $8, updated_at = $9",
+            )
+            .bind(&it.id)
+            .bind(&it.method)
+            .bind(&it.currency)
+            .bind(&it.details)
+            .bind(&it.label)
+            .bind(i64::from(it.enabled))
+            .bind(it.min_amount)
+            .bind(it.max_amount)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.list_requisites().await
+    }
+}

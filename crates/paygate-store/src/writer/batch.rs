@@ -1,0 +1,580 @@
+//! One batch of commands applied in one transaction.
+//!
+//! 1. Load the rows the commands refer to (locked on PostgreSQL) and the
+//!    rows that already carry their order ids (idempotency).
+//! 2. Load the balances of every account they may touch, locked in id order
+//!    (so batches on several nodes cannot deadlock); missing accounts are 0.
+//! 3. Decide every command in memory, in arrival order, against those
+//!    balances: a command that would take a merchant bucket below zero is
+//!    refused and leaves no trace.
+//! 4. Write everything with a handful of multi-row statements.
+//!
+//! The cost of a batch is nearly independent of its size, which is what lets
+//! one hot merchant take thousands of payouts a second without a row lock
+//! held across a network round trip per request.
+
+use super::command::{Adjustment, CmdError, Command, Outcome, PayInChange, PayOutChange};
+use super::render::{EventObject, Render};
+use crate::db::Backend;
+use crate::payments::{lock_suffix, PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
+use crate::sql::{bind_all, insert_sql, placeholders, rows_per_statement, P};
+use paygate_core::fees::ResolvedFee;
+use paygate_core::ids::{new_monotonic_id, IdKind};
+use paygate_core::ledger::{self, AccountRef, Bucket, Leg, SystemAccount};
+use paygate_core::payments::{PayInStatus, PayOutStatus};
+use sqlx::{AnyConnection, Row};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+type OrderKey = (String, String);
+
+/// Result of a batch: one answer per command.
+pub struct Applied {
+    pub answers: Vec<Result<Outcome, CmdError>>,
+}
+
+pub struct Batch<'a> {
+    backend: Backend,
+    render: &'a dyn Render,
+    now: i64,
+    payins: HashMap<String, PayInRow>,
+    payin_by_order: HashMap<OrderKey, String>,
+    new_payins: Vec<String>,
+    dirty_payins: BTreeSet<String>,
+    payouts: HashMap<String, PayOutRow>,
+    payout_by_order: HashMap<OrderKey, String>,
+    new_payouts: Vec<String>,
+    dirty_payouts: BTreeSet<String>,
+    balances: HashMap<String, i64>,
+    /// Accounts the batch may touch that do not exist yet, with their
+    /// column values; inserted only if a command really moves money on them.
+    absent: HashMap<String, Vec<P>>,
+    touched: BTreeSet<String>,
+    txs: Vec<Vec<P>>,
+    entries: Vec<Vec<P>>,
+    events: Vec<Vec<P>>,
+}
+
+const TX_COLUMNS: [&str; 7] = ["id", "merchant_id", "currency", "reason", "ref_type", "ref_id", "created_at"];
+const ENTRY_COLUMNS: [&str; 12] = [
+    "id",
+    "tx_id",
+    "account_id",
+    "merchant_id",
+    "currency",
+    "bucket",
+    "amount",
+    "balance_after",
+    "reason",
+    "ref_type",
+    "ref_id",
+    "created_at",
+];
+const EVENT_COLUMNS: [&str; 8] =
+    ["id", "merchant_id", "event_type", "object_id", "callback_url", "body", "next_attempt_at", "created_at"];
+const ACCOUNT_COLUMNS: [&str; 6] = ["id", "owner", "is_merchant", "currency", "bucket", "created_at"];
+
+/// Accounts a command may touch, given the row it refers to.
+fn accounts_for(
+    cmd: &Command,
+    payins: &HashMap<String, PayInRow>,
+    payouts: &HashMap<String, PayOutRow>,
+) -> Vec<(String, String, Vec<AccountRef>)> {
+    use AccountRef::{Merchant, System};
+    use SystemAccount::*;
+    match cmd {
+        Command::CreatePayIn(_) => vec![],
+        Command::CreatePayOut(row) => {
+            vec![(
+                row.merchant_id.clone(),
+                row.currency.clone(),
+                vec![Merchant(Bucket::Available), Merchant(Bucket::Hold)],
+            )]
+        }
+        Command::PayIn(c) => payins
+            .get(&c.id)
+            .map(|r| {
+                let accts = vec![Merchant(Bucket::Available), System(ProviderClearing), System(Fees)];
+                vec![(r.merchant_id.clone(), r.currency.clone(), accts)]
+            })
+            .unwrap_or_default(),
+        Command::PayOut(c) => payouts
+            .get(&c.id)
+            .map(|r| {
+                let accts =
+                    vec![Merchant(Bucket::Available), Merchant(Bucket::Hold), System(PayoutClearing), System(Fees)];
+                vec![(r.merchant_id.clone(), r.currency.clone(), accts)]
+            })
+            .unwrap_or_default(),
+        Command::Adjust(a) => {
+            vec![(a.merchant_id.clone(), a.currency.clone(), vec![Merchant(Bucket::Available), System(Adjustments)])]
+        }
+    }
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(backend: Backend, render: &'a dyn Render, now: i64) -> Self {
+        Batch {
+            backend,
+            render,
+            now,
+            payins: HashMap::new(),
+            payin_by_order: HashMap::new(),
+            new_payins: Vec::new(),
+            dirty_payins: BTreeSet::new(),
+            payouts: HashMap::new(),
+            payout_by_order: HashMap::new(),
+            new_payouts: Vec::new(),
+            dirty_payouts: BTreeSet::new(),
+            balances: HashMap::new(),
+            absent: HashMap::new(),
+            touched: BTreeSet::new(),
+            txs: Vec::new(),
+            entries: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Applies `cmds` on `conn`, which is inside a transaction. An `Err`
+    /// means the transaction must be rolled back.
+    pub async fn apply(mut self, conn: &mut AnyConnection, cmds: &[Command]) -> Result<Applied, CmdError> {
+        self.load_rows(conn, cmds).await?;
+        self.load_accounts(conn, cmds).await?;
+        let answers = cmds.iter().map(|c| self.decide(c)).collect();
+        self.persist(conn).await?;
+        Ok(Applied { answers })
+    }
+
+    async fn load_rows(&mut self, conn: &mut AnyConnection, cmds: &[Command]) -> Result<(), CmdError> {
+        let lock = lock_suffix(self.backend);
+        let mut payin_ids = BTreeSet::new();
+        let mut payout_ids = BTreeSet::new();
+        let mut payin_orders = BTreeSet::new();
+        let mut payout_orders = BTreeSet::new();
+        for c in cmds {
+            match c {
+                Command::CreatePayIn(r) => {
+                    payin_orders.insert((r.merchant_id.clone(), r.merchant_order_id.clone()));
+                }
+                Command::CreatePayOut(r) => {
+                    payout_orders.insert((r.merchant_id.clone(), r.merchant_order_id.clone()));
+                }
+                Command::PayIn(ch) => {
+                    payin_ids.insert(ch.id.clone());
+                }
+                Command::PayOut(ch) => {
+                    payout_ids.insert(ch.id.clone());
+                }
+                Command::Adjust(_) => {}
+            }
+        }
+        let cols = PAYIN_COLUMNS.join(", ");
+        if !payin_ids.is_empty() {
+            let sql = format!(
+                "SELECT {cols} FROM payins WHERE id IN ({}) ORDER BY id{lock}",
+                placeholders(1, payin_ids.len())
+            );
+            let params = payin_ids.iter().map(|s| P::from(s.as_str())).collect();
+            for r in bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await? {
+                self.remember_payin(PayInRow::from_row(&r)?);
+            }
+        }
+        if !payin_orders.is_empty() {
+            let (cond, params) = order_condition(&payin_orders);
+            let sql = format!("SELECT {cols} FROM payins WHERE {cond}");
+            for r in bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await? {
+                self.remember_payin(PayInRow::from_row(&r)?);
+            }
+        }
+        let cols = PAYOUT_COLUMNS.join(", ");
+        if !payout_ids.is_empty() {
+            let sql = format!(
+                "SELECT {cols} FROM payouts WHERE id IN ({}) ORDER BY id{lock}",
+                placeholders(1, payout_ids.len())
+            );
+            let params = payout_ids.iter().map(|s| P::from(s.as_str())).collect();
+            for r in bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await? {
+                self.remember_payout(PayOutRow::from_row(&r)?);
+            }
+        }
+        if !payout_orders.is_empty() {
+            let (cond, params) = order_condition(&payout_orders);
+            let sql = format!("SELECT {cols} FROM payouts WHERE {cond}");
+            for r in bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await? {
+                self.remember_payout(PayOutRow::from_row(&r)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn remember_payin(&mut self, row: PayInRow) {
+        self.payin_by_order.insert((row.merchant_id.clone(), row.merchant_order_id.clone()), row.id.clone());
+        self.payins.insert(row.id.clone(), row);
+    }
+
+    fn remember_payout(&mut self, row: PayOutRow) {
+        self.payout_by_order.insert((row.merchant_id.clone(), row.merchant_order_id.clone()), row.id.clone());
+        self.payouts.insert(row.id.clone(), row);
+    }
+
+    /// Loads (and on PostgreSQL locks) every existing account the batch may
+    /// touch, in id order; accounts that do not exist yet count as zero and
+    /// are created only when a command moves money on them, so a refused
+    /// request leaves no trace. Two nodes creating the same account at once
+    /// collide on its primary key, and the loser's commands are retried.
+    async fn load_accounts(&mut self, conn: &mut AnyConnection, cmds: &[Command]) -> Result<(), CmdError> {
+        let mut needed: BTreeMap<String, Vec<P>> = BTreeMap::new();
+        for c in cmds {
+            for (merchant, currency, refs) in accounts_for(c, &self.payins, &self.payouts) {
+                for r in refs {
+                    let id = r.account_id(&merchant, &currency);
+                    let owner = if r.is_merchant() { merchant.clone() } else { "system".to_string() };
+                    needed.entry(id.clone()).or_insert_with(|| {
+                        vec![
+                            id.into(),
+                            owner.into(),
+                            i64::from(r.is_merchant()).into(),
+                            currency.clone().into(),
+                            r.bucket_name().into(),
+                            self.now.into(),
+                        ]
+                    });
+                }
+            }
+        }
+        let ids: Vec<&String> = needed.keys().collect();
+        let lock = lock_suffix(self.backend);
+        for chunk in ids.chunks(1000) {
+            let sql = format!(
+                "SELECT id, balance FROM accounts WHERE id IN ({}) ORDER BY id{lock}",
+                placeholders(1, chunk.len())
+            );
+            let params = chunk.iter().map(|s| P::from(s.as_str())).collect();
+            for r in bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await? {
+                self.balances.insert(r.try_get("id")?, r.try_get("balance")?);
+            }
+        }
+        for (id, columns) in needed {
+            if !self.balances.contains_key(&id) {
+                self.balances.insert(id.clone(), 0);
+                self.absent.insert(id, columns);
+            }
+        }
+        Ok(())
+    }
+
+    fn decide(&mut self, cmd: &Command) -> Result<Outcome, CmdError> {
+        match cmd {
+            Command::CreatePayIn(row) => self.create_payin(row),
+            Command::CreatePayOut(row) => self.create_payout(row),
+            Command::PayIn(change) => self.change_payin(change),
+            Command::PayOut(change) => self.change_payout(change),
+            Command::Adjust(adj) => self.adjust(adj),
+        }
+    }
+
+    fn create_payin(&mut self, row: &PayInRow) -> Result<Outcome, CmdError> {
+        let key = (row.merchant_id.clone(), row.merchant_order_id.clone());
+        if let Some(existing) = self.payin_by_order.get(&key).and_then(|id| self.payins.get(id)) {
+            return if existing.request_digest == row.request_digest {
+                Ok(Outcome::PayIn { row: Box::new(existing.clone()), created: false })
+            } else {
+                Err(CmdError::DuplicateOrderId)
+            };
+        }
+        self.new_payins.push(row.id.clone());
+        self.remember_payin(row.clone());
+        Ok(Outcome::PayIn { row: Box::new(row.clone()), created: true })
+    }
+
+    fn create_payout(&mut self, row: &PayOutRow) -> Result<Outcome, CmdError> {
+        let key = (row.merchant_id.clone(), row.merchant_order_id.clone());
+        if let Some(existing) = self.payout_by_order.get(&key).and_then(|id| self.payouts.get(id)) {
+            return if existing.request_digest == row.request_digest {
+                Ok(Outcome::PayOut { row: Box::new(existing.clone()), created: false })
+            } else {
+                Err(CmdError::DuplicateOrderId)
+            };
+        }
+        let total = row.amount.checked_add(row.fee).ok_or(CmdError::Overflow)?;
+        self.post(
+            &row.merchant_id,
+            &row.currency,
+            vec![(ledger::payout_hold(total), "payout_hold", "payout", &row.id)],
+        )?;
+        self.new_payouts.push(row.id.clone());
+        self.remember_payout(row.clone());
+        Ok(Outcome::PayOut { row: Box::new(row.clone()), created: true })
+    }
+
+    fn change_payin(&mut self, ch: &PayInChange) -> Result<Outcome, CmdError> {
+        let row = self
+            .payins
+            .get(&ch.id)
+            .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| *m == r.merchant_id))
+            .ok_or(CmdError::NotFound)?;
+        if !row.status.can_become(ch.to, false) {
+            return Err(CmdError::InvalidState { current: row.status.as_str().into(), wanted: ch.to.as_str().into() });
+        }
+        let (merchant, currency) = (row.merchant_id.clone(), row.currency.clone());
+        let mut next = row.clone();
+        next.status = ch.to;
+        next.updated_at = self.now;
+        next.completed_at = Some(self.now);
+        match ch.to {
+            PayInStatus::Success => {
+                next.amount = ch.amount.unwrap_or(next.amount);
+                let rule = ResolvedFee { percent_e4: next.fee_percent_e4, fixed_minor: next.fee_fixed };
+                // A fee larger than what arrived would debit the merchant for a deposit: cap it.
+                next.fee = rule.on(next.amount).ok_or(CmdError::Overflow)?.min(next.amount);
+                let legs = ledger::payin_success(next.amount, next.fee);
+                self.post(&merchant, &currency, vec![(legs, "payin_success", "payin", &ch.id)])?;
+            }
+            PayInStatus::Failed => next.failure_reason = ch.reason.clone(),
+            _ => {}
+        }
+        self.event(
+            &next.merchant_id,
+            &format!("payin.{}", ch.to.as_str()),
+            &next.id,
+            next.callback_url.clone(),
+            EventObject::PayIn(&next),
+        );
+        if !self.new_payins.contains(&next.id) {
+            self.dirty_payins.insert(next.id.clone());
+        }
+        self.payins.insert(next.id.clone(), next.clone());
+        Ok(Outcome::PayIn { row: Box::new(next), created: false })
+    }
+
+    fn change_payout(&mut self, ch: &PayOutChange) -> Result<Outcome, CmdError> {
+        let row = self
+            .payouts
+            .get(&ch.id)
+            .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| *m == r.merchant_id))
+            .ok_or(CmdError::NotFound)?;
+        let mut states = vec![row.clone()];
+        let mut postings: Vec<(Vec<Leg>, &'static str)> = Vec::new();
+        for &to in &ch.path {
+            let cur = states.last().expect("starts non-empty");
+            if !cur.status.can_become(to) {
+                return Err(CmdError::InvalidState { current: cur.status.as_str().into(), wanted: to.as_str().into() });
+            }
+            let mut next = cur.clone();
+            next.status = to;
+            next.updated_at = self.now;
+            match to {
+                PayOutStatus::Success => {
+                    postings.push((ledger::payout_success(cur.amount, cur.fee), "payout_success"));
+                    next.completed_at = Some(self.now);
+                }
+                PayOutStatus::Failed | PayOutStatus::Cancelled => {
+                    postings.push((ledger::payout_release(cur.total()), "payout_release"));
+                    next.completed_at = Some(self.now);
+                    next.failure_reason = ch.reason.clone();
+                }
+                PayOutStatus::Pending | PayOutStatus::Processing => {}
+            }
+            states.push(next);
+        }
+        let (merchant, currency, id) = (row.merchant_id.clone(), row.currency.clone(), row.id.clone());
+        self.post(&merchant, &currency, postings.into_iter().map(|(l, r)| (l, r, "payout", id.as_str())).collect())?;
+        for st in &states[1..] {
+            self.event(
+                &merchant,
+                &format!("payout.{}", st.status.as_str()),
+                &id,
+                st.callback_url.clone(),
+                EventObject::PayOut(st),
+            );
+        }
+        let last = states.pop().expect("at least the original");
+        if !self.new_payouts.contains(&id) {
+            self.dirty_payouts.insert(id.clone());
+        }
+        self.payouts.insert(id, last.clone());
+        Ok(Outcome::PayOut { row: Box::new(last), created: false })
+    }
+
+    fn adjust(&mut self, a: &Adjustment) -> Result<Outcome, CmdError> {
+        // The operator's reason is what the merchant reads in the history.
+        let reason = format!("adjustment: {}", a.reason);
+        let legs = ledger::adjustment(a.amount);
+        let tx_ids = self.post(&a.merchant_id, &a.currency, vec![(legs, reason.as_str(), "adjustment", "")])?;
+        let available = AccountRef::Merchant(Bucket::Available).account_id(&a.merchant_id, &a.currency);
+        let available_after = self.balances.get(&available).copied().unwrap_or(0);
+        Ok(Outcome::Adjusted { tx_id: tx_ids.into_iter().next().unwrap_or_default(), available_after })
+    }
+
+    /// Posts one ledger transaction per group, all or nothing: every new
+    /// balance is computed and checked before any is kept. Returns the
+    /// transaction ids.
+    fn post(
+        &mut self,
+        merchant: &str,
+        currency: &str,
+        groups: Vec<(Vec<Leg>, &str, &str, &str)>,
+    ) -> Result<Vec<String>, CmdError> {
+        let mut tentative: HashMap<String, i64> = HashMap::new();
+        let mut entries = Vec::new();
+        let mut txs = Vec::new();
+        for (legs, reason, ref_type, ref_id) in &groups {
+            debug_assert!(ledger::is_balanced(legs));
+            let tx_id = new_monotonic_id(IdKind::LedgerTx);
+            for leg in legs.iter().filter(|l| l.delta != 0) {
+                let acct = leg.account.account_id(merchant, currency);
+                let before = match tentative.get(&acct).or_else(|| self.balances.get(&acct)) {
+                    Some(b) => *b,
+                    None => {
+                        return Err(CmdError::Store(crate::StoreError::Corrupt(format!("account {acct} not loaded"))))
+                    }
+                };
+                let after = before.checked_add(leg.delta).ok_or(CmdError::Overflow)?;
+                if leg.account.is_merchant() && after < 0 {
+                    return Err(CmdError::InsufficientFunds);
+                }
+                tentative.insert(acct.clone(), after);
+                let owner = leg.account.is_merchant().then(|| merchant.to_string());
+                entries.push(vec![
+                    new_monotonic_id(IdKind::LedgerEntry).into(),
+                    tx_id.clone().into(),
+                    acct.into(),
+                    owner.into(),
+                    currency.into(),
+                    leg.account.bucket_name().into(),
+                    leg.delta.into(),
+                    after.into(),
+                    (*reason).into(),
+                    (*ref_type).into(),
+                    (!ref_id.is_empty()).then(|| ref_id.to_string()).into(),
+                    self.now.into(),
+                ]);
+            }
+            txs.push(vec![
+                tx_id.clone().into(),
+                merchant.into(),
+                currency.into(),
+                (*reason).into(),
+                (*ref_type).into(),
+                (!ref_id.is_empty()).then(|| ref_id.to_string()).into(),
+                self.now.into(),
+            ]);
+        }
+        let tx_ids = txs.iter().map(|t| if let P::T(id) = &t[0] { id.clone() } else { String::new() }).collect();
+        self.touched.extend(tentative.keys().cloned());
+        self.balances.extend(tentative);
+        self.entries.extend(entries);
+        self.txs.extend(txs);
+        Ok(tx_ids)
+    }
+
+    fn event(
+        &mut self,
+        merchant: &str,
+        event: &str,
+        object_id: &str,
+        callback_url: Option<String>,
+        object: EventObject<'_>,
+    ) {
+        let id = new_monotonic_id(IdKind::Event);
+        let body = self.render.event_body(&id, event, self.now, object);
+        self.events.push(vec![
+            id.into(),
+            merchant.into(),
+            event.into(),
+            object_id.into(),
+            callback_url.into(),
+            body.into(),
+            self.now.into(),
+            self.now.into(),
+        ]);
+    }
+
+    async fn persist(&mut self, conn: &mut AnyConnection) -> Result<(), CmdError> {
+        let new_payins: Vec<Vec<P>> = self.new_payins.iter().map(|id| self.payins[id].params()).collect();
+        insert_rows(conn, "payins", &PAYIN_COLUMNS, new_payins).await?;
+        let new_payouts: Vec<Vec<P>> = self.new_payouts.iter().map(|id| self.payouts[id].params()).collect();
+        insert_rows(conn, "payouts", &PAYOUT_COLUMNS, new_payouts).await?;
+        for id in &self.dirty_payins {
+            let r = &self.payins[id];
+            sqlx::query(
+                "UPDATE payins SET status = $2, amount = $3, fee = $4, failure_reason = $5, updated_at = $6, \
+                 completed_at = $7, has_open_dispute = $8 WHERE id = $1",
+            )
+            .bind(&r.id)
+            .bind(r.status.as_str())
+            .bind(r.amount)
+            .bind(r.fee)
+            .bind(&r.failure_reason)
+            .bind(r.updated_at)
+            .bind(r.completed_at)
+            .bind(i64::from(r.has_open_dispute))
+            .execute(&mut *conn)
+            .await?;
+        }
+        for id in &self.dirty_payouts {
+            let r = &self.payouts[id];
+            sqlx::query(
+                "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5 WHERE id = $1",
+            )
+            .bind(&r.id)
+            .bind(r.status.as_str())
+            .bind(&r.failure_reason)
+            .bind(r.updated_at)
+            .bind(r.completed_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        let mut created = Vec::new();
+        for id in &self.touched {
+            match self.absent.get(id) {
+                Some(columns) => {
+                    let mut row = columns.clone();
+                    row.push(self.balances[id].into());
+                    created.push(row);
+                }
+                None => {
+                    sqlx::query("UPDATE accounts SET balance = $1 WHERE id = $2")
+                        .bind(self.balances[id])
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+        }
+        // Accounts before the entries that reference them.
+        let mut columns = ACCOUNT_COLUMNS.to_vec();
+        columns.push("balance");
+        insert_rows(conn, "accounts", &columns, created).await?;
+        insert_rows(conn, "ledger_transactions", &TX_COLUMNS, std::mem::take(&mut self.txs)).await?;
+        insert_rows(conn, "ledger_entries", &ENTRY_COLUMNS, std::mem::take(&mut self.entries)).await?;
+        insert_rows(conn, "events", &EVENT_COLUMNS, std::mem::take(&mut self.events)).await?;
+        Ok(())
+    }
+}
+
+/// `(merchant_id = $1 AND merchant_order_id = $2) OR …`, which both engines
+/// answer from the unique index.
+fn order_condition(keys: &BTreeSet<OrderKey>) -> (String, Vec<P>) {
+    let mut parts = Vec::with_capacity(keys.len());
+    let mut params = Vec::with_capacity(keys.len() * 2);
+    for (m, o) in keys {
+        params.push(P::from(m.as_str()));
+        params.push(P::from(o.as_str()));
+        parts.push(format!("(merchant_id = ${} AND merchant_order_id = ${})", params.len() - 1, params.len()));
+    }
+    (parts.join(" OR "), params)
+}
+
+async fn insert_rows(
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<P>>,
+) -> Result<(), CmdError> {
+    for chunk in rows.chunks(rows_per_statement(columns.len())) {
+        let sql = insert_sql(table, columns, chunk.len());
+        let params = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+        bind_all(sqlx::query(&sql), params).execute(&mut *conn).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! What the writer is asked to do, and what it answers.
+
+use crate::payments::{PayInRow, PayOutRow};
+use crate::StoreError;
+use paygate_core::payments::{PayInStatus, PayOutStatus};
+
+/// A state change of a payin. `merchant_id` scopes the lookup: a merchant
+/// asking about another merchant's payin gets `NotFound`. `None` is the
+/// operator or a worker.
+#[derive(Clone, Debug)]
+pub struct PayInChange {
+    pub id: String,
+    pub merchant_id: Option<String>,
+    pub to: PayInStatus,
+    /// The amount actually received (confirm with a different amount).
+    pub amount: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// A payout moving along `path` (one or more statuses in order, e.g.
+/// `[processing, success]` when the sandbox settles at once); each step is
+/// checked and announced.
+#[derive(Clone, Debug)]
+pub struct PayOutChange {
+    pub id: String,
+    pub merchant_id: Option<String>,
+    pub path: Vec<PayOutStatus>,
+    pub reason: Option<String>,
+}
+
+/// An operator credit (positive) or debit (negative) of `available`.
+#[derive(Clone, Debug)]
+pub struct Adjustment {
+    pub merchant_id: String,
+    pub currency: String,
+    pub amount: i64,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Insert a pending payin unless the merchant's order id exists.
+    CreatePayIn(Box<PayInRow>),
+    /// Insert a payout and hold its funds, unless the order id exists.
+    CreatePayOut(Box<PayOutRow>),
+    PayIn(PayInChange),
+    PayOut(PayOutChange),
+    Adjust(Adjustment),
+}
+
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// `created: false` for an idempotent repeat (HTTP 200 instead of 201).
+    PayIn {
+        row: Box<PayInRow>,
+        created: bool,
+    },
+    PayOut {
+        row: Box<PayOutRow>,
+        created: bool,
+    },
+    Adjusted {
+        tx_id: String,
+        available_after: i64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CmdError {
+    #[error("not found")]
+    NotFound,
+    #[error("cannot move from {current} to {wanted}")]
+    InvalidState { current: String, wanted: String },
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    #[error("merchant_order_id already used with different parameters")]
+    DuplicateOrderId,
+    #[error("amount arithmetic overflows")]
+    Overflow,
+    #[error("the writer has stopped")]
+    Unavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for CmdError {
+    fn from(e: sqlx::Error) -> Self {
+        CmdError::Store(e.into())
+    }
+}

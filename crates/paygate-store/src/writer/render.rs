@@ -1,0 +1,16 @@
+//! The writer stores each webhook event's exact body in the same transaction
+//! as the change it announces; how an object looks on the wire is the API's
+//! business, so the server supplies the rendering.
+
+use crate::payments::{PayInRow, PayOutRow};
+
+pub enum EventObject<'a> {
+    PayIn(&'a PayInRow),
+    PayOut(&'a PayOutRow),
+}
+
+pub trait Render: Send + Sync + 'static {
+    /// The compact JSON body of event `event_id` (`payin.success`, …)
+    /// created at `created_at` (µs) about `object`.
+    fn event_body(&self, event_id: &str, event: &str, created_at: i64, object: EventObject<'_>) -> String;
+}

@@ -1,0 +1,140 @@
+//! Many requests at once on one merchant: the balance can never be
+//! overdrawn, and a repeated order id creates exactly one payment.
+
+use crate::both_backends;
+use crate::helpers::*;
+use serde_json::json;
+use std::sync::Arc;
+
+both_backends!(
+    exactly_the_covered_payouts_succeed,
+    concurrent_identical_payins_create_one,
+    concurrent_mixed_operations_keep_the_ledger_exact
+);
+
+async fn exactly_the_covered_payouts_succeed(app: TestApp) {
+    let m = app.create_merchant("race@example.com").await;
+    // Fee 1% + 0.50: each 10.00 payout holds 10.60; the balance covers exactly 50.
+    let (s, _) = app
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/admin/v1/merchants/{}", m.id),
+            Some(json!({"fees": {"payout": {"currencies": {"RUB": {"percent": "1", "fixed": "0.50"}}}}})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    app.fund(&m, "RUB", "530.00").await;
+    let app = Arc::new(app);
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (app, m) = (app.clone(), m.clone());
+            tokio::spawn(async move {
+                app.signed(&m, "/api/v1/payout/create", TestApp::payout_body(&format!("race-{i}"), "10.00")).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    let mut refused = 0;
+    for t in tasks {
+        let got = t.await.unwrap();
+        match got.0 {
+            201 => created += 1,
+            402 => {
+                assert_error(&got, 402, "INSUFFICIENT_FUNDS");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {}", got.1),
+        }
+    }
+    assert_eq!((created, refused), (50, 150));
+    assert_eq!(app.balance(&m, "RUB").await, ("0.00".into(), "530.00".into(), "0.00".into()));
+    app.assert_ledger_ok().await;
+}
+
+async fn concurrent_identical_payins_create_one(app: TestApp) {
+    let m = app.create_merchant("dupes@example.com").await;
+    let app = Arc::new(app);
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, m) = (app.clone(), m.clone());
+            tokio::spawn(async move {
+                app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("the-one", "77.70")).await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let (s, body) = t.await.unwrap();
+        statuses.push(s);
+        ids.insert(body["data"]["id"].as_str().unwrap_or("none").to_string());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 49, "{statuses:?}");
+    assert_eq!(ids.len(), 1);
+    // And with a different amount at the same time: 409, never a second payin.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (app, m) = (app.clone(), m.clone());
+            let amount = if i % 2 == 0 { "77.70" } else { "77.71" };
+            tokio::spawn(async move {
+                app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("the-one", amount)).await.0
+            })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap(), if i % 2 == 0 { 200 } else { 409 });
+    }
+    use sqlx::Row;
+    let n: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM payins")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(n, 1);
+}
+
+async fn concurrent_mixed_operations_keep_the_ledger_exact(app: TestApp) {
+    let m = app.create_merchant("mixed@example.com").await;
+    app.fund(&m, "RUB", "100.00").await;
+    let app = Arc::new(app);
+    // Payins paid, payouts created and cancelled, all interleaved.
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let (app, m) = (app.clone(), m.clone());
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    let (_, b) = app
+                        .signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("mx-in-{i}"), "3.00"))
+                        .await;
+                    let (s, _) = app.signed(&m, "/api/v1/sandbox/payin/pay", json!({"id": b["data"]["id"]})).await;
+                    assert_eq!(s, 200);
+                } else {
+                    let (s, b) = app
+                        .signed(&m, "/api/v1/payout/create", TestApp::payout_body(&format!("mx-out-{i}"), "7.00"))
+                        .await;
+                    if s == 201 && i % 3 == 0 {
+                        let (s, _) = app.signed(&m, "/api/v1/payout/cancel", json!({"id": b["data"]["id"]})).await;
+                        assert_eq!(s, 200);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Whatever the interleaving: money in = 100 + 20 × 3; held = payouts not cancelled.
+    use sqlx::Row;
+    let held: i64 =
+        sqlx::query("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS s FROM payouts WHERE status = 'pending'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap()
+            .get("s");
+    let (available, hold, _) = app.balance(&m, "RUB").await;
+    let minor = |t: &str| paygate_core::money::parse_minor(t, 2).unwrap();
+    assert_eq!(minor(&hold), held);
+    assert_eq!(minor(&available) + minor(&hold), 16000);
+    app.assert_ledger_ok().await;
+}

@@ -1,0 +1,133 @@
+//! Live merchants are served by the manual provider: requisites come from
+//! the operator's pool, concurrent payins on one requisite differ in amount,
+//! and the operator confirms receipt and settles payouts.
+
+use crate::both_backends;
+use crate::helpers::*;
+use reqwest::Method;
+use serde_json::json;
+use std::sync::Arc;
+
+both_backends!(
+    live_payins_use_the_pool_and_operator_confirms,
+    concurrent_payins_are_told_apart,
+    sandbox_is_refused_for_live_merchants
+);
+
+async fn live_merchant(app: &TestApp, email: &str) -> Merchant {
+    let m = app.create_merchant(email).await;
+    let (s, _) =
+        app.admin(Method::PATCH, &format!("/admin/v1/merchants/{}", m.id), Some(json!({"mode": "live"}))).await;
+    assert_eq!(s, 200);
+    m
+}
+
+async fn put_pool(app: &TestApp, n: usize) -> Vec<String> {
+    let items: Vec<_> = (0..n)
+        .map(|i| json!({"id": format!("card-{i}"), "method": "card", "currency": "RUB",
+                         "details": {"type": "card", "card_number": format!("220000000000000{i}"), "bank_name": "Bank", "holder_name": "OPERATOR"},
+                         "max_amount": "100000.00"}))
+        .collect();
+    let (s, body) = app.admin(Method::PUT, "/admin/v1/requisites", Some(json!(items))).await;
+    assert_eq!(s, 200, "{body}");
+    body["data"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
+}
+
+async fn live_payins_use_the_pool_and_operator_confirms(app: TestApp) {
+    let m = live_merchant(&app, "live@example.com").await;
+    // No pool yet: the method cannot be served.
+    assert_error(
+        &app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("lv-0", "10.00")).await,
+        422,
+        "UNSUPPORTED_METHOD",
+    );
+    put_pool(&app, 2).await;
+    let (s, body) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("lv-1", "500.00")).await;
+    assert_eq!(s, 201, "{body}");
+    assert_eq!(body["data"]["mode"], "live");
+    assert!(body["data"]["requisites"]["card_number"].as_str().unwrap().starts_with("22000000000000"));
+    let id = body["data"]["id"].as_str().unwrap().to_string();
+    let (s, body) =
+        app.admin(Method::POST, &format!("/admin/v1/payins/{id}/confirm"), Some(json!({"amount": "499.50"}))).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["data"]["status"], "success");
+    assert_eq!(body["data"]["amount"], "499.50");
+    assert_eq!(app.balance(&m, "RUB").await.0, "499.50");
+    // Operator failure of another payin; confirm after fail is refused.
+    let (_, body) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("lv-2", "10.00")).await;
+    let id2 = body["data"]["id"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .admin(Method::POST, &format!("/admin/v1/payins/{id2}/fail"), Some(json!({"reason": "no money arrived"})))
+        .await;
+    assert_eq!(s, 200);
+    assert_error(
+        &app.admin(Method::POST, &format!("/admin/v1/payins/{id2}/confirm"), Some(json!({}))).await,
+        409,
+        "INVALID_STATE",
+    );
+    // Payout lifecycle by the operator.
+    let (_, body) = app.signed(&m, "/api/v1/payout/create", TestApp::payout_body("lv-3", "100.00")).await;
+    let po = body["data"]["id"].as_str().unwrap().to_string();
+    assert_error(
+        &app.admin(Method::POST, &format!("/admin/v1/payouts/{po}/success"), None).await,
+        409,
+        "INVALID_STATE",
+    );
+    app.admin(Method::POST, &format!("/admin/v1/payouts/{po}/processing"), None).await;
+    let (s, body) = app.admin(Method::POST, &format!("/admin/v1/payouts/{po}/success"), None).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(app.balance(&m, "RUB").await, ("399.50".into(), "0.00".into(), "0.00".into()));
+    // Admin search finds across merchants with filters.
+    let (_, found) =
+        app.admin(Method::GET, &format!("/admin/v1/payins?merchant_id={}&status=success,failed", m.id), None).await;
+    assert_eq!(found["data"]["items"].as_array().unwrap().len(), 2);
+    let (_, found) =
+        app.admin(Method::GET, "/admin/v1/payins?currency=RUB&amount_min=400&amount_max=499.50", None).await;
+    assert_eq!(found["data"]["items"].as_array().unwrap().len(), 1);
+    assert_error(&app.admin(Method::GET, "/admin/v1/payins?amount_min=1", None).await, 422, "VALIDATION_ERROR");
+    app.assert_ledger_ok().await;
+}
+
+async fn concurrent_payins_are_told_apart(app: TestApp) {
+    let m = live_merchant(&app, "pool@example.com").await;
+    put_pool(&app, 3).await;
+    let app = Arc::new(app);
+    // Eight payins of the same amount on three requisites: three fit, the rest
+    // must wait for a requisite to free up (503), never share one.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (app, m) = (app.clone(), m.clone());
+            tokio::spawn(async move {
+                app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("same-{i}"), "100.00")).await
+            })
+        })
+        .collect();
+    let mut cards = Vec::new();
+    for t in tasks {
+        let (s, body) = t.await.unwrap();
+        match s {
+            201 => cards.push(body["data"]["requisites"]["card_number"].as_str().unwrap().to_string()),
+            503 => assert_eq!(body["error"]["code"], "UNAVAILABLE"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    cards.sort();
+    cards.dedup();
+    assert_eq!(cards.len(), 3, "each pending payin of one amount has its own requisites");
+    // A different amount may share a requisite.
+    let (s, _) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("other-amount", "100.01")).await;
+    assert_eq!(s, 201);
+}
+
+async fn sandbox_is_refused_for_live_merchants(app: TestApp) {
+    let m = live_merchant(&app, "nosandbox@example.com").await;
+    put_pool(&app, 1).await;
+    let (_, body) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("ns-1", "10.00")).await;
+    let before = app.snapshot().await;
+    assert_error(
+        &app.signed(&m, "/api/v1/sandbox/payin/pay", json!({"id": body["data"]["id"]})).await,
+        403,
+        "FORBIDDEN",
+    );
+    assert_eq!(app.snapshot().await, before);
+}
