@@ -290,6 +290,17 @@ pub struct ListFilter {
 }
 
 impl ListFilter {
+    /// At most one row by id or order id, within `merchant_id` when given.
+    pub fn one(merchant_id: Option<&str>, id: Option<&str>, order_id: Option<&str>) -> ListFilter {
+        ListFilter {
+            merchant_id: merchant_id.map(str::to_string),
+            ids: id.map(|i| vec![i.to_string()]).unwrap_or_default(),
+            merchant_order_id: order_id.map(str::to_string),
+            limit: 1,
+            ..Default::default()
+        }
+    }
+
     /// WHERE clause and parameters shared by payins and payouts.
     fn where_clause(&self) -> (String, Vec<P>) {
         let mut conds: Vec<String> = Vec::new();
@@ -368,13 +379,7 @@ impl Db {
         id: Option<&str>,
         order_id: Option<&str>,
     ) -> Result<Option<PayInRow>> {
-        let f = ListFilter {
-            merchant_id: merchant_id.map(str::to_string),
-            ids: id.map(|i| vec![i.to_string()]).unwrap_or_default(),
-            merchant_order_id: order_id.map(str::to_string),
-            limit: 1,
-            ..Default::default()
-        };
+        let f = ListFilter::one(merchant_id, id, order_id);
         Ok(self.list_payins(&f).await?.into_iter().next())
     }
 
@@ -384,13 +389,7 @@ impl Db {
         id: Option<&str>,
         order_id: Option<&str>,
     ) -> Result<Option<PayOutRow>> {
-        let f = ListFilter {
-            merchant_id: merchant_id.map(str::to_string),
-            ids: id.map(|i| vec![i.to_string()]).unwrap_or_default(),
-            merchant_order_id: order_id.map(str::to_string),
-            limit: 1,
-            ..Default::default()
-        };
+        let f = ListFilter::one(merchant_id, id, order_id);
         Ok(self.list_payouts(&f).await?.into_iter().next())
     }
 
