@@ -1,0 +1,218 @@
+//! The three scenarios. Each sets up what it needs through the admin API,
+//! sends one probe request outside the clock (so a missing endpoint fails in
+//! one clear line instead of ten seconds of 404s), then runs the closed loop.
+
+use crate::api::{self, Merchant};
+use crate::cli::Scenario;
+use crate::load::{self, Run, Workload};
+use crate::money::{format_minor, parse_minor};
+use anyhow::Context;
+use reqwest::{Client, RequestBuilder, StatusCode};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What one scenario needs to know about the server and the flags.
+pub struct Ctx<'a> {
+    pub base: &'a str,
+    pub admin_token: &'a str,
+    pub connections: u64,
+    pub duration: Duration,
+    pub merchants: u64,
+}
+
+pub struct Outcome {
+    pub run: Run,
+    /// Extra report lines (set-up facts, the balance check).
+    pub lines: Vec<String>,
+    /// Short text for the table's notes column.
+    pub note: String,
+    /// False when a correctness check failed (the figures are still printed).
+    pub check_ok: bool,
+}
+
+pub async fn run(scenario: Scenario, ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+    match scenario {
+        Scenario::Healthz => healthz(ctx).await,
+        Scenario::PayinCreate => payin_create(ctx).await,
+        Scenario::HotPayout => hot_payout(ctx).await,
+    }
+}
+
+fn setup_client() -> anyhow::Result<Client> {
+    api::client(Duration::from_secs(30))
+}
+
+// ---- healthz: the floor. Routing, middleware and HTTP, no database. ----
+
+struct Healthz {
+    url: String,
+}
+
+impl Workload for Healthz {
+    fn request(&self, client: &Client, _worker: u64, _seq: u64) -> RequestBuilder {
+        client.get(&self.url)
+    }
+    fn expected(&self) -> StatusCode {
+        StatusCode::OK
+    }
+}
+
+async fn healthz(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+    let w = Arc::new(Healthz { url: format!("{}/healthz", ctx.base) });
+    let run = load::run(w, ctx.connections, ctx.duration).await?;
+    Ok(Outcome { run, lines: vec![], note: String::new(), check_ok: true })
+}
+
+// ---- payin-create: signed writes spread over many merchants. ----
+
+const PAYIN_PATH: &str = "/api/v1/payin/create";
+
+struct PayinCreate {
+    url: String,
+    merchants: Vec<Merchant>,
+}
+
+impl PayinCreate {
+    fn body(worker: u64, seq: &str) -> String {
+        // Formatted by hand rather than through serde_json: every interpolated
+        // value is [A-Za-z0-9-], so no escaping is needed, and the client's
+        // CPU is shared with the server on this box.
+        format!(
+            r#"{{"merchant_order_id":"w{worker}-{seq}","amount":"150.00","currency":"RUB","method":"card","customer_id":"c-{worker}"}}"#
+        )
+    }
+}
+
+impl Workload for PayinCreate {
+    fn request(&self, client: &Client, worker: u64, seq: u64) -> RequestBuilder {
+        // Rotating per request (not one merchant per worker) interleaves all
+        // merchants on every connection, as a shared gateway sees them.
+        let m = &self.merchants[((worker + seq) % self.merchants.len() as u64) as usize];
+        api::signed_post(client, &self.url, m, Self::body(worker, &seq.to_string()))
+    }
+    fn expected(&self) -> StatusCode {
+        StatusCode::CREATED
+    }
+}
+
+async fn payin_create(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+    let client = setup_client()?;
+    let mut merchants = Vec::new();
+    for i in 0..ctx.merchants {
+        merchants.push(api::create_merchant(&client, ctx.base, ctx.admin_token, &i.to_string()).await?);
+    }
+    let url = format!("{}{PAYIN_PATH}", ctx.base);
+    let probe = api::signed_post(&client, &url, &merchants[0], PayinCreate::body(0, "probe")).send().await?;
+    api::expect_data(&format!("POST {PAYIN_PATH}"), probe, &[StatusCode::CREATED]).await?;
+    let w = Arc::new(PayinCreate { url, merchants });
+    let run = load::run(w, ctx.connections, ctx.duration).await?;
+    let lines = vec![format!("merchants: {} (requests rotate over them)", ctx.merchants)];
+    Ok(Outcome { run, lines, note: String::new(), check_ok: true })
+}
+
+// ---- hot-payout: every request contends for one merchant's RUB balance. ----
+
+const PAYOUT_PATH: &str = "/api/v1/payout/create";
+const CURRENCY: &str = "RUB";
+const EXPONENT: u32 = 2;
+/// Enough for every payout the run can make: it must never be the funds that stop it.
+const FUNDING: &str = "100000000.00";
+
+struct HotPayout {
+    url: String,
+    merchant: Merchant,
+}
+
+impl HotPayout {
+    fn body(worker: u64, seq: &str) -> String {
+        // Hand-formatted for the same reason as the payin body.
+        format!(
+            r#"{{"merchant_order_id":"w{worker}-{seq}","amount":"1.00","currency":"RUB","method":"card","destination":{{"card_number":"4111111111111111"}}}}"#
+        )
+    }
+}
+
+/// `amount + fee` of a created payout: what moved from available to hold.
+fn held(data: &Value) -> Result<i64, String> {
+    let field = |k: &str| {
+        data[k].as_str().and_then(|s| parse_minor(s, EXPONENT)).ok_or_else(|| format!("payout without a valid {k}"))
+    };
+    Ok(field("amount")? + field("fee")?)
+}
+
+impl Workload for HotPayout {
+    fn request(&self, client: &Client, worker: u64, seq: u64) -> RequestBuilder {
+        api::signed_post(client, &self.url, &self.merchant, Self::body(worker, &seq.to_string()))
+    }
+    fn expected(&self) -> StatusCode {
+        StatusCode::CREATED
+    }
+    fn accepted(&self, body: &[u8]) -> Result<i64, String> {
+        let v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        held(&v["data"])
+    }
+}
+
+async fn hot_payout(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+    let client = setup_client()?;
+    let merchant = api::create_merchant(&client, ctx.base, ctx.admin_token, "hot").await?;
+    api::adjust_balance(&client, ctx.base, ctx.admin_token, &merchant.id, CURRENCY, FUNDING).await?;
+    let funded = parse_minor(FUNDING, EXPONENT).context("FUNDING")?;
+    let url = format!("{}{PAYOUT_PATH}", ctx.base);
+    let probe = api::signed_post(&client, &url, &merchant, HotPayout::body(0, "probe")).send().await?;
+    let probe = api::expect_data(&format!("POST {PAYOUT_PATH}"), probe, &[StatusCode::CREATED]).await?;
+    let probe_held = held(&probe).map_err(|e| anyhow::anyhow!("POST {PAYOUT_PATH}: {e}: {probe}"))?;
+
+    let w = Arc::new(HotPayout { url, merchant: merchant.clone() });
+    let run = load::run(w, ctx.connections, ctx.duration).await?;
+
+    let (available, hold) = api::balance(&client, ctx.base, &merchant, CURRENCY).await?;
+    let parse = |s: &str| parse_minor(s, EXPONENT).with_context(|| format!("balance {s:?} is not a {CURRENCY} amount"));
+    let (available, hold) = (parse(&available)?, parse(&hold)?);
+    let accepted = run.all_statuses.get(&201).copied().unwrap_or(0) + 1;
+    let held_total = probe_held + run.accepted_value;
+    let refused_402 = run.all_statuses.get(&402).copied().unwrap_or(0);
+    let f = |v| format_minor(v, EXPONENT);
+    let mut lines = vec![
+        format!(
+            "payouts accepted: {accepted} (probe and warm-up included), holding {} {CURRENCY}; 402 INSUFFICIENT_FUNDS: {refused_402}",
+            f(held_total)
+        ),
+        format!(
+            "balance: available {} + hold {} (expected {} + {}; funded {})",
+            f(available),
+            f(hold),
+            f(funded - held_total),
+            f(held_total),
+            f(funded)
+        ),
+    ];
+    // On create, amount + fee moves available → hold (API.md 3.2), so
+    // available must equal funded − held and hold must equal held: any other
+    // figure means a payout was accepted without its hold, or twice.
+    let balanced = available == funded - held_total && hold == held_total;
+    let mut note = if balanced {
+        "overdraft: none".to_string()
+    } else {
+        format!(
+            "DISCREPANCY: available off by {}, hold off by {}",
+            f(available - (funded - held_total)),
+            f(hold - held_total)
+        )
+    };
+    if available < 0 {
+        note.push_str("; OVERDRAFT (available < 0)");
+    }
+    if !balanced && run.all_transport_errors > 0 {
+        note.push_str(&format!(
+            " ({} requests got no answer; the server may have accepted them)",
+            run.all_transport_errors
+        ));
+    }
+    if refused_402 > 0 {
+        note.push_str(&format!("; {refused_402}×402 while funded"));
+    }
+    lines.push(note.clone());
+    Ok(Outcome { run, lines, note, check_ok: balanced && refused_402 == 0 })
+}
