@@ -22,6 +22,7 @@ mod report;
 mod scenarios;
 mod server;
 mod stats;
+mod writer_stats;
 
 use clap::Parser;
 use cli::{Args, Backend};

@@ -32,11 +32,19 @@ pub struct Outcome {
 }
 
 pub async fn run(scenario: Scenario, ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
-    match scenario {
+    let client = setup_client()?;
+    let before = crate::writer_stats::read(&client, ctx.base).await;
+    let mut outcome = match scenario {
         Scenario::Healthz => healthz(ctx).await,
         Scenario::PayinCreate => payin_create(ctx).await,
         Scenario::HotPayout => hot_payout(ctx).await,
+    }?;
+    let after = crate::writer_stats::read(&client, ctx.base).await;
+    if let Some(writer) = crate::writer_stats::describe(&before, &after) {
+        outcome.lines.push(writer.clone());
+        outcome.note = if outcome.note.is_empty() { writer } else { format!("{}; {writer}", outcome.note) };
     }
+    Ok(outcome)
 }
 
 fn setup_client() -> anyhow::Result<Client> {

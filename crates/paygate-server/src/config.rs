@@ -38,6 +38,10 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// `text` or `json`.
     pub log_format: String,
+    /// How long an authenticated merchant is cached (ms); 0 disables.
+    /// Changes made through this node's admin API apply at once; changes
+    /// made elsewhere within this time.
+    pub auth_cache_ttl_ms: u64,
     /// Writer tasks applying batches (default 1 on SQLite, 2 on PostgreSQL).
     pub writer_tasks: Option<usize>,
     /// Currency code → exponent; replaces the built-in list when given.
@@ -57,6 +61,7 @@ struct Defaults {
     allow_private_callbacks: bool,
     trust_forwarded_for: bool,
     log_format: &'static str,
+    auth_cache_ttl_ms: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -71,6 +76,7 @@ const DEFAULTS: Defaults = Defaults {
     allow_private_callbacks: false,
     trust_forwarded_for: false,
     log_format: "text",
+    auth_cache_ttl_ms: 1000,
 };
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -128,6 +134,9 @@ impl Settings {
         }
         if self.max_db_connections == 0 {
             return invalid("max_db_connections must be positive");
+        }
+        if self.auth_cache_ttl_ms > 60_000 {
+            return invalid("auth_cache_ttl_ms must be at most 60000");
         }
         if self.writer_tasks.is_some_and(|n| n == 0 || n > 16) {
             return invalid("writer_tasks must be between 1 and 16");

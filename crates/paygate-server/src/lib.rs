@@ -2,6 +2,7 @@
 //! `paygate-core` (rules) and `paygate-store` (persistence).
 #![forbid(unsafe_code)]
 
+pub mod auth_cache;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -22,6 +22,8 @@ pub struct Inner {
     pub metrics: PrometheusHandle,
     /// The batching write path for every change that moves money.
     pub writer: Writer,
+    /// Merchants by public token, for authentication without a query.
+    pub auth_cache: crate::auth_cache::AuthCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -62,7 +64,8 @@ impl AppState {
             Backend::Sqlite => 1,
             Backend::Postgres => 2,
         });
-        let writer = Writer::start(db.clone(), render, tasks);
+        let writer = Writer::start(settings.database_url.expose_secret(), render, tasks)?;
+        let settings_ttl = settings.auth_cache_ttl_ms;
         let state = AppState(Arc::new(Inner {
             db,
             settings,
@@ -70,6 +73,7 @@ impl AppState {
             admin_token,
             currencies,
             metrics: crate::telemetry::metrics_handle(),
+            auth_cache: crate::auth_cache::AuthCache::new(std::time::Duration::from_millis(settings_ttl)),
             writer,
         }));
         Ok((state, Generated { admin_token: generated }))

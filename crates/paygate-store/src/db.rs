@@ -70,6 +70,11 @@ impl Db {
             .max_connections(max_connections)
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings a connection before every acquire by default: a
+            // round trip per query on the hot path. A broken connection
+            // surfaces as an error on first use instead, and the pool
+            // replaces it.
+            .test_before_acquire(false)
             .after_connect(move |conn, _| Box::pin(async move { dialect::prepare_connection(backend, conn).await }))
             .connect(&url)
             .await?;

@@ -22,7 +22,7 @@ pub struct EntryRow {
 /// One thing `ledger check` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Difference {
-    /// `balance_mismatch`, `unbalanced_transaction` or `negative_merchant_balance`.
+    /// `balance_mismatch`, `unbalanced_transaction`, `orphan_entry` or `negative_merchant_balance`.
     pub kind: &'static str,
     /// Account id, or transaction id for `unbalanced_transaction`.
     pub id: String,
@@ -102,9 +102,8 @@ impl Db {
             });
         }
         let unbalanced = sqlx::query(
-            "SELECT t.id AS id, CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS computed, CAST(COUNT(e.id) AS BIGINT) AS n \
-             FROM ledger_transactions t LEFT JOIN ledger_entries e ON e.tx_id = t.id \
-             GROUP BY t.id HAVING COALESCE(SUM(e.amount), 0) <> 0 OR COUNT(e.id) < 2 ORDER BY t.id",
+            "SELECT tx_id AS id, CAST(SUM(amount) AS BIGINT) AS computed FROM ledger_entries \
+             GROUP BY tx_id HAVING SUM(amount) <> 0 OR COUNT(*) < 2 ORDER BY tx_id",
         )
         .fetch_all(self.pool())
         .await?;
@@ -114,6 +113,20 @@ impl Db {
                 id: r.try_get("id")?,
                 stored: 0,
                 computed: r.try_get("computed")?,
+            });
+        }
+        let orphans = sqlx::query(
+            "SELECT e.id AS id, e.amount AS amount FROM ledger_entries e \
+             LEFT JOIN accounts a ON a.id = e.account_id WHERE a.id IS NULL ORDER BY e.id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        for r in orphans {
+            differences.push(Difference {
+                kind: "orphan_entry",
+                id: r.try_get("id")?,
+                stored: 0,
+                computed: r.try_get("amount")?,
             });
         }
         let negative =
@@ -132,7 +145,7 @@ impl Db {
             .fetch_one(self.pool())
             .await?
             .try_get("n")?;
-        let transactions: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ledger_transactions")
+        let transactions: i64 = sqlx::query("SELECT CAST(COUNT(DISTINCT tx_id) AS BIGINT) AS n FROM ledger_entries")
             .fetch_one(self.pool())
             .await?
             .try_get("n")?;

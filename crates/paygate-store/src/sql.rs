@@ -1,6 +1,7 @@
 //! Small helpers for statements built at run time: a parameter value type
 //! and multi-row INSERTs with `$n` placeholders.
 
+use crate::db::Backend;
 use sqlx::any::{Any, AnyArguments};
 use sqlx::query::Query;
 
@@ -53,8 +54,20 @@ pub fn bind_all(mut q: AnyQuery<'_>, params: Vec<P>) -> AnyQuery<'_> {
     q
 }
 
+/// The placeholder for the `n`-th (1-based) parameter of a generated
+/// statement. SQLite resolves `$N` names by a linear scan when parsing and
+/// binding, which makes a statement with thousands of parameters quadratic;
+/// anonymous `?` are numbered in order for free. Generated statements list
+/// their parameters in order, so both forms mean the same.
+pub fn mark(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => "?".to_string(),
+        Backend::Postgres => format!("${n}"),
+    }
+}
+
 /// `INSERT INTO table (c1, c2) VALUES ($1, $2), ($3, $4)` for `rows` rows.
-pub fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
+pub fn insert_sql(backend: Backend, table: &str, columns: &[&str], rows: usize) -> String {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
     let mut n = 0;
     for r in 0..rows {
@@ -67,23 +80,55 @@ pub fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
                 sql.push_str(", ");
             }
             n += 1;
-            sql.push('$');
-            sql.push_str(&n.to_string());
+            sql.push_str(&mark(backend, n));
         }
         sql.push(')');
     }
     sql
 }
 
-/// `$start, $start+1, …` for an IN list of `count` values.
+/// `$start, $start+1, …` for an IN list of `count` values (for statements
+/// that mix in hand-written `$n`, which must stay `$n` on SQLite too).
 pub fn placeholders(start: usize, count: usize) -> String {
     (start..start + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Rows per multi-row INSERT, keeping well under SQLite's 32766 and
-/// PostgreSQL's 65535 bind parameters.
+/// Like [`placeholders`] for a statement made only of generated lists.
+pub fn list(backend: Backend, start: usize, count: usize) -> String {
+    (start..start + count).map(|i| mark(backend, i)).collect::<Vec<_>>().join(", ")
+}
+
+/// Repeats the last value until the list has a power-of-two length, so IN
+/// lists and OR chains of any size use one of a few statement texts (and so
+/// the prepared-statement cache). Duplicates do not change the result.
+pub fn pad_pow2<T: Clone>(mut items: Vec<T>) -> Vec<T> {
+    if let Some(last) = items.last().cloned() {
+        items.resize(items.len().next_power_of_two(), last);
+    }
+    items
+}
+
+/// Splits `n` rows into chunks whose sizes are powers of two no larger than
+/// `max`: at most a handful of distinct statement texts per table, so every
+/// multi-row statement is served from the prepared-statement cache.
+pub fn chunk_sizes(mut n: usize, max: usize) -> Vec<usize> {
+    let max = max.max(1);
+    let mut out = Vec::new();
+    while n > 0 {
+        let mut size = 1;
+        while size * 2 <= n.min(max) {
+            size *= 2;
+        }
+        out.push(size);
+        n -= size;
+    }
+    out
+}
+
+/// Most rows per multi-row INSERT: 64, or fewer for very wide tables, well
+/// under SQLite's 32766 and PostgreSQL's 65535 bind parameters.
 pub fn rows_per_statement(columns: usize) -> usize {
-    (16_000 / columns.max(1)).max(1)
+    (16_000 / columns.max(1)).clamp(1, 64)
 }
 
 #[cfg(test)]
@@ -92,7 +137,17 @@ mod tests {
 
     #[test]
     fn builds_statements() {
-        assert_eq!(insert_sql("t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        assert_eq!(
+            insert_sql(Backend::Postgres, "t", &["a", "b"], 2),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
+        assert_eq!(insert_sql(Backend::Sqlite, "t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
         assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(list(Backend::Sqlite, 1, 2), "?, ?");
+        assert_eq!(chunk_sizes(37, 64), vec![32, 4, 1]);
+        assert_eq!(chunk_sizes(200, 64), vec![64, 64, 64, 8]);
+        assert_eq!(chunk_sizes(0, 64), Vec::<usize>::new());
+        assert_eq!(pad_pow2(vec![1, 2, 3]), vec![1, 2, 3, 3]);
+        assert_eq!(pad_pow2(Vec::<u8>::new()), Vec::<u8>::new());
     }
 }

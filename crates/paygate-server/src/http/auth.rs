@@ -8,6 +8,7 @@
 //! allow-list comes last (403).
 
 use super::body::{parse_json, read_limited, require_json_content_type};
+use crate::auth_cache::CachedMerchant;
 use crate::error::ApiError;
 use crate::merchants::usable_secrets;
 use crate::state::AppState;
@@ -20,6 +21,7 @@ use paygate_store::time::now_micros;
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 pub const TOKEN_HEADER: &str = "x-app-token";
@@ -51,7 +53,12 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Signed<T> {
         let ts = header(headers, TS_HEADER)?;
         let sig = header(headers, SIG_HEADER)?;
 
-        let merchant = state.db.merchant_by_public_token(token).await?.ok_or(ApiError::AuthUnknownToken)?;
+        let cached = state.auth_cache.get(token);
+        let fresh_read = cached.is_none();
+        let mut merchant = match cached {
+            Some(m) => m,
+            None => load_merchant(state, token).await?.ok_or(ApiError::AuthUnknownToken)?,
+        };
 
         let now = now_micros();
         if !timestamp_fresh(ts, now / 1_000_000, state.settings.auth_window_secs) {
@@ -59,18 +66,18 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Signed<T> {
         }
 
         let bytes = read_limited(body, state.settings.max_body_bytes).await?;
-        let signed_body = merchant.sign_body.then_some(bytes.as_ref());
-        let secrets = usable_secrets(state, &merchant, now)?;
-        // Every usable secret is tried, with no early exit, so timing does
-        // not tell which one matched.
-        let mut matched = false;
-        for secret in &secrets {
-            matched |=
-                verify_merchant_request(secret.expose_secret().as_bytes(), ts, &merchant.email, signed_body, sig);
+        if !signature_matches(&merchant, ts, &bytes, sig, now) {
+            // A cached entry may predate a rotation or a sign_body change
+            // made elsewhere: decide on a fresh read before refusing.
+            if fresh_read {
+                return Err(ApiError::AuthBadSignature);
+            }
+            merchant = load_merchant(state, token).await?.ok_or(ApiError::AuthUnknownToken)?;
+            if !signature_matches(&merchant, ts, &bytes, sig, now) {
+                return Err(ApiError::AuthBadSignature);
+            }
         }
-        if !matched {
-            return Err(ApiError::AuthBadSignature);
-        }
+        let merchant = merchant.record.clone();
         if !merchant.enabled {
             return Err(ApiError::MerchantDisabled);
         }
@@ -82,6 +89,34 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Signed<T> {
         let body = parse_json(&bytes)?;
         Ok(Signed { merchant, body })
     }
+}
+
+/// Reads the merchant and opens its secrets, and caches the result.
+async fn load_merchant(state: &AppState, token: &str) -> Result<Option<Arc<CachedMerchant>>, ApiError> {
+    let Some(record) = state.db.merchant_by_public_token(token).await? else {
+        return Ok(None);
+    };
+    let secrets = usable_secrets(state, &record, now_micros())?;
+    let prev_secret_until = record.prev_secret_expires_at;
+    let cached = Arc::new(CachedMerchant { record, secrets, prev_secret_until });
+    state.auth_cache.put(token, cached.clone());
+    Ok(Some(cached))
+}
+
+/// Tries every usable secret with no early exit, so timing does not tell
+/// which one matched. A previous secret past its grace is skipped even when
+/// the entry was cached before the grace ended.
+fn signature_matches(m: &CachedMerchant, ts: &str, body: &[u8], sig: &str, now: i64) -> bool {
+    let signed_body = m.record.sign_body.then_some(body);
+    let prev_valid = m.prev_secret_until.is_some_and(|until| until > now);
+    let mut matched = false;
+    for (i, secret) in m.secrets.iter().enumerate() {
+        if i > 0 && !prev_valid {
+            continue;
+        }
+        matched |= verify_merchant_request(secret.expose_secret().as_bytes(), ts, &m.record.email, signed_body, sig);
+    }
+    matched
 }
 
 /// `ts` must be decimal seconds within `window` of `now` either way.

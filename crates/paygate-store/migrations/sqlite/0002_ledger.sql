@@ -1,6 +1,13 @@
 -- Double-entry ledger. An account is (owner, currency, bucket); merchant
 -- accounts may never go negative, which the CHECK enforces as a last line of
 -- defence behind the application's own checks.
+--
+-- A transaction is the set of entries sharing a tx_id (each entry carries
+-- the transaction's merchant, currency, reason and reference), so there is
+-- no separate transactions table to write on the hot path. Entries have no
+-- foreign keys for the same reason: only the writer inserts them, and
+-- `paygate ledger check` proves every entry belongs to an account and every
+-- transaction sums to zero.
 CREATE TABLE accounts (
     id          TEXT    PRIMARY KEY,
     owner       TEXT    NOT NULL,
@@ -13,20 +20,10 @@ CREATE TABLE accounts (
     CHECK (is_merchant = 0 OR balance >= 0)
 );
 
-CREATE TABLE ledger_transactions (
-    id          TEXT    PRIMARY KEY,
-    merchant_id TEXT,
-    currency    TEXT    NOT NULL,
-    reason      TEXT    NOT NULL,
-    ref_type    TEXT,
-    ref_id      TEXT,
-    created_at  INTEGER NOT NULL
-);
-
 CREATE TABLE ledger_entries (
     id            TEXT    PRIMARY KEY,
-    tx_id         TEXT    NOT NULL REFERENCES ledger_transactions(id),
-    account_id    TEXT    NOT NULL REFERENCES accounts(id),
+    tx_id         TEXT    NOT NULL,
+    account_id    TEXT    NOT NULL,
     merchant_id   TEXT,
     currency      TEXT    NOT NULL,
     bucket        TEXT    NOT NULL,
@@ -39,3 +36,4 @@ CREATE TABLE ledger_entries (
 );
 CREATE INDEX ledger_entries_merchant ON ledger_entries (merchant_id, id);
 CREATE INDEX ledger_entries_account ON ledger_entries (account_id);
+CREATE INDEX ledger_entries_tx ON ledger_entries (tx_id);

@@ -17,7 +17,7 @@ use super::command::{Adjustment, CmdError, Command, Outcome, PayInChange, PayOut
 use super::render::{EventObject, Render};
 use crate::db::Backend;
 use crate::payments::{lock_suffix, PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
-use crate::sql::{bind_all, insert_sql, placeholders, rows_per_statement, P};
+use crate::sql::{bind_all, chunk_sizes, insert_sql, list, pad_pow2, rows_per_statement, P};
 use paygate_core::fees::ResolvedFee;
 use paygate_core::ids::{new_monotonic_id, IdKind};
 use paygate_core::ledger::{self, AccountRef, Bucket, Leg, SystemAccount};
@@ -34,6 +34,11 @@ pub struct Applied {
 
 pub struct Batch<'a> {
     backend: Backend,
+    /// Optimistic mode skips looking up existing order ids: new payments are
+    /// inserted with ON CONFLICT DO NOTHING, and a conflict (a repeated order
+    /// id, rare in real traffic) aborts the batch with [`CmdError::Retry`]
+    /// so it is redone carefully. It saves a round trip on every batch.
+    optimistic: bool,
     render: &'a dyn Render,
     now: i64,
     payins: HashMap<String, PayInRow>,
@@ -49,12 +54,10 @@ pub struct Batch<'a> {
     /// column values; inserted only if a command really moves money on them.
     absent: HashMap<String, Vec<P>>,
     touched: BTreeSet<String>,
-    txs: Vec<Vec<P>>,
     entries: Vec<Vec<P>>,
     events: Vec<Vec<P>>,
 }
 
-const TX_COLUMNS: [&str; 7] = ["id", "merchant_id", "currency", "reason", "ref_type", "ref_id", "created_at"];
 const ENTRY_COLUMNS: [&str; 12] = [
     "id",
     "tx_id",
@@ -112,9 +115,10 @@ fn accounts_for(
 }
 
 impl<'a> Batch<'a> {
-    pub fn new(backend: Backend, render: &'a dyn Render, now: i64) -> Self {
+    pub fn new(backend: Backend, render: &'a dyn Render, now: i64, optimistic: bool) -> Self {
         Batch {
             backend,
+            optimistic,
             render,
             now,
             payins: HashMap::new(),
@@ -128,7 +132,6 @@ impl<'a> Batch<'a> {
             balances: HashMap::new(),
             absent: HashMap::new(),
             touched: BTreeSet::new(),
-            txs: Vec::new(),
             entries: Vec::new(),
             events: Vec::new(),
         }
@@ -137,10 +140,15 @@ impl<'a> Batch<'a> {
     /// Applies `cmds` on `conn`, which is inside a transaction. An `Err`
     /// means the transaction must be rolled back.
     pub async fn apply(mut self, conn: &mut AnyConnection, cmds: &[Command]) -> Result<Applied, CmdError> {
+        let mut phase = super::Phases::start();
         self.load_rows(conn, cmds).await?;
+        phase.mark("load_rows");
         self.load_accounts(conn, cmds).await?;
+        phase.mark("load_accounts");
         let answers = cmds.iter().map(|c| self.decide(c)).collect();
+        phase.mark("decide");
         self.persist(conn).await?;
+        phase.mark("persist");
         Ok(Applied { answers })
     }
 
@@ -167,21 +175,23 @@ impl<'a> Batch<'a> {
                 Command::Adjust(_) => {}
             }
         }
+        let payin_ids = pad_pow2(payin_ids.into_iter().collect::<Vec<_>>());
+        let payout_ids = pad_pow2(payout_ids.into_iter().collect::<Vec<_>>());
         let cols = PAYIN_COLUMNS.join(", ");
         if !payin_ids.is_empty() {
             let sql = format!(
                 "SELECT {cols} FROM payins WHERE id IN ({}) ORDER BY id{lock}",
-                placeholders(1, payin_ids.len())
+                list(self.backend, 1, payin_ids.len())
             );
             let params = payin_ids.iter().map(|s| P::from(s.as_str())).collect();
-            for r in bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await? {
+            for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
                 self.remember_payin(PayInRow::from_row(&r)?);
             }
         }
-        if !payin_orders.is_empty() {
-            let (cond, params) = order_condition(&payin_orders);
+        if !payin_orders.is_empty() && !self.optimistic {
+            let (cond, params) = order_condition(self.backend, &payin_orders);
             let sql = format!("SELECT {cols} FROM payins WHERE {cond}");
-            for r in bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await? {
+            for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
                 self.remember_payin(PayInRow::from_row(&r)?);
             }
         }
@@ -189,17 +199,17 @@ impl<'a> Batch<'a> {
         if !payout_ids.is_empty() {
             let sql = format!(
                 "SELECT {cols} FROM payouts WHERE id IN ({}) ORDER BY id{lock}",
-                placeholders(1, payout_ids.len())
+                list(self.backend, 1, payout_ids.len())
             );
             let params = payout_ids.iter().map(|s| P::from(s.as_str())).collect();
-            for r in bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await? {
+            for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
                 self.remember_payout(PayOutRow::from_row(&r)?);
             }
         }
-        if !payout_orders.is_empty() {
-            let (cond, params) = order_condition(&payout_orders);
+        if !payout_orders.is_empty() && !self.optimistic {
+            let (cond, params) = order_condition(self.backend, &payout_orders);
             let sql = format!("SELECT {cols} FROM payouts WHERE {cond}");
-            for r in bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await? {
+            for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
                 self.remember_payout(PayOutRow::from_row(&r)?);
             }
         }
@@ -241,15 +251,15 @@ impl<'a> Batch<'a> {
                 }
             }
         }
-        let ids: Vec<&String> = needed.keys().collect();
+        let ids: Vec<&String> = pad_pow2(needed.keys().collect());
         let lock = lock_suffix(self.backend);
         for chunk in ids.chunks(1000) {
             let sql = format!(
                 "SELECT id, balance FROM accounts WHERE id IN ({}) ORDER BY id{lock}",
-                placeholders(1, chunk.len())
+                list(self.backend, 1, chunk.len())
             );
             let params = chunk.iter().map(|s| P::from(s.as_str())).collect();
-            for r in bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await? {
+            for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
                 self.balances.insert(r.try_get("id")?, r.try_get("balance")?);
             }
         }
@@ -416,7 +426,7 @@ impl<'a> Batch<'a> {
     ) -> Result<Vec<String>, CmdError> {
         let mut tentative: HashMap<String, i64> = HashMap::new();
         let mut entries = Vec::new();
-        let mut txs = Vec::new();
+        let mut tx_ids = Vec::new();
         for (legs, reason, ref_type, ref_id) in &groups {
             debug_assert!(ledger::is_balanced(legs));
             let tx_id = new_monotonic_id(IdKind::LedgerTx);
@@ -449,21 +459,11 @@ impl<'a> Batch<'a> {
                     self.now.into(),
                 ]);
             }
-            txs.push(vec![
-                tx_id.clone().into(),
-                merchant.into(),
-                currency.into(),
-                (*reason).into(),
-                (*ref_type).into(),
-                (!ref_id.is_empty()).then(|| ref_id.to_string()).into(),
-                self.now.into(),
-            ]);
+            tx_ids.push(tx_id);
         }
-        let tx_ids = txs.iter().map(|t| if let P::T(id) = &t[0] { id.clone() } else { String::new() }).collect();
         self.touched.extend(tentative.keys().cloned());
         self.balances.extend(tentative);
         self.entries.extend(entries);
-        self.txs.extend(txs);
         Ok(tx_ids)
     }
 
@@ -491,9 +491,9 @@ impl<'a> Batch<'a> {
 
     async fn persist(&mut self, conn: &mut AnyConnection) -> Result<(), CmdError> {
         let new_payins: Vec<Vec<P>> = self.new_payins.iter().map(|id| self.payins[id].params()).collect();
-        insert_rows(conn, "payins", &PAYIN_COLUMNS, new_payins).await?;
+        insert_new(self.backend, conn, "payins", &PAYIN_COLUMNS, new_payins).await?;
         let new_payouts: Vec<Vec<P>> = self.new_payouts.iter().map(|id| self.payouts[id].params()).collect();
-        insert_rows(conn, "payouts", &PAYOUT_COLUMNS, new_payouts).await?;
+        insert_new(self.backend, conn, "payouts", &PAYOUT_COLUMNS, new_payouts).await?;
         for id in &self.dirty_payins {
             let r = &self.payins[id];
             sqlx::query(
@@ -525,6 +525,7 @@ impl<'a> Batch<'a> {
             .await?;
         }
         let mut created = Vec::new();
+        let mut changed = Vec::new();
         for id in &self.touched {
             match self.absent.get(id) {
                 Some(columns) => {
@@ -532,47 +533,115 @@ impl<'a> Batch<'a> {
                     row.push(self.balances[id].into());
                     created.push(row);
                 }
-                None => {
-                    sqlx::query("UPDATE accounts SET balance = $1 WHERE id = $2")
-                        .bind(self.balances[id])
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await?;
-                }
+                None => changed.push((id.clone(), self.balances[id])),
             }
         }
-        // Accounts before the entries that reference them.
         let mut columns = ACCOUNT_COLUMNS.to_vec();
         columns.push("balance");
-        insert_rows(conn, "accounts", &columns, created).await?;
-        insert_rows(conn, "ledger_transactions", &TX_COLUMNS, std::mem::take(&mut self.txs)).await?;
-        insert_rows(conn, "ledger_entries", &ENTRY_COLUMNS, std::mem::take(&mut self.entries)).await?;
-        insert_rows(conn, "events", &EVENT_COLUMNS, std::mem::take(&mut self.events)).await?;
+        insert_rows(self.backend, conn, "accounts", &columns, created).await?;
+        update_balances(self.backend, conn, changed).await?;
+        insert_rows(self.backend, conn, "ledger_entries", &ENTRY_COLUMNS, std::mem::take(&mut self.entries)).await?;
+        insert_rows(self.backend, conn, "events", &EVENT_COLUMNS, std::mem::take(&mut self.events)).await?;
         Ok(())
     }
 }
 
 /// `(merchant_id = $1 AND merchant_order_id = $2) OR …`, which both engines
 /// answer from the unique index.
-fn order_condition(keys: &BTreeSet<OrderKey>) -> (String, Vec<P>) {
-    let mut parts = Vec::with_capacity(keys.len());
-    let mut params = Vec::with_capacity(keys.len() * 2);
-    for (m, o) in keys {
-        params.push(P::from(m.as_str()));
-        params.push(P::from(o.as_str()));
-        parts.push(format!("(merchant_id = ${} AND merchant_order_id = ${})", params.len() - 1, params.len()));
-    }
-    (parts.join(" OR "), params)
+/// A lookup statement, planned for its actual parameters every time. Cached
+/// (generic) plans are made once, often while a table is still nearly empty,
+/// and PostgreSQL then kept scanning the whole table for these lookups as it
+/// grew. Planning a small SELECT costs far less than that risk.
+fn lookup(sql: &str) -> crate::sql::AnyQuery<'_> {
+    sqlx::query(sql).persistent(false)
 }
 
-async fn insert_rows(
+/// `merchant_id IN (…) AND merchant_order_id IN (…)`: both lists are index
+/// conditions on the unique (merchant_id, merchant_order_id) index, also in
+/// the generic plans PostgreSQL uses for prepared statements (an OR chain of
+/// pairs degraded to a table scan there). It may return a few rows of other
+/// pairs of the batch's merchants; they exist, so remembering them is right.
+fn order_condition(backend: Backend, keys: &BTreeSet<OrderKey>) -> (String, Vec<P>) {
+    let merchants: BTreeSet<&str> = keys.iter().map(|(m, _)| m.as_str()).collect();
+    let orders: BTreeSet<&str> = keys.iter().map(|(_, o)| o.as_str()).collect();
+    let merchants = pad_pow2(merchants.into_iter().collect::<Vec<_>>());
+    let orders = pad_pow2(orders.into_iter().collect::<Vec<_>>());
+    let cond = format!(
+        "merchant_id IN ({}) AND merchant_order_id IN ({})",
+        list(backend, 1, merchants.len()),
+        list(backend, merchants.len() + 1, orders.len())
+    );
+    let params = merchants.into_iter().chain(orders).map(P::from).collect();
+    (cond, params)
+}
+
+/// Inserts new payments; an order id that already exists is left alone by
+/// the database and reported as [`CmdError::Retry`], so the batch is redone
+/// with the existing rows looked up (in careful mode nothing conflicts here,
+/// unless another node inserted the same order id a moment ago).
+async fn insert_new(
+    backend: Backend,
     conn: &mut AnyConnection,
     table: &str,
     columns: &[&str],
     rows: Vec<Vec<P>>,
 ) -> Result<(), CmdError> {
-    for chunk in rows.chunks(rows_per_statement(columns.len())) {
-        let sql = insert_sql(table, columns, chunk.len());
+    let mut rest = rows.as_slice();
+    for size in chunk_sizes(rows.len(), rows_per_statement(columns.len())) {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let sql = format!(
+            "{} ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING RETURNING id",
+            insert_sql(backend, table, columns, size)
+        );
+        let params = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+        let inserted = bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await?.len();
+        if inserted < size {
+            return Err(CmdError::Retry);
+        }
+    }
+    Ok(())
+}
+
+/// Sets the new balances of existing accounts, all in one statement:
+/// `UPDATE accounts SET balance = CASE id WHEN $1 THEN $2 … END WHERE id IN ($1, …)`.
+async fn update_balances(
+    backend: Backend,
+    conn: &mut AnyConnection,
+    changed: Vec<(String, i64)>,
+) -> Result<(), CmdError> {
+    for chunk in changed.chunks(256) {
+        let mut cases = String::new();
+        let mut params: Vec<P> = Vec::with_capacity(chunk.len() * 3);
+        for (id, balance) in chunk {
+            params.push(id.clone().into());
+            let id_mark = crate::sql::mark(backend, params.len());
+            params.push((*balance).into());
+            cases.push_str(&format!(" WHEN {id_mark} THEN {}", crate::sql::mark(backend, params.len())));
+        }
+        let start = params.len() + 1;
+        params.extend(chunk.iter().map(|(id, _)| P::from(id.clone())));
+        let sql = format!(
+            "UPDATE accounts SET balance = CASE id{cases} END WHERE id IN ({})",
+            list(backend, start, chunk.len())
+        );
+        bind_all(sqlx::query(&sql), params).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_rows(
+    backend: Backend,
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<P>>,
+) -> Result<(), CmdError> {
+    let mut rest = rows.as_slice();
+    for size in chunk_sizes(rows.len(), rows_per_statement(columns.len())) {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let sql = insert_sql(backend, table, columns, size);
         let params = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
         bind_all(sqlx::query(&sql), params).execute(&mut *conn).await?;
     }

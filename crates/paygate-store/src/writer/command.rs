@@ -48,6 +48,21 @@ pub enum Command {
     Adjust(Adjustment),
 }
 
+impl Command {
+    /// Which writer shard takes the command: the merchant when known, so a
+    /// merchant's commands are decided by one task and never wait on each
+    /// other's row locks; the object id otherwise.
+    pub fn shard_key(&self) -> &str {
+        match self {
+            Command::CreatePayIn(r) => &r.merchant_id,
+            Command::CreatePayOut(r) => &r.merchant_id,
+            Command::PayIn(c) => c.merchant_id.as_deref().unwrap_or(&c.id),
+            Command::PayOut(c) => c.merchant_id.as_deref().unwrap_or(&c.id),
+            Command::Adjust(a) => &a.merchant_id,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Outcome {
     /// `created: false` for an idempotent repeat (HTTP 200 instead of 201).
@@ -79,6 +94,10 @@ pub enum CmdError {
     Overflow,
     #[error("the writer has stopped")]
     Unavailable,
+    /// Internal to the writer: an optimistic batch met an existing order id
+    /// and must be redone in careful mode. Never reaches a caller.
+    #[error("batch must be retried")]
+    Retry,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -15,6 +15,7 @@ pub use render::{EventObject, Render};
 
 use crate::db::{Backend, Db};
 use crate::time::now_micros;
+use crate::StoreError;
 use batch::Batch;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -27,47 +28,80 @@ struct Job {
     reply: oneshot::Sender<Result<Outcome, CmdError>>,
 }
 
-/// Handle to the writer. Cheap to clone; the task stops when every handle
+/// Handle to the writer. Cheap to clone; the tasks stop when every handle
 /// is dropped.
 #[derive(Clone)]
 pub struct Writer {
-    queue: mpsc::Sender<Job>,
+    shards: Arc<Vec<mpsc::Sender<Job>>>,
 }
 
 impl Writer {
-    /// Starts `tasks` writer tasks (SQLite serialises writers anyway: use 1).
-    pub fn start(db: Db, render: Arc<dyn Render>, tasks: usize) -> Writer {
-        let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 16);
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        for _ in 0..tasks.max(1) {
-            let (db, render, rx) = (db.clone(), render.clone(), rx.clone());
-            tokio::spawn(async move { run(db, render, rx).await });
-        }
-        Writer { queue: tx }
+    /// Starts `tasks` writer shards on a thread of their own, with their own
+    /// runtime and connections. The writer is a serial chain of database round
+    /// trips; sharing worker threads with hundreds of request handlers would
+    /// make every one of its wake-ups wait in line behind them.
+    pub fn start(database_url: &str, render: Arc<dyn Render>, tasks: usize) -> Result<Writer, StoreError> {
+        let tasks = tasks.max(1);
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..tasks).map(|_| mpsc::channel::<Job>(MAX_BATCH * 16)).unzip();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), StoreError>>();
+        let url = database_url.to_string();
+        std::thread::Builder::new()
+            .name("paygate-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(StoreError::Corrupt(format!("writer runtime: {e}"))));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let db = match Db::connect(&url, tasks as u32 + 1).await {
+                        Ok(db) => db,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    let shards: Vec<_> =
+                        receivers.into_iter().map(|rx| tokio::spawn(run(db.clone(), render.clone(), rx))).collect();
+                    for shard in shards {
+                        let _ = shard.await;
+                    }
+                    db.close().await;
+                });
+            })
+            .map_err(|e| StoreError::Corrupt(format!("writer thread: {e}")))?;
+        ready_rx.recv().map_err(|_| StoreError::Corrupt("writer thread died while starting".into()))??;
+        Ok(Writer { shards: Arc::new(senders) })
     }
 
     /// Applies `cmd` durably; returns once its transaction has committed.
     pub async fn submit(&self, cmd: Command) -> Result<Outcome, CmdError> {
+        let shard = &self.shards[shard_of(cmd.shard_key(), self.shards.len())];
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Job { cmd, reply }).await.map_err(|_| CmdError::Unavailable)?;
+        shard.send(Job { cmd, reply }).await.map_err(|_| CmdError::Unavailable)?;
         answer.await.map_err(|_| CmdError::Unavailable)?
     }
 }
 
-async fn run(db: Db, render: Arc<dyn Render>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
-    loop {
-        let mut jobs = Vec::new();
-        {
-            let mut rx = rx.lock().await;
-            match rx.recv().await {
-                Some(j) => jobs.push(j),
-                None => return,
-            }
-            while jobs.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(j) => jobs.push(j),
-                    Err(_) => break,
-                }
+/// FNV-1a: stable across runs and platforms, which a `HashMap` hasher is not.
+fn shard_of(key: &str, shards: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % shards as u64) as usize
+}
+
+async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
             }
         }
         metrics::histogram!("paygate_writer_batch_size").record(jobs.len() as f64);
@@ -82,7 +116,7 @@ async fn run(db: Db, render: Arc<dyn Render>, rx: Arc<tokio::sync::Mutex<mpsc::R
 /// retried alone so that one bad command cannot fail its neighbours.
 async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
     let (cmds, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().map(|j| (j.cmd, j.reply)).unzip();
-    match apply_once(db, render, &cmds).await {
+    match apply(db, render, &cmds).await {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {
                 let _ = reply.send(answer);
@@ -92,7 +126,7 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
             // A unique violation alone usually means a concurrent node just
             // created the same order: one more try finds and compares it.
             let retried = match e {
-                CmdError::Store(crate::StoreError::Conflict(_)) => apply_once(db, render, &cmds).await,
+                CmdError::Store(crate::StoreError::Conflict(_)) => apply(db, render, &cmds).await,
                 other => Err(other),
             };
             let answer = retried.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)));
@@ -109,11 +143,11 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
             tracing::warn!(error = %e, size = cmds.len(), "batch failed; retrying its commands one by one");
             for (cmd, reply) in cmds.into_iter().zip(replies) {
                 let one = vec![cmd];
-                let answer = match apply_once(db, render, &one).await {
+                let answer = match apply(db, render, &one).await {
                     Ok(mut a) => a.pop().unwrap_or(Err(CmdError::Unavailable)),
-                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => apply_once(db, render, &one)
-                        .await
-                        .and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable))),
+                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => {
+                        apply(db, render, &one).await.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)))
+                    }
                     Err(e) => Err(e),
                 };
                 let _ = reply.send(answer);
@@ -122,19 +156,56 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
     }
 }
 
+/// Applies `cmds` optimistically, and once more carefully if that met an
+/// existing order id. `Err` means nothing was written.
+async fn apply(db: &Db, render: &dyn Render, cmds: &[Command]) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
+    match apply_once(db, render, cmds, true).await {
+        Err(CmdError::Retry) => {
+            metrics::counter!("paygate_writer_careful_retries_total").increment(1);
+            apply_once(db, render, cmds, false).await
+        }
+        other => other,
+    }
+}
+
 /// One transaction for `cmds`. `Err` means nothing was written.
 async fn apply_once(
     db: &Db,
     render: &dyn Render,
     cmds: &[Command],
+    optimistic: bool,
 ) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
     // SQLite: take the write lock up front, so reading balances and then
     // writing cannot fail with a stale snapshot.
+    let mut phase = Phases::start();
     let mut tx = match db.backend() {
         Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => db.pool().begin().await?,
     };
-    let applied = Batch::new(db.backend(), render, now_micros()).apply(&mut tx, cmds).await?;
+    phase.mark("begin");
+    let applied = Batch::new(db.backend(), render, now_micros(), optimistic).apply(&mut tx, cmds).await?;
+    phase.restart();
     tx.commit().await?;
+    phase.mark("commit");
     Ok(applied.answers)
+}
+
+/// Records how long each step of a batch takes
+/// (`paygate_writer_phase_seconds{phase}`), which is what tells a slow
+/// database from a slow decision when the write path is tuned.
+pub(crate) struct Phases(std::time::Instant);
+
+impl Phases {
+    pub(crate) fn start() -> Phases {
+        Phases(std::time::Instant::now())
+    }
+
+    pub(crate) fn mark(&mut self, phase: &'static str) {
+        metrics::histogram!("paygate_writer_phase_seconds", "phase" => phase).record(self.0.elapsed().as_secs_f64());
+        self.restart();
+    }
+
+    pub(crate) fn restart(&mut self) {
+        self.0 = std::time::Instant::now();
+    }
 }

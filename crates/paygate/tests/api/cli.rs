@@ -53,7 +53,15 @@ async fn merchant_commands_print_json(app: TestApp) {
 
     let disabled = run_json(&app, &["merchant", "disable", m["id"].as_str().unwrap()]).await;
     assert_eq!(disabled[0]["enabled"], false);
-    assert_error(&app.signed(&renewed, "/api/v1/balance", serde_json::json!({})).await, 403, "MERCHANT_DISABLED");
+    // Another process changed the merchant: the server's auth cache sees it
+    // within auth_cache_ttl_ms (1 s by default), never later.
+    let changed = std::time::Instant::now();
+    let mut got = app.signed(&renewed, "/api/v1/balance", serde_json::json!({})).await;
+    while got.0 == 200 && changed.elapsed() < std::time::Duration::from_millis(1500) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        got = app.signed(&renewed, "/api/v1/balance", serde_json::json!({})).await;
+    }
+    assert_error(&got, 403, "MERCHANT_DISABLED");
 
     // The ledger check passes on a healthy ledger and fails on a tampered one.
     app.fund(&renewed, "RUB", "10.00").await;

@@ -255,6 +255,7 @@ async fn patch_merchant(
 ) -> ApiResult<Response> {
     let patch = validate_patch(&state, input)?;
     let m = state.db.update_merchant(&id, patch).await?.ok_or(ApiError::NotFound)?;
+    state.auth_cache.forget(&m.public_token);
     tracing::info!(merchant_id = %m.id, enabled = m.enabled, "merchant updated");
     Ok(ok(MerchantOut::from(&m)))
 }
