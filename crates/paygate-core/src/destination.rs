@@ -186,20 +186,23 @@ pub fn e164_valid(phone: &str) -> bool {
         .is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
 }
 
-/// `4111111111111111` → `411111******1111`.
+/// `4111111111111111` → `411111******1111`. Shorter numbers show fewer
+/// leading digits, so at least six always stay hidden.
 pub fn mask_card(digits: &str) -> String {
-    mask_keep(digits, 6, 4)
+    let n = digits.len();
+    let head = n.saturating_sub(10).min(6);
+    let tail = 4.min(n);
+    // Card numbers are ASCII digits (checked before masking), so byte slicing is safe.
+    format!("{}{}{}", &digits[..head], "*".repeat(n - head - tail), &digits[n - tail..])
 }
 
-/// Keeps `head` leading and `tail` trailing characters, stars the rest;
-/// short values are starred but for the tail.
+/// Keeps `head` leading and `tail` trailing characters and stars the rest,
+/// but never shows more than half of the value.
 pub fn mask_keep(s: &str, head: usize, tail: usize) -> String {
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
-    if n <= head + tail {
-        let keep = tail.min(n / 2);
-        return "*".repeat(n - keep) + &chars[n - keep..].iter().collect::<String>();
-    }
+    let tail = tail.min(n / 2);
+    let head = head.min(n / 2 - tail);
     let mut out: String = chars[..head].iter().collect();
     out.push_str(&"*".repeat(n - head - tail));
     out.extend(&chars[n - tail..]);
@@ -256,14 +259,23 @@ mod tests {
         .is_err());
     }
 
+    #[test]
+    fn short_values_never_show_more_than_half() {
+        assert_eq!(mask_card("400000000006"), "40******0006");
+        assert_eq!(mask_keep("12345", 0, 4), "***45");
+        assert_eq!(mask_keep("+79161234567", 2, 4), "+7******4567");
+    }
+
     proptest! {
         #[test]
         fn masks_never_reveal_the_middle(s in "[0-9]{12,19}") {
             let m = mask_card(&s);
+            let head = (s.len() - 10).min(6);
             prop_assert_eq!(m.len(), s.len());
-            prop_assert_eq!(&m[..6], &s[..6]);
+            prop_assert_eq!(&m[..head], &s[..head]);
             prop_assert_eq!(&m[s.len() - 4..], &s[s.len() - 4..]);
-            prop_assert!(m[6..s.len() - 4].bytes().all(|b| b == b'*'));
+            prop_assert!(m[head..s.len() - 4].bytes().all(|b| b == b'*'));
+            prop_assert!(m.bytes().filter(|b| *b == b'*').count() >= 6);
         }
 
         #[test]

@@ -64,11 +64,15 @@ impl AccountRef {
         }
     }
 
-    /// Stable account id: `<merchant>:<CUR>:<bucket>` or `system:<CUR>:<name>`.
-    pub fn account_id(self, merchant_id: &str, currency: &str) -> String {
+    /// Stable account id. Test and live money live in separate ledgers (a
+    /// sandbox payment must never become spendable live money), and system
+    /// accounts are kept per merchant too, so no row is shared by all
+    /// merchants' transactions (which would serialise every writer):
+    /// `<merchant>:<mode>:<CUR>:<bucket>` and `<merchant>:<mode>:<CUR>:sys:<name>`.
+    pub fn account_id(self, merchant_id: &str, mode: &str, currency: &str) -> String {
         match self {
-            AccountRef::Merchant(b) => format!("{merchant_id}:{currency}:{}", b.as_str()),
-            AccountRef::System(s) => format!("system:{currency}:{}", s.as_str()),
+            AccountRef::Merchant(b) => format!("{merchant_id}:{mode}:{currency}:{}", b.as_str()),
+            AccountRef::System(s) => format!("{merchant_id}:{mode}:{currency}:sys:{}", s.as_str()),
         }
     }
 
@@ -161,7 +165,7 @@ mod tests {
 
     #[test]
     fn account_ids_are_stable() {
-        assert_eq!(Merchant(Available).account_id("mch_1", "RUB"), "mch_1:RUB:available");
-        assert_eq!(System(Fees).account_id("mch_1", "RUB"), "system:RUB:fees");
+        assert_eq!(Merchant(Available).account_id("mch_1", "live", "RUB"), "mch_1:live:RUB:available");
+        assert_eq!(System(Fees).account_id("mch_1", "test", "RUB"), "mch_1:test:RUB:sys:fees");
     }
 }

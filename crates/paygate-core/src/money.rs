@@ -52,10 +52,18 @@ pub fn parse_minor(text: &str, exponent: u8) -> Result<i64, AmountError> {
     Ok(value)
 }
 
-/// Like [`parse_minor`] but refuses zero: what a payment amount must be.
+/// The largest amount one payment may carry, in minor units (10^15: ten
+/// trillion RUB, ten million BTC). Anything larger is an input error, not a
+/// payment, and a bound keeps sums over millions of payments far from
+/// overflowing `i64`.
+pub const MAX_PAYMENT_MINOR: i64 = 1_000_000_000_000_000;
+
+/// Like [`parse_minor`] but refuses zero and absurd values: what a payment
+/// amount must be.
 pub fn parse_positive_minor(text: &str, exponent: u8) -> Result<i64, AmountError> {
     match parse_minor(text, exponent)? {
         0 => Err(AmountError::NotPositive),
+        v if v > MAX_PAYMENT_MINOR => Err(AmountError::TooLarge),
         v => Ok(v),
     }
 }
@@ -165,6 +173,8 @@ mod tests {
         assert_eq!(parse_minor("92233720368547758.07", 2), Ok(i64::MAX));
         assert_eq!(parse_minor("99999999999999999999999", 0), Err(AmountError::TooLarge));
         assert_eq!(parse_positive_minor("0.00", 2), Err(AmountError::NotPositive));
+        assert_eq!(parse_positive_minor("10000000000000.00", 2), Ok(MAX_PAYMENT_MINOR));
+        assert_eq!(parse_positive_minor("10000000000000.01", 2), Err(AmountError::TooLarge));
         assert_eq!(parse_signed_minor("-12.50", 2), Ok(-1250));
     }
 

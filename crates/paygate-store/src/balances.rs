@@ -13,15 +13,21 @@ pub struct BalanceRow {
 }
 
 impl Db {
-    /// Balances per currency of `merchant_id`, optionally one currency only,
+    /// Balances per currency of `merchant_id` in the `mode` ledger, optionally one currency only,
     /// ordered by currency code. Currencies the merchant never used are absent.
-    pub async fn merchant_balances(&self, merchant_id: &str, currency: Option<&str>) -> Result<Vec<BalanceRow>> {
+    pub async fn merchant_balances(
+        &self,
+        merchant_id: &str,
+        mode: &str,
+        currency: Option<&str>,
+    ) -> Result<Vec<BalanceRow>> {
         let rows = sqlx::query(
             "SELECT currency, bucket, balance FROM accounts \
-             WHERE owner = $1 AND is_merchant = 1 AND ($2 IS NULL OR currency = $2) ORDER BY currency, bucket",
+             WHERE owner = $1 AND mode = $3 AND is_merchant = 1 AND ($2 IS NULL OR currency = $2) ORDER BY currency, bucket",
         )
         .bind(merchant_id)
         .bind(currency)
+        .bind(mode)
         .fetch_all(self.pool())
         .await?;
         let mut out: Vec<BalanceRow> = Vec::new();

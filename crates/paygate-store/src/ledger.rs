@@ -40,19 +40,22 @@ pub struct LedgerReport {
 }
 
 impl Db {
-    /// The merchant's entries, newest first; `before_id` pages.
+    /// The merchant's own entries (its buckets, not the system side) in the
+    /// `mode` ledger, newest first; `before_id` pages.
     pub async fn balance_history(
         &self,
         merchant_id: &str,
+        mode: &str,
         currency: Option<&str>,
         before_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<EntryRow>> {
         let mut sql = String::from(
             "SELECT id, tx_id, currency, bucket, amount, balance_after, reason, ref_type, ref_id, created_at \
-             FROM ledger_entries WHERE merchant_id = $1",
+             FROM ledger_entries WHERE merchant_id = $1 AND mode = $2 \
+             AND bucket IN ('available', 'hold', 'frozen')",
         );
-        let mut params: Vec<P> = vec![merchant_id.into()];
+        let mut params: Vec<P> = vec![merchant_id.into(), mode.into()];
         if let Some(c) = currency {
             params.push(c.into());
             sql.push_str(&format!(" AND currency = ${}", params.len()));

@@ -122,7 +122,11 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Answers 503 when a request outlives the configured timeout. The handler
-/// future is dropped, which rolls back any open database transaction.
+/// future is dropped: an open database transaction rolls back, and a writer
+/// command that has not started is skipped; one already in a batch may still
+/// commit. Creates are idempotent on `merchant_order_id` and transitions are
+/// state-checked, so retrying is safe; for a balance adjustment the operator
+/// checks the balance history before repeating it.
 async fn enforce_timeout(State(limit): State<Arc<Duration>>, req: Request, next: Next) -> Response {
     match tokio::time::timeout(*limit, next.run(req)).await {
         Ok(resp) => resp,

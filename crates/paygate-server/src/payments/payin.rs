@@ -143,6 +143,20 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
         meta.as_deref(),
     ]);
     let provider = Provider::route(m.mode);
+    if provider == Provider::Manual {
+        // A repeat must not take (or fail to find) requisites of its own:
+        // answer it from the existing payin before assigning anything.
+        if let Some(existing) = state.db.payin(Some(&m.id), None, Some(&input.merchant_order_id)).await? {
+            return if existing.request_digest == digest {
+                Ok((existing, false))
+            } else {
+                Err(ApiError::Conflict(
+                    "DUPLICATE_ORDER_ID",
+                    "merchant_order_id was already used with different parameters".into(),
+                ))
+            };
+        }
+    }
     let now = now_micros();
     let mut excluded: Vec<String> = Vec::new();
     for _attempt in 0..4 {

@@ -1,4 +1,5 @@
--- Double-entry ledger. An account is (owner, currency, bucket); merchant
+-- Double-entry ledger. An account is (owner, mode, currency, bucket): test
+-- and live money are separate ledgers. Merchant
 -- accounts may never go negative, which the CHECK enforces as a last line of
 -- defence behind the application's own checks.
 --
@@ -11,12 +12,13 @@
 CREATE TABLE accounts (
     id          TEXT    PRIMARY KEY,
     owner       TEXT    NOT NULL,
+    mode        TEXT    NOT NULL CHECK (mode IN ('test', 'live')),
     is_merchant INTEGER NOT NULL CHECK (is_merchant IN (0, 1)),
     currency    TEXT    NOT NULL,
     bucket      TEXT    NOT NULL,
     balance     INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL,
-    UNIQUE (owner, currency, bucket),
+    UNIQUE (owner, mode, currency, bucket),
     CHECK (is_merchant = 0 OR balance >= 0)
 );
 
@@ -24,7 +26,8 @@ CREATE TABLE ledger_entries (
     id            TEXT    PRIMARY KEY,
     tx_id         TEXT    NOT NULL,
     account_id    TEXT    NOT NULL,
-    merchant_id   TEXT,
+    merchant_id   TEXT    NOT NULL,
+    mode          TEXT    NOT NULL,
     currency      TEXT    NOT NULL,
     bucket        TEXT    NOT NULL,
     amount        INTEGER NOT NULL,

@@ -39,6 +39,13 @@ pub struct Batch<'a> {
     /// id, rare in real traffic) aborts the batch with [`CmdError::Retry`]
     /// so it is redone carefully. It saves a round trip on every batch.
     optimistic: bool,
+    /// Set in optimistic mode when a create was refused: it may have been a
+    /// repeat of an existing order (which must answer 200 or 409, not 402),
+    /// so the batch is redone carefully.
+    unsure: bool,
+    /// (requisite, amount) of pending payins created in this batch: two must
+    /// not share both, which the database would refuse for the whole batch.
+    requisite_amounts: std::collections::HashSet<(String, i64)>,
     render: &'a dyn Render,
     now: i64,
     payins: HashMap<String, PayInRow>,
@@ -58,11 +65,12 @@ pub struct Batch<'a> {
     events: Vec<Vec<P>>,
 }
 
-const ENTRY_COLUMNS: [&str; 12] = [
+const ENTRY_COLUMNS: [&str; 13] = [
     "id",
     "tx_id",
     "account_id",
     "merchant_id",
+    "mode",
     "currency",
     "bucket",
     "amount",
@@ -74,22 +82,24 @@ const ENTRY_COLUMNS: [&str; 12] = [
 ];
 const EVENT_COLUMNS: [&str; 8] =
     ["id", "merchant_id", "event_type", "object_id", "callback_url", "body", "next_attempt_at", "created_at"];
-const ACCOUNT_COLUMNS: [&str; 6] = ["id", "owner", "is_merchant", "currency", "bucket", "created_at"];
+const ACCOUNT_COLUMNS: [&str; 7] = ["id", "owner", "mode", "is_merchant", "currency", "bucket", "created_at"];
 
 /// Accounts a command may touch, given the row it refers to.
+/// Which ledger (merchant, mode, currency) a command posts to.
+type LedgerKey = (String, String, String);
+
 fn accounts_for(
     cmd: &Command,
     payins: &HashMap<String, PayInRow>,
     payouts: &HashMap<String, PayOutRow>,
-) -> Vec<(String, String, Vec<AccountRef>)> {
+) -> Vec<(LedgerKey, Vec<AccountRef>)> {
     use AccountRef::{Merchant, System};
     use SystemAccount::*;
     match cmd {
         Command::CreatePayIn(_) => vec![],
         Command::CreatePayOut(row) => {
             vec![(
-                row.merchant_id.clone(),
-                row.currency.clone(),
+                (row.merchant_id.clone(), row.mode.clone(), row.currency.clone()),
                 vec![Merchant(Bucket::Available), Merchant(Bucket::Hold)],
             )]
         }
@@ -97,7 +107,7 @@ fn accounts_for(
             .get(&c.id)
             .map(|r| {
                 let accts = vec![Merchant(Bucket::Available), System(ProviderClearing), System(Fees)];
-                vec![(r.merchant_id.clone(), r.currency.clone(), accts)]
+                vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)]
             })
             .unwrap_or_default(),
         Command::PayOut(c) => payouts
@@ -105,11 +115,12 @@ fn accounts_for(
             .map(|r| {
                 let accts =
                     vec![Merchant(Bucket::Available), Merchant(Bucket::Hold), System(PayoutClearing), System(Fees)];
-                vec![(r.merchant_id.clone(), r.currency.clone(), accts)]
+                vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)]
             })
             .unwrap_or_default(),
         Command::Adjust(a) => {
-            vec![(a.merchant_id.clone(), a.currency.clone(), vec![Merchant(Bucket::Available), System(Adjustments)])]
+            let key = (a.merchant_id.clone(), a.mode.as_str().to_string(), a.currency.clone());
+            vec![(key, vec![Merchant(Bucket::Available), System(Adjustments)])]
         }
     }
 }
@@ -119,6 +130,8 @@ impl<'a> Batch<'a> {
         Batch {
             backend,
             optimistic,
+            unsure: false,
+            requisite_amounts: Default::default(),
             render,
             now,
             payins: HashMap::new(),
@@ -147,6 +160,9 @@ impl<'a> Batch<'a> {
         phase.mark("load_accounts");
         let answers = cmds.iter().map(|c| self.decide(c)).collect();
         phase.mark("decide");
+        if self.unsure {
+            return Err(CmdError::Retry);
+        }
         self.persist(conn).await?;
         phase.mark("persist");
         Ok(Applied { answers })
@@ -234,14 +250,14 @@ impl<'a> Batch<'a> {
     async fn load_accounts(&mut self, conn: &mut AnyConnection, cmds: &[Command]) -> Result<(), CmdError> {
         let mut needed: BTreeMap<String, Vec<P>> = BTreeMap::new();
         for c in cmds {
-            for (merchant, currency, refs) in accounts_for(c, &self.payins, &self.payouts) {
+            for ((merchant, mode, currency), refs) in accounts_for(c, &self.payins, &self.payouts) {
                 for r in refs {
-                    let id = r.account_id(&merchant, &currency);
-                    let owner = if r.is_merchant() { merchant.clone() } else { "system".to_string() };
+                    let id = r.account_id(&merchant, &mode, &currency);
                     needed.entry(id.clone()).or_insert_with(|| {
                         vec![
                             id.into(),
-                            owner.into(),
+                            merchant.clone().into(),
+                            mode.clone().into(),
                             i64::from(r.is_merchant()).into(),
                             currency.clone().into(),
                             r.bucket_name().into(),
@@ -291,6 +307,12 @@ impl<'a> Batch<'a> {
                 Err(CmdError::DuplicateOrderId)
             };
         }
+        if let Some(requisite) = &row.requisite_id {
+            if !self.requisite_amounts.insert((requisite.clone(), row.amount)) {
+                // The caller picks other requisites and tries again.
+                return Err(CmdError::Store(crate::StoreError::Conflict("payins_pending_requisite".into())));
+            }
+        }
         self.new_payins.push(row.id.clone());
         self.remember_payin(row.clone());
         Ok(Outcome::PayIn { row: Box::new(row.clone()), created: true })
@@ -306,11 +328,14 @@ impl<'a> Batch<'a> {
             };
         }
         let total = row.amount.checked_add(row.fee).ok_or(CmdError::Overflow)?;
-        self.post(
-            &row.merchant_id,
-            &row.currency,
+        let held = self.post(
+            (&row.merchant_id, &row.mode, &row.currency),
             vec![(ledger::payout_hold(total), "payout_hold", "payout", &row.id)],
-        )?;
+        );
+        if held.is_err() && self.optimistic {
+            self.unsure = true;
+        }
+        held?;
         self.new_payouts.push(row.id.clone());
         self.remember_payout(row.clone());
         Ok(Outcome::PayOut { row: Box::new(row.clone()), created: true })
@@ -325,7 +350,7 @@ impl<'a> Batch<'a> {
         if !row.status.can_become(ch.to, false) {
             return Err(CmdError::InvalidState { current: row.status.as_str().into(), wanted: ch.to.as_str().into() });
         }
-        let (merchant, currency) = (row.merchant_id.clone(), row.currency.clone());
+        let (merchant, row_mode, currency) = (row.merchant_id.clone(), row.mode.clone(), row.currency.clone());
         let mut next = row.clone();
         next.status = ch.to;
         next.updated_at = self.now;
@@ -337,7 +362,7 @@ impl<'a> Batch<'a> {
                 // A fee larger than what arrived would debit the merchant for a deposit: cap it.
                 next.fee = rule.on(next.amount).ok_or(CmdError::Overflow)?.min(next.amount);
                 let legs = ledger::payin_success(next.amount, next.fee);
-                self.post(&merchant, &currency, vec![(legs, "payin_success", "payin", &ch.id)])?;
+                self.post((&merchant, &row_mode, &currency), vec![(legs, "payin_success", "payin", &ch.id)])?;
             }
             PayInStatus::Failed => next.failure_reason = ch.reason.clone(),
             _ => {}
@@ -386,8 +411,12 @@ impl<'a> Batch<'a> {
             }
             states.push(next);
         }
-        let (merchant, currency, id) = (row.merchant_id.clone(), row.currency.clone(), row.id.clone());
-        self.post(&merchant, &currency, postings.into_iter().map(|(l, r)| (l, r, "payout", id.as_str())).collect())?;
+        let (merchant, mode, currency, id) =
+            (row.merchant_id.clone(), row.mode.clone(), row.currency.clone(), row.id.clone());
+        self.post(
+            (&merchant, &mode, &currency),
+            postings.into_iter().map(|(l, r)| (l, r, "payout", id.as_str())).collect(),
+        )?;
         for st in &states[1..] {
             self.event(
                 &merchant,
@@ -409,8 +438,9 @@ impl<'a> Batch<'a> {
         // The operator's reason is what the merchant reads in the history.
         let reason = format!("adjustment: {}", a.reason);
         let legs = ledger::adjustment(a.amount);
-        let tx_ids = self.post(&a.merchant_id, &a.currency, vec![(legs, reason.as_str(), "adjustment", "")])?;
-        let available = AccountRef::Merchant(Bucket::Available).account_id(&a.merchant_id, &a.currency);
+        let mode = a.mode.as_str();
+        let tx_ids = self.post((&a.merchant_id, mode, &a.currency), vec![(legs, reason.as_str(), "adjustment", "")])?;
+        let available = AccountRef::Merchant(Bucket::Available).account_id(&a.merchant_id, mode, &a.currency);
         let available_after = self.balances.get(&available).copied().unwrap_or(0);
         Ok(Outcome::Adjusted { tx_id: tx_ids.into_iter().next().unwrap_or_default(), available_after })
     }
@@ -420,8 +450,7 @@ impl<'a> Batch<'a> {
     /// transaction ids.
     fn post(
         &mut self,
-        merchant: &str,
-        currency: &str,
+        (merchant, mode, currency): (&str, &str, &str),
         groups: Vec<(Vec<Leg>, &str, &str, &str)>,
     ) -> Result<Vec<String>, CmdError> {
         let mut tentative: HashMap<String, i64> = HashMap::new();
@@ -431,7 +460,7 @@ impl<'a> Batch<'a> {
             debug_assert!(ledger::is_balanced(legs));
             let tx_id = new_monotonic_id(IdKind::LedgerTx);
             for leg in legs.iter().filter(|l| l.delta != 0) {
-                let acct = leg.account.account_id(merchant, currency);
+                let acct = leg.account.account_id(merchant, mode, currency);
                 let before = match tentative.get(&acct).or_else(|| self.balances.get(&acct)) {
                     Some(b) => *b,
                     None => {
@@ -443,12 +472,12 @@ impl<'a> Batch<'a> {
                     return Err(CmdError::InsufficientFunds);
                 }
                 tentative.insert(acct.clone(), after);
-                let owner = leg.account.is_merchant().then(|| merchant.to_string());
                 entries.push(vec![
                     new_monotonic_id(IdKind::LedgerEntry).into(),
                     tx_id.clone().into(),
                     acct.into(),
-                    owner.into(),
+                    merchant.into(),
+                    mode.into(),
                     currency.into(),
                     leg.account.bucket_name().into(),
                     leg.delta.into(),
@@ -490,6 +519,12 @@ impl<'a> Batch<'a> {
     }
 
     async fn persist(&mut self, conn: &mut AnyConnection) -> Result<(), CmdError> {
+        // Inserted in key order, so two nodes inserting overlapping order ids
+        // take the unique index's locks in the same order (no deadlock).
+        let order_key = |r: &PayInRow| (r.merchant_id.clone(), r.merchant_order_id.clone());
+        self.new_payins.sort_by_key(|id| order_key(&self.payins[id]));
+        let payout_key = |r: &PayOutRow| (r.merchant_id.clone(), r.merchant_order_id.clone());
+        self.new_payouts.sort_by_key(|id| payout_key(&self.payouts[id]));
         let new_payins: Vec<Vec<P>> = self.new_payins.iter().map(|id| self.payins[id].params()).collect();
         insert_new(self.backend, conn, "payins", &PAYIN_COLUMNS, new_payins).await?;
         let new_payouts: Vec<Vec<P>> = self.new_payouts.iter().map(|id| self.payouts[id].params()).collect();

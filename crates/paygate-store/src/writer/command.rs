@@ -3,6 +3,7 @@
 use crate::payments::{PayInRow, PayOutRow};
 use crate::StoreError;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
+use paygate_core::tokens::Mode;
 
 /// A state change of a payin. `merchant_id` scopes the lookup: a merchant
 /// asking about another merchant's payin gets `NotFound`. `None` is the
@@ -32,6 +33,8 @@ pub struct PayOutChange {
 #[derive(Clone, Debug)]
 pub struct Adjustment {
     pub merchant_id: String,
+    /// Which ledger: test and live money are kept apart.
+    pub mode: Mode,
     pub currency: String,
     pub amount: i64,
     pub reason: String,

@@ -115,6 +115,12 @@ async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>) {
 /// a concurrent node, a deadlock, a lost connection), every command is
 /// retried alone so that one bad command cannot fail its neighbours.
 async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
+    // A caller that gave up (its request timed out) gets nothing applied if
+    // its job has not started yet: it was answered 503 and may retry.
+    let jobs: Vec<Job> = jobs.into_iter().filter(|j| !j.reply.is_closed()).collect();
+    if jobs.is_empty() {
+        return;
+    }
     let (cmds, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().map(|j| (j.cmd, j.reply)).unzip();
     match apply(db, render, &cmds).await {
         Ok(answers) => {
@@ -159,11 +165,18 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
 /// Applies `cmds` optimistically, and once more carefully if that met an
 /// existing order id. `Err` means nothing was written.
 async fn apply(db: &Db, render: &dyn Render, cmds: &[Command]) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
-    match apply_once(db, render, cmds, true).await {
-        Err(CmdError::Retry) => {
-            metrics::counter!("paygate_writer_careful_retries_total").increment(1);
-            apply_once(db, render, cmds, false).await
+    let mut result = apply_once(db, render, cmds, true).await;
+    // Careful mode can still meet an order id another node inserted between
+    // its lookup and its insert; a couple of rounds settle that.
+    for _ in 0..3 {
+        if !matches!(result, Err(CmdError::Retry)) {
+            break;
         }
+        metrics::counter!("paygate_writer_careful_retries_total").increment(1);
+        result = apply_once(db, render, cmds, false).await;
+    }
+    match result {
+        Err(CmdError::Retry) => Err(CmdError::Store(crate::StoreError::Conflict("merchant_order_id".into()))),
         other => other,
     }
 }

@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod isolation;
+mod ledgers;
 mod manual_provider;
 mod operations;
 mod payments;

@@ -34,6 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct AdjustIn {
     pub currency: String,
+    /// `test` or `live` ledger; the merchant's current mode when absent.
+    pub mode: Option<String>,
     /// Signed decimal: positive credits `available`, negative debits it
     /// (a settlement); a debit larger than `available` is 402.
     #[schema(example = "-250.00")]
@@ -70,8 +72,13 @@ async fn adjust(
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(ApiError::validation("reason", "must be 1-500 characters"));
     }
-    state.db.merchant(&merchant_id).await?.ok_or(ApiError::NotFound)?;
+    let merchant = state.db.merchant(&merchant_id).await?.ok_or(ApiError::NotFound)?;
+    let mode = match input.mode.as_deref() {
+        Some(m) => crate::http::admin::merchants::parse_mode(m)?,
+        None => merchant.mode,
+    };
     let cmd = Command::Adjust(Adjustment {
+        mode,
         merchant_id: merchant_id.clone(),
         currency: input.currency.clone(),
         amount,
@@ -91,7 +98,7 @@ async fn adjust(
     }
 }
 
-/// A merchant's balances, as the merchant sees them.
+/// A merchant's balances in its current mode, as the merchant sees them.
 #[utoipa::path(get, path = "/admin/v1/balances/{merchant_id}", tag = "admin", security(("admin" = [])),
     params(("merchant_id" = String, Path)), responses((status = 200, body = inline(Envelope<BalancesOut>)), (status = 404, body = crate::error::ErrorEnvelope)))]
 async fn merchant_balances(
@@ -99,8 +106,8 @@ async fn merchant_balances(
     State(state): State<AppState>,
     Path(merchant_id): Path<String>,
 ) -> ApiResult<Response> {
-    state.db.merchant(&merchant_id).await?.ok_or(ApiError::NotFound)?;
-    let rows = state.db.merchant_balances(&merchant_id, None).await?;
+    let merchant = state.db.merchant(&merchant_id).await?.ok_or(ApiError::NotFound)?;
+    let rows = state.db.merchant_balances(&merchant_id, merchant.mode.as_str(), None).await?;
     Ok(ok(balances_out(&state, rows)?))
 }
 

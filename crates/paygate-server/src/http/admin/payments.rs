@@ -68,6 +68,9 @@ fn search_filter(state: &AppState, p: &SearchParams, status_ok: impl Fn(&str) ->
     if let Some(bad) = statuses.iter().find(|s| !status_ok(s)) {
         return Err(ApiError::validation("status", format!("unknown status {bad:?}")));
     }
+    let mut statuses = statuses;
+    statuses.sort();
+    statuses.dedup();
     let exp = p.currency.as_deref().map(|c| currency_exponent(&state.currencies, c)).transpose()?;
     let amount = |v: &Option<String>, field: &str| -> ApiResult<Option<i64>> {
         match (v, exp) {

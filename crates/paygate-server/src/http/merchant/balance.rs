@@ -34,7 +34,8 @@ pub struct BalancesOut {
     pub balances: Vec<BalanceOut>,
 }
 
-/// Balances per currency. A merchant that never moved money gets an empty list.
+/// Balances per currency in the merchant's current mode (test and live money
+/// are separate ledgers). A merchant that never moved money gets an empty list.
 #[utoipa::path(post, path = "/api/v1/balance", tag = "merchant",
     security(("app_token" = [], "app_ts" = [], "app_sig" = [])),
     request_body = BalanceIn,
@@ -47,7 +48,8 @@ pub async fn balance(State(state): State<AppState>, req: Signed<BalanceIn>) -> A
             return Err(ApiError::Unprocessable("UNSUPPORTED_CURRENCY", format!("currency {c:?} is not supported")));
         }
     }
-    let rows = state.db.merchant_balances(&req.merchant.id, req.body.currency.as_deref()).await?;
+    let rows =
+        state.db.merchant_balances(&req.merchant.id, req.merchant.mode.as_str(), req.body.currency.as_deref()).await?;
     Ok(ok(balances_out(&state, rows)?))
 }
 

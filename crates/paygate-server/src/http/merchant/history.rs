@@ -34,7 +34,13 @@ pub async fn history(State(state): State<AppState>, req: Signed<HistoryIn>) -> A
     }
     let rows = state
         .db
-        .balance_history(&req.merchant.id, req.body.currency.as_deref(), req.body.cursor.as_deref(), limit + 1)
+        .balance_history(
+            &req.merchant.id,
+            req.merchant.mode.as_str(),
+            req.body.currency.as_deref(),
+            req.body.cursor.as_deref(),
+            limit + 1,
+        )
         .await?;
     Ok(ok(super::paging::page(rows, limit + 1, |e| e.id.clone(), |e| entry_out(e, &state.currencies))))
 }

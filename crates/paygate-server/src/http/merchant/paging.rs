@@ -38,6 +38,10 @@ pub fn list_filter(
     if let Some(bad) = input.statuses.iter().find(|s| !status_ok(s)) {
         return Err(ApiError::validation("status", format!("unknown status {bad:?}")));
     }
+    // Every entry is a known status, so after this at most five remain.
+    let mut statuses = input.statuses.clone();
+    statuses.sort();
+    statuses.dedup();
     if let Some(c) = &input.currency {
         currency_exponent(&state.currencies, c)?;
     }
@@ -48,7 +52,7 @@ pub fn list_filter(
     };
     Ok(ListFilter {
         merchant_id: merchant_id.map(str::to_string),
-        statuses: input.statuses.clone(),
+        statuses,
         currency: input.currency.clone(),
         created_from: time(&input.date_from, "date_from")?,
         created_to: time(&input.date_to, "date_to")?,

@@ -7,21 +7,24 @@ use crate::http::auth::Signed;
 use crate::http::envelope::{ok, Envelope};
 use crate::payments::api_error;
 use crate::payments::input::AmountIn;
+use crate::payments::providers::Provider;
 use crate::payments::views::{payin_out, PayInOut, PayOutOut};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
-use paygate_core::tokens::Mode;
-use paygate_store::merchants::MerchantRecord;
 use paygate_store::writer::{Command, Outcome, PayInChange, PayOutChange};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-fn require_test_mode(m: &MerchantRecord) -> Result<(), ApiError> {
-    match m.mode {
-        Mode::Test => Ok(()),
-        Mode::Live => Err(ApiError::Forbidden("sandbox endpoints are for test-mode merchants only".into())),
+/// Sandbox endpoints act only on payments the sandbox provider holds (made
+/// in test mode): whatever mode the merchant is in now, a live payment can
+/// never be paid or settled by the merchant itself.
+fn require_sandbox(provider: &str) -> Result<(), ApiError> {
+    if provider == Provider::Sandbox.name() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("sandbox endpoints act only on test-mode payments".into()))
     }
 }
 
@@ -40,8 +43,8 @@ pub struct SandboxPayIn {
     request_body = SandboxPayIn, responses((status = 200, body = inline(Envelope<PayInOut>)), (status = 403, body = crate::error::ErrorEnvelope),
                                            (status = 409, description = "INVALID_STATE", body = crate::error::ErrorEnvelope)))]
 pub async fn sandbox_pay(State(state): State<AppState>, req: Signed<SandboxPayIn>) -> ApiResult<Response> {
-    require_test_mode(&req.merchant)?;
     let payin = state.db.payin(Some(&req.merchant.id), Some(&req.body.id), None).await?.ok_or(ApiError::NotFound)?;
+    require_sandbox(&payin.provider)?;
     let amount = match &req.body.amount {
         Some(a) => Some(
             a.minor(state.currencies.exponent(&payin.currency).unwrap_or(0), &payin.currency)
@@ -49,6 +52,10 @@ pub async fn sandbox_pay(State(state): State<AppState>, req: Signed<SandboxPayIn
         ),
         None => None,
     };
+    // A simulated overpayment is fine; an absurd one only pollutes the test ledger.
+    if amount.is_some_and(|a| a / 10 > payin.original_amount) {
+        return Err(ApiError::validation("amount", "at most ten times the payin's amount in the sandbox"));
+    }
     let change = PayInChange {
         id: payin.id,
         merchant_id: Some(req.merchant.id.clone()),
@@ -77,13 +84,13 @@ pub struct SandboxSettle {
     request_body = SandboxSettle, responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 403, body = crate::error::ErrorEnvelope),
                                             (status = 409, description = "INVALID_STATE", body = crate::error::ErrorEnvelope)))]
 pub async fn sandbox_settle(State(state): State<AppState>, req: Signed<SandboxSettle>) -> ApiResult<Response> {
-    require_test_mode(&req.merchant)?;
     let outcome = match req.body.outcome.as_str() {
         "success" => PayOutStatus::Success,
         "failed" => PayOutStatus::Failed,
         _ => return Err(ApiError::validation("outcome", "must be success or failed")),
     };
     let payout = state.db.payout(Some(&req.merchant.id), Some(&req.body.id), None).await?.ok_or(ApiError::NotFound)?;
+    require_sandbox(&payout.provider)?;
     let path = match payout.status {
         PayOutStatus::Pending => vec![PayOutStatus::Processing, outcome],
         _ => vec![outcome],
