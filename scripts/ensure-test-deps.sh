@@ -13,6 +13,12 @@ if ! command -v python3 >/dev/null 2>&1; then
   as_root apt-get update -qq && as_root apt-get install -y -qq python3 >/dev/null
 fi
 
+# The webhook SSRF test needs a host name (not an IP literal, not "localhost")
+# that resolves to loopback, to prove the check runs on resolved addresses.
+if ! getent hosts loopback.paygate.test >/dev/null 2>&1; then
+  echo "127.0.0.1 loopback.paygate.test" | as_root tee -a /etc/hosts >/dev/null
+fi
+
 pg_ready() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; }
 
 if ! pg_ready; then

@@ -21,6 +21,7 @@ pub enum IdKind {
     LedgerEntry,
     LedgerTx,
     Requisite,
+    Delivery,
 }
 
 impl IdKind {
@@ -35,6 +36,7 @@ impl IdKind {
             IdKind::LedgerEntry => "le_",
             IdKind::LedgerTx => "ltx_",
             IdKind::Requisite => "rq_",
+            IdKind::Delivery => "dlv_",
         }
     }
 }

@@ -42,6 +42,15 @@ pub struct Settings {
     /// Changes made through this node's admin API apply at once; changes
     /// made elsewhere within this time.
     pub auth_cache_ttl_ms: u64,
+    /// Webhook retry delays in seconds after each failed attempt (API.md
+    /// section 4); after the last one the event is `failed` (resendable).
+    pub webhook_retry_schedule_secs: Vec<u64>,
+    /// Per-attempt timeout of a webhook POST.
+    pub webhook_timeout_secs: u64,
+    /// How often the delivery worker looks for due events when idle.
+    pub webhook_poll_ms: u64,
+    /// Webhook POSTs in flight at once per node.
+    pub webhook_concurrency: usize,
     /// Writer tasks applying batches (default 1 on SQLite, 2 on PostgreSQL).
     pub writer_tasks: Option<usize>,
     /// Currency code → exponent; replaces the built-in list when given.
@@ -62,6 +71,10 @@ struct Defaults {
     trust_forwarded_for: bool,
     log_format: &'static str,
     auth_cache_ttl_ms: u64,
+    webhook_retry_schedule_secs: [u64; 8],
+    webhook_timeout_secs: u64,
+    webhook_poll_ms: u64,
+    webhook_concurrency: usize,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -77,6 +90,10 @@ const DEFAULTS: Defaults = Defaults {
     trust_forwarded_for: false,
     log_format: "text",
     auth_cache_ttl_ms: 1000,
+    webhook_retry_schedule_secs: [10, 60, 300, 1800, 7200, 21600, 43200, 86400],
+    webhook_timeout_secs: 10,
+    webhook_poll_ms: 500,
+    webhook_concurrency: 32,
 };
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -134,6 +151,14 @@ impl Settings {
         }
         if self.max_db_connections == 0 {
             return invalid("max_db_connections must be positive");
+        }
+        if self.webhook_retry_schedule_secs.len() > 20
+            || self.webhook_retry_schedule_secs.iter().any(|s| *s > 7 * 86400)
+        {
+            return invalid("webhook_retry_schedule_secs: at most 20 delays of at most 7 days");
+        }
+        if self.webhook_timeout_secs == 0 || self.webhook_timeout_secs > 60 || self.webhook_concurrency == 0 {
+            return invalid("webhook_timeout_secs must be 1-60 and webhook_concurrency positive");
         }
         if self.auth_cache_ttl_ms > 60_000 {
             return invalid("auth_cache_ttl_ms must be at most 60000");

@@ -26,8 +26,12 @@ macro_rules! migration {
     };
 }
 
-const MIGRATIONS: &[Migration] =
-    &[migration!(1, "0001_merchants"), migration!(2, "0002_ledger"), migration!(3, "0003_payments")];
+const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_merchants"),
+    migration!(2, "0002_ledger"),
+    migration!(3, "0003_payments"),
+    migration!(4, "0004_deliveries"),
+];
 
 /// The version the code expects; `/readyz` compares it with the database.
 pub fn latest_version() -> i64 {

@@ -2,3 +2,5 @@
 //! can drain it synchronously, and a loop that runs until shutdown.
 
 pub mod expiry;
+pub mod ssrf;
+pub mod webhooks;

@@ -15,5 +15,7 @@ mod manual_provider;
 mod operations;
 mod payments;
 mod property;
+mod receiver;
 mod secrets;
 mod validation;
+mod webhooks;

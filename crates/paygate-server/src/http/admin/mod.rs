@@ -3,10 +3,15 @@
 pub mod merchants;
 pub mod money;
 pub mod payments;
+pub mod webhooks;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(merchants::router()).merge(payments::router()).merge(money::router())
+    OpenApiRouter::new()
+        .merge(merchants::router())
+        .merge(payments::router())
+        .merge(money::router())
+        .merge(webhooks::router())
 }

@@ -1,0 +1,244 @@
+//! Webhook delivery (API.md section 4): claims due events from the outbox,
+//! POSTs each body exactly as stored with `X-Signature = hex(HMAC-SHA256(
+//! SecretToken, body))`, logs every attempt, and schedules retries.
+//!
+//! Signing uses the merchant's current SecretToken at the moment of the
+//! attempt: after a rotation, merchants verify with the new secret (the
+//! rotation answer shows it once). This is documented in the README.
+
+use super::ssrf::GuardedResolver;
+use crate::config::Settings;
+use crate::state::AppState;
+use paygate_core::callback_url::CallbackUrl;
+use paygate_core::signature::webhook_signature;
+use paygate_store::events::{new_delivery_id, AttemptRecord, DeliveryRow, EventRow};
+use paygate_store::time::now_micros;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a claimed event is reserved for the worker that took it.
+const LEASE: Duration = Duration::from_secs(120);
+/// Bytes of a response body kept in the attempt log.
+const EXCERPT: usize = 256;
+
+/// The HTTP client of the delivery worker: no redirects (a redirect could
+/// point anywhere), a per-attempt timeout, and a resolver that refuses
+/// internal addresses unless the operator allows them.
+pub fn client(settings: &Settings) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(settings.webhook_timeout_secs))
+        .connect_timeout(Duration::from_secs(settings.webhook_timeout_secs.min(5)))
+        .no_proxy()
+        .user_agent(concat!("paygate-webhooks/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(GuardedResolver { allow_private: settings.allow_private_callbacks }))
+        .build()
+        .expect("static client configuration is valid")
+}
+
+/// When the next attempt is due after `attempts_made` attempts, or `None`
+/// when the schedule is exhausted. ±10% jitter spreads retries of many events
+/// failing together; a `Retry-After` longer than the schedule is honoured.
+pub fn next_attempt_at(now: i64, schedule: &[u64], attempts_made: i64, retry_after_secs: Option<u64>) -> Option<i64> {
+    let delay = *schedule.get(usize::try_from(attempts_made).ok()?.checked_sub(1)?)?;
+    let jitter = 0.9 + rand::random::<f64>() * 0.2;
+    // Delays are whole seconds; the jitter is applied in milliseconds so no
+    // float ever touches money (this is time).
+    let mut delay_ms = (delay as f64 * 1000.0 * jitter) as i64;
+    if let Some(ra) = retry_after_secs {
+        delay_ms = delay_ms.max((ra.min(86_400) * 1000) as i64);
+    }
+    Some(now + delay_ms * 1000)
+}
+
+/// Delivers what is due now; returns how many attempts it made.
+pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyhow::Result<usize> {
+    let limit = state.settings.webhook_concurrency as i64;
+    let events = state.db.claim_due_events(now_micros(), LEASE.as_micros() as i64, limit).await?;
+    let n = events.len();
+    let mut tasks = tokio::task::JoinSet::new();
+    for event in events {
+        let (state, http) = (state.clone(), http.clone());
+        tasks.spawn(async move {
+            let record = attempt(&state, &http, &event).await;
+            let outcome = record.delivery.status.clone();
+            metrics::counter!("paygate_webhook_deliveries_total", "outcome" => outcome).increment(1);
+            if let Some(ms) = record.delivery.latency_ms {
+                metrics::histogram!("paygate_webhook_delivery_seconds").record(ms as f64 / 1000.0);
+            }
+            if record.delivery.status == "success" {
+                let age = (now_micros() - event.created_at) as f64 / 1e6;
+                metrics::histogram!("paygate_webhook_end_to_end_seconds").record(age);
+            }
+            state.db.record_attempt(record).await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(n)
+}
+
+/// One attempt at one event. Never fails: every problem becomes a logged
+/// attempt with an error, and the schedule decides what comes next.
+async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> AttemptRecord {
+    let started = now_micros();
+    let attempts_made = event.attempts + 1;
+    let mut delivery = DeliveryRow {
+        id: new_delivery_id(),
+        event_id: event.id.clone(),
+        event_type: event.event_type.clone(),
+        object_id: event.object_id.clone(),
+        url: None,
+        attempt: attempts_made,
+        status: "error".into(),
+        http_status: None,
+        latency_ms: None,
+        error: None,
+        response_excerpt: None,
+        created_at: started,
+    };
+    let schedule = &state.settings.webhook_retry_schedule_secs;
+    let merchant = match state.db.merchant(&event.merchant_id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            delivery.error = Some("merchant no longer exists".into());
+            return AttemptRecord { delivery, retry_at: None };
+        }
+        Err(e) => {
+            delivery.error = Some(format!("store: {e}"));
+            return AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, None) };
+        }
+    };
+    let Some(url) = event.callback_url.clone().or(merchant.webhook_url.clone()) else {
+        delivery.error = Some("no callback_url on the object and no webhook_url on the merchant".into());
+        return AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, None) };
+    };
+    delivery.url = Some(url.clone());
+    // The URL was checked when it was saved; checked again here because the
+    // operator's setting may have changed since (host names are checked by
+    // the resolver at connect time).
+    if let Err(e) = CallbackUrl::parse(&url, state.settings.allow_private_callbacks) {
+        delivery.error = Some(format!("callback URL refused: {e}"));
+        return AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, None) };
+    }
+    let secret = match state.master_key.open(&merchant.id, &merchant.secret.0) {
+        Ok(s) => secrecy::SecretString::from(s),
+        Err(e) => {
+            delivery.error = Some(format!("cannot open the merchant secret: {e}"));
+            return AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, None) };
+        }
+    };
+    let signature = webhook_signature(secret.expose_secret().as_bytes(), event.body.as_bytes());
+    let clock = Instant::now();
+    let sent = http
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .header("X-Signature", signature)
+        .header("X-Event-Id", &event.id)
+        .header("X-Event-Type", &event.event_type)
+        .body(event.body.clone())
+        .send()
+        .await;
+    match sent {
+        Ok(mut resp) => {
+            let status = resp.status();
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let mut excerpt = Vec::new();
+            while excerpt.len() < EXCERPT {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => excerpt.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            excerpt.truncate(EXCERPT);
+            delivery.latency_ms = Some(clock.elapsed().as_millis() as i64);
+            delivery.http_status = Some(i64::from(status.as_u16()));
+            delivery.response_excerpt = Some(String::from_utf8_lossy(&excerpt).into_owned());
+            if status.is_success() {
+                delivery.status = "success".into();
+                AttemptRecord { delivery, retry_at: None }
+            } else {
+                delivery.status = "failed".into();
+                delivery.error = Some(format!("HTTP {}", status.as_u16()));
+                AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, retry_after) }
+            }
+        }
+        Err(e) => {
+            delivery.latency_ms = Some(clock.elapsed().as_millis() as i64);
+            delivery.error = Some(describe(&e));
+            AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, None) }
+        }
+    }
+}
+
+/// A short cause without the URL (which may carry tokens in its query).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    if cause.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {cause}")
+    }
+}
+
+/// Runs until `shutdown` fires.
+pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let http = client(&state.settings);
+    let idle = Duration::from_millis(state.settings.webhook_poll_ms);
+    let mut gauge_at = Instant::now();
+    loop {
+        let pause = match try_execute_task(&state, &http).await {
+            Ok(0) => idle,
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "webhook delivery step failed; retrying");
+                idle * 4
+            }
+        };
+        if gauge_at.elapsed() > Duration::from_secs(5) {
+            if let Ok(depth) = state.db.pending_event_count().await {
+                metrics::gauge!("paygate_webhook_queue_depth").set(depth as f64);
+            }
+            gauge_at = Instant::now();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_with_jitter_and_retry_after() {
+        let s = [10, 60];
+        let a = next_attempt_at(0, &s, 1, None).unwrap();
+        assert!((9_000_000..=11_000_000).contains(&a), "{a}");
+        let b = next_attempt_at(0, &s, 2, None).unwrap();
+        assert!((54_000_000..=66_000_000).contains(&b), "{b}");
+        assert_eq!(next_attempt_at(0, &s, 3, None), None, "exhausted");
+        assert_eq!(next_attempt_at(0, &s, 1, Some(600)), Some(600_000_000));
+        assert_eq!(next_attempt_at(0, &s, 1, Some(10_000_000)), Some(86_400_000_000), "Retry-After is capped");
+    }
+}

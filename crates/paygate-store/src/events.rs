@@ -1,0 +1,227 @@
+//! The webhook outbox: claiming due events with a lease, recording each
+//! attempt, and the merchant-facing log of deliveries.
+//!
+//! A worker claims events by setting `lease_until`; a claim is only taken
+//! where no live lease exists (and, on PostgreSQL, with `FOR UPDATE SKIP
+//! LOCKED`, so several workers and nodes never take the same event at once).
+//! A worker that dies leaves its lease to expire, and the event is claimed
+//! again: nothing is lost, and the worst case is one extra delivery, which
+//! at-least-once delivery allows.
+
+use crate::db::{Backend, Db, Result};
+use crate::sql::{bind_all, P};
+use paygate_core::ids::{new_monotonic_id, IdKind};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub event_type: String,
+    pub object_id: String,
+    pub callback_url: Option<String>,
+    /// The exact bytes to send and sign.
+    pub body: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+}
+
+const EVENT_COLUMNS: &str =
+    "id, merchant_id, event_type, object_id, callback_url, body, status, attempts, next_attempt_at, created_at";
+
+fn event_from(r: &AnyRow) -> Result<EventRow> {
+    Ok(EventRow {
+        id: r.try_get("id")?,
+        merchant_id: r.try_get("merchant_id")?,
+        event_type: r.try_get("event_type")?,
+        object_id: r.try_get("object_id")?,
+        callback_url: r.try_get("callback_url")?,
+        body: r.try_get("body")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// One delivery attempt, as logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub object_id: String,
+    pub url: Option<String>,
+    pub attempt: i64,
+    /// `success`, `failed` (non-2xx) or `error` (timeout, connection, refused target).
+    pub status: String,
+    pub http_status: Option<i64>,
+    pub latency_ms: Option<i64>,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+    pub created_at: i64,
+}
+
+/// What happened to an attempt, and what the event becomes.
+pub struct AttemptRecord {
+    pub delivery: DeliveryRow,
+    /// `Some(t)`: retry at `t`; `None`: final (`delivered` when the attempt
+    /// succeeded, `failed` otherwise).
+    pub retry_at: Option<i64>,
+}
+
+/// Filters of the deliveries log.
+#[derive(Default, Clone)]
+pub struct DeliveryFilter {
+    pub merchant_id: Option<String>,
+    pub event_id: Option<String>,
+    pub object_id: Option<String>,
+    pub status: Option<String>,
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+impl Db {
+    /// Claims up to `limit` due events for `lease_micros`, returning them.
+    pub async fn claim_due_events(&self, now: i64, lease_micros: i64, limit: i64) -> Result<Vec<EventRow>> {
+        let skip_locked = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE events SET lease_until = $1 WHERE id IN (SELECT id FROM events \
+             WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+             ORDER BY next_attempt_at LIMIT $3{skip_locked}) RETURNING {EVENT_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql).bind(now + lease_micros).bind(now).bind(limit).fetch_all(self.pool()).await?;
+        rows.iter().map(event_from).collect()
+    }
+
+    /// Logs an attempt and moves the event on, in one transaction. The lease
+    /// is released; `attempts` counts every attempt made.
+    pub async fn record_attempt(&self, rec: AttemptRecord) -> Result<()> {
+        let d = &rec.delivery;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO deliveries (id, event_id, merchant_id, event_type, object_id, url, attempt, status, http_status, \
+             latency_ms, error, response_excerpt, created_at) \
+             SELECT $1, id, merchant_id, event_type, object_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM events WHERE id = $10",
+        )
+        .bind(&d.id)
+        .bind(&d.url)
+        .bind(d.attempt)
+        .bind(&d.status)
+        .bind(d.http_status)
+        .bind(d.latency_ms)
+        .bind(&d.error)
+        .bind(&d.response_excerpt)
+        .bind(d.created_at)
+        .bind(&d.event_id)
+        .execute(&mut *tx)
+        .await?;
+        let (status, next) = match (rec.retry_at, d.status.as_str()) {
+            (_, "success") => ("delivered", d.created_at),
+            (Some(t), _) => ("pending", t),
+            (None, _) => ("failed", d.created_at),
+        };
+        sqlx::query("UPDATE events SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL WHERE id = $3")
+            .bind(status)
+            .bind(next)
+            .bind(&d.event_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queues an event again now (resend), whatever its state. `merchant_id`
+    /// scopes it; returns false when no such event is visible.
+    pub async fn requeue_event(&self, event_id: &str, merchant_id: Option<&str>, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE events SET status = 'pending', next_attempt_at = $1, lease_until = NULL \
+             WHERE id = $2 AND ($3 IS NULL OR merchant_id = $3)",
+        )
+        .bind(now)
+        .bind(event_id)
+        .bind(merchant_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn event(&self, event_id: &str) -> Result<Option<EventRow>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
+        sqlx::query(&sql).bind(event_id).fetch_optional(self.pool()).await?.as_ref().map(event_from).transpose()
+    }
+
+    /// Events of one object, oldest first (tests and operators).
+    pub async fn events_of(&self, object_id: &str) -> Result<Vec<EventRow>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE object_id = $1 ORDER BY id");
+        let rows = sqlx::query(&sql).bind(object_id).fetch_all(self.pool()).await?;
+        rows.iter().map(event_from).collect()
+    }
+
+    /// Events still waiting for delivery (the queue-depth gauge).
+    pub async fn pending_event_count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM events WHERE status = 'pending'")
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?)
+    }
+
+    /// Attempts, newest first.
+    pub async fn deliveries(&self, f: &DeliveryFilter) -> Result<Vec<DeliveryRow>> {
+        let mut conds = Vec::new();
+        let mut params: Vec<P> = Vec::new();
+        for (col, value) in [
+            ("merchant_id", &f.merchant_id),
+            ("event_id", &f.event_id),
+            ("object_id", &f.object_id),
+            ("status", &f.status),
+        ] {
+            if let Some(v) = value {
+                params.push(v.clone().into());
+                conds.push(format!("{col} = ${}", params.len()));
+            }
+        }
+        if let Some(b) = &f.before_id {
+            params.push(b.clone().into());
+            conds.push(format!("id < ${}", params.len()));
+        }
+        params.push(f.limit.into());
+        let clause = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+        let sql = format!(
+            "SELECT id, event_id, event_type, object_id, url, attempt, status, http_status, latency_ms, error, \
+             response_excerpt, created_at FROM deliveries{clause} ORDER BY id DESC LIMIT ${}",
+            params.len()
+        );
+        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeliveryRow {
+                    id: r.try_get("id")?,
+                    event_id: r.try_get("event_id")?,
+                    event_type: r.try_get("event_type")?,
+                    object_id: r.try_get("object_id")?,
+                    url: r.try_get("url")?,
+                    attempt: r.try_get("attempt")?,
+                    status: r.try_get("status")?,
+                    http_status: r.try_get("http_status")?,
+                    latency_ms: r.try_get("latency_ms")?,
+                    error: r.try_get("error")?,
+                    response_excerpt: r.try_get("response_excerpt")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A new delivery id (time-ordered).
+pub fn new_delivery_id() -> String {
+    new_monotonic_id(IdKind::Delivery)
+}

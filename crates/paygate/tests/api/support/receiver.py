@@ -1,0 +1,37 @@
+"""A merchant's webhook endpoint, as the documentation tells merchants to
+write one: verify X-Signature = hex(HMAC-SHA256(secret, raw body)) with
+Python's hmac, then answer. Each request is appended as one JSON line to the
+log file; the answers follow a plan of status codes (then 200)."""
+import hashlib, hmac, json, os, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+port_file, secret_file, log_file, plan = sys.argv[1:5]
+statuses = [int(s) for s in plan.split(",") if s]
+
+
+class Hook(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        secret = open(secret_file).read().strip().encode()
+        expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
+        valid = hmac.compare_digest(expected, self.headers.get("X-Signature", ""))
+        status = statuses.pop(0) if statuses else 200
+        parsed = json.loads(body)
+        record = {"event_id": self.headers.get("X-Event-Id"), "event_type": self.headers.get("X-Event-Type"),
+                  "content_type": self.headers.get("Content-Type"), "valid": valid, "raw": body.decode(),
+                  "body": parsed, "answered": status}
+        with open(log_file, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(b"ok" if status < 300 else b"try again")
+
+    def log_message(self, *args):
+        pass
+
+
+server = HTTPServer(("127.0.0.1", 0), Hook)
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+server.serve_forever()
