@@ -17,8 +17,12 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a claimed event is reserved for the worker that took it.
-const LEASE: Duration = Duration::from_secs(120);
+/// How long a claimed event is reserved for the worker that took it: long
+/// enough for one attempt (bounded by the per-attempt timeout), short enough
+/// that the events of a worker that died are retried soon by another.
+fn lease(settings: &Settings) -> Duration {
+    Duration::from_secs(settings.webhook_timeout_secs * 2 + 5)
+}
 /// Bytes of a response body kept in the attempt log.
 const EXCERPT: usize = 256;
 
@@ -55,7 +59,7 @@ pub fn next_attempt_at(now: i64, schedule: &[u64], attempts_made: i64, retry_aft
 /// Delivers what is due now; returns how many attempts it made.
 pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyhow::Result<usize> {
     let limit = state.settings.webhook_concurrency as i64;
-    let events = state.db.claim_due_events(now_micros(), LEASE.as_micros() as i64, limit).await?;
+    let events = state.db.claim_due_events(now_micros(), lease(&state.settings).as_micros() as i64, limit).await?;
     let n = events.len();
     let mut tasks = tokio::task::JoinSet::new();
     for event in events {

@@ -5,36 +5,14 @@
 use crate::both_backends;
 use crate::helpers::*;
 use serde_json::json;
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 both_backends!(acknowledged_payments_survive_sigkill);
-
-async fn start(app: &TestApp) -> (tokio::process::Child, String) {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paygate"));
-    cmd.env("PAYGATE_DATABASE_URL", &app.db_url).env("PAYGATE_LOG", "warn").kill_on_drop(true);
-    if app.backend == paygate_store::Backend::Postgres {
-        cmd.env("PAYGATE_MASTER_KEY", hex::encode([7u8; 32]));
-    }
-    let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0", "--admin-token", ADMIN_TOKEN])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some(base) = line.strip_prefix("paygate listening on ") {
-            return (child, base.to_string());
-        }
-    }
-    panic!("server did not start");
-}
 
 async fn acknowledged_payments_survive_sigkill(mut app: TestApp) {
     let m = app.create_merchant("durable@example.com").await;
     app.fund(&m, "RUB", "1000.00").await;
     app.stop().await;
-    let (mut child, base) = start(&app).await;
+    let (mut child, base) = start_server(&app, &[]).await;
     let remote = TestApp::detached(&app, &base);
     let mut acked = Vec::new();
     // Acknowledged for certain before the kill…
@@ -77,15 +55,13 @@ async fn acknowledged_payments_survive_sigkill(mut app: TestApp) {
     }
     // Kill while some requests may still be in flight.
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    let pid = child.id().unwrap().to_string();
-    assert!(std::process::Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
-    let _ = child.wait().await;
+    kill_hard(&mut child).await;
     for t in tasks {
         if let Some(x) = t.await.unwrap() {
             acked.push(x);
         }
     }
-    let (mut child, base) = start(&app).await;
+    let (mut child, base) = start_server(&app, &[]).await;
     let remote = TestApp::detached(&app, &base);
     for (path, id) in &acked {
         let get = if path.contains("payin") { "/api/v1/payin/get" } else { "/api/v1/payout/get" };

@@ -428,3 +428,34 @@ pub fn assert_error(got: &(u16, Value), status: u16, code: &str) {
     assert_eq!(got.1["error"]["code"], code, "{}", got.1);
     assert!(got.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", got.1);
 }
+
+/// Starts the `paygate` binary on `app`'s database with `extra` arguments
+/// (e.g. `--config FILE`); returns the child and its base URL.
+pub async fn start_server(app: &TestApp, extra: &[&str]) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paygate"));
+    cmd.env("PAYGATE_DATABASE_URL", &app.db_url).env("PAYGATE_LOG", "warn").kill_on_drop(true);
+    if app.backend == Backend::Postgres {
+        cmd.env("PAYGATE_MASTER_KEY", hex::encode([7u8; 32]));
+    }
+    let mut child = cmd
+        .args(extra)
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin-token", ADMIN_TOKEN])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(base) = line.strip_prefix("paygate listening on ") {
+            return (child, base.to_string());
+        }
+    }
+    panic!("server did not start");
+}
+
+/// SIGKILL: no shutdown handler runs.
+pub async fn kill_hard(child: &mut tokio::process::Child) {
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    let _ = child.wait().await;
+}

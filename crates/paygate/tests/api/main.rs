@@ -18,4 +18,5 @@ mod property;
 mod receiver;
 mod secrets;
 mod validation;
+mod webhook_durability;
 mod webhooks;

@@ -15,6 +15,11 @@ impl Receiver {
     /// Starts a receiver that checks signatures with `secret` and answers
     /// with the statuses of `plan` (comma-separated), then 200.
     pub async fn start(secret: &str, plan: &str) -> Receiver {
+        Self::start_on(secret, plan, 0).await
+    }
+
+    /// Like [`Receiver::start`] on a chosen port (0: any).
+    pub async fn start_on(secret: &str, plan: &str, port: u16) -> Receiver {
         let dir = tempfile::tempdir().unwrap();
         let (port_file, secret_file, log_file) =
             (dir.path().join("port"), dir.path().join("secret"), dir.path().join("log"));
@@ -28,6 +33,7 @@ impl Receiver {
                 secret_file.to_str().unwrap(),
                 log_file.to_str().unwrap(),
                 plan,
+                &port.to_string(),
             ])
             .kill_on_drop(true)
             .spawn()
@@ -39,6 +45,10 @@ impl Receiver {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("receiver did not start");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/hook").parse().unwrap()
     }
 
     fn log(&self) -> PathBuf {

@@ -6,6 +6,7 @@ import hashlib, hmac, json, os, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 port_file, secret_file, log_file, plan = sys.argv[1:5]
+fixed_port = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 statuses = [int(s) for s in plan.split(",") if s]
 
 
@@ -30,7 +31,8 @@ class Hook(BaseHTTPRequestHandler):
         pass
 
 
-server = HTTPServer(("127.0.0.1", 0), Hook)
+HTTPServer.allow_reuse_address = True
+server = HTTPServer(("127.0.0.1", fixed_port), Hook)
 with open(port_file + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
 os.rename(port_file + ".tmp", port_file)

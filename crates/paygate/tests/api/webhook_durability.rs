@@ -1,0 +1,108 @@
+//! Webhooks across process deaths and between nodes, with the real binary.
+
+use crate::both_backends;
+use crate::helpers::*;
+use crate::receiver::Receiver;
+use serde_json::json;
+use std::collections::HashMap;
+use std::time::Duration;
+
+both_backends!(events_survive_receiver_outage_and_sigkill, two_nodes_deliver_each_event_once);
+
+/// A config file with one-second retries, for processes started by tests.
+fn fast_config(dir: &std::path::Path) -> String {
+    let path = dir.join("paygate.toml");
+    std::fs::write(
+        &path,
+        "allow_private_callbacks = true\nwebhook_poll_ms = 50\nwebhook_timeout_secs = 2\nwebhook_retry_schedule_secs = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n",
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+async fn events_survive_receiver_outage_and_sigkill(mut app: TestApp) {
+    let m = app.create_merchant("outage@example.com").await;
+    // Learn a free port, then take the receiver down: deliveries fail.
+    let port = Receiver::start(&m.secret, "").await.port();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.stop().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = fast_config(tmp.path());
+    let (mut node, base) = start_server(&app, &["--config", &config]).await;
+    let remote = TestApp::detached(&app, &base);
+    let (s, _) = remote
+        .signed(&m, "/api/v1/webhook/settings", json!({"webhook_url": format!("http://127.0.0.1:{port}/hook")}))
+        .await;
+    assert_eq!(s, 200);
+    let mut expected = Vec::new();
+    for i in 0..10 {
+        let (_, p) = remote.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("o-{i}"), "1.00")).await;
+        let (s, _) = remote.signed(&m, "/api/v1/payin/cancel", json!({"id": p["data"]["id"]})).await;
+        assert_eq!(s, 200);
+        expected.push(p["data"]["id"].as_str().unwrap().to_string());
+    }
+    // Let some attempts fail against the closed port, then kill the gateway hard.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, failed) = remote.signed(&m, "/api/v1/webhook/deliveries", json!({"status": "error"})).await;
+    assert!(
+        !failed["data"]["items"].as_array().unwrap().is_empty(),
+        "attempts failed while the receiver was down: {failed}"
+    );
+    kill_hard(&mut node).await;
+    let (mut node, _base2) = start_server(&app, &["--config", &config]).await;
+    let rx = Receiver::start_on(&m.secret, "", port).await;
+    assert_eq!(rx.port(), port, "the receiver is back on the address the merchant configured");
+    let got = rx.wait_for(expected.len(), Duration::from_secs(30)).await;
+    let mut by_object: HashMap<String, usize> = HashMap::new();
+    for r in &got {
+        assert_eq!(r["valid"], true, "{r}");
+        *by_object.entry(r["body"]["data"]["id"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    let db = paygate_store::Db::connect(&app.db_url, 1).await.unwrap();
+    for id in &expected {
+        let events = db.events_of(id).await.unwrap();
+        let tries = db
+            .deliveries(&paygate_store::events::DeliveryFilter {
+                object_id: Some(id.clone()),
+                limit: 3,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let events = (events, tries.iter().map(|d| (d.attempt, d.error.clone(), d.http_status)).collect::<Vec<_>>());
+        assert!(by_object.contains_key(id), "payin.cancelled of {id} was not delivered; stored: {events:?}");
+    }
+    let _ = node.kill().await;
+}
+
+async fn two_nodes_deliver_each_event_once(mut app: TestApp) {
+    let m = app.create_merchant("nodes@example.com").await;
+    let rx = Receiver::start(&m.secret, "").await;
+    app.signed(&m, "/api/v1/webhook/settings", json!({"webhook_url": rx.url})).await;
+    // Produce the events with no worker running, then let two nodes race for them.
+    app.stop().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let quiet = tmp.path().join("quiet.toml");
+    std::fs::write(&quiet, "allow_private_callbacks = true\nwebhook_poll_ms = 600000\n").unwrap();
+    let (mut producer, base) = start_server(&app, &["--config", quiet.to_str().unwrap()]).await;
+    let remote = TestApp::detached(&app, &base);
+    for i in 0..40 {
+        let (_, p) = remote.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("n-{i}"), "1.00")).await;
+        remote.signed(&m, "/api/v1/payin/cancel", json!({"id": p["data"]["id"]})).await;
+    }
+    kill_hard(&mut producer).await;
+    let config = fast_config(tmp.path());
+    let (mut a, _) = start_server(&app, &["--config", &config]).await;
+    let (mut b, _) = start_server(&app, &["--config", &config]).await;
+    let got = rx.wait_for(40, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let got_after = rx.records();
+    assert_eq!(got.len(), 40);
+    assert_eq!(got_after.len(), 40, "no event delivered twice");
+    let distinct: std::collections::HashSet<_> =
+        got_after.iter().map(|r| r["event_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(distinct.len(), 40);
+    assert!(got_after.iter().all(|r| r["valid"] == true));
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+}
