@@ -128,12 +128,24 @@ impl Db {
             (Some(t), _) => ("pending", t),
             (None, _) => ("failed", d.created_at),
         };
-        sqlx::query("UPDATE events SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL WHERE id = $3")
-            .bind(status)
-            .bind(next)
-            .bind(&d.event_id)
-            .execute(&mut *tx)
-            .await?;
+        // Only an attempt whose claim still stands settles the event: a
+        // resend during the attempt cleared the lease, and must not be
+        // swallowed by this attempt's outcome.
+        let settled = sqlx::query(
+            "UPDATE events SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL \
+             WHERE id = $3 AND lease_until IS NOT NULL",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(&d.event_id)
+        .execute(&mut *tx)
+        .await?;
+        if settled.rows_affected() == 0 {
+            sqlx::query("UPDATE events SET attempts = attempts + 1 WHERE id = $1")
+                .bind(&d.event_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

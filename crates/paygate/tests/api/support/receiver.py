@@ -3,11 +3,15 @@ write one: verify X-Signature = hex(HMAC-SHA256(secret, raw body)) with
 Python's hmac, then answer. Each request is appended as one JSON line to the
 log file; the answers follow a plan of status codes (then 200)."""
 import hashlib, hmac, json, os, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import threading
 
 port_file, secret_file, log_file, plan = sys.argv[1:5]
 fixed_port = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 statuses = [int(s) for s in plan.split(",") if s]
+
+
+lock = threading.Lock()
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -16,12 +20,13 @@ class Hook(BaseHTTPRequestHandler):
         secret = open(secret_file).read().strip().encode()
         expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
         valid = hmac.compare_digest(expected, self.headers.get("X-Signature", ""))
-        status = statuses.pop(0) if statuses else 200
+        with lock:
+            status = statuses.pop(0) if statuses else 200
         parsed = json.loads(body)
         record = {"event_id": self.headers.get("X-Event-Id"), "event_type": self.headers.get("X-Event-Type"),
                   "content_type": self.headers.get("Content-Type"), "valid": valid, "raw": body.decode(),
                   "body": parsed, "answered": status}
-        with open(log_file, "a") as f:
+        with lock, open(log_file, "a") as f:
             f.write(json.dumps(record) + "\n")
         self.send_response(status)
         self.end_headers()
@@ -31,8 +36,8 @@ class Hook(BaseHTTPRequestHandler):
         pass
 
 
-HTTPServer.allow_reuse_address = True
-server = HTTPServer(("127.0.0.1", fixed_port), Hook)
+ThreadingHTTPServer.allow_reuse_address = True
+server = ThreadingHTTPServer(("127.0.0.1", fixed_port), Hook)
 with open(port_file + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
 os.rename(port_file + ".tmp", port_file)
