@@ -225,6 +225,8 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
         }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
+            // A batch with events just committed on this node.
+            _ = state.writer.events_ready.notified() => {}
             _ = shutdown.changed() => return,
         }
     }

@@ -30,6 +30,8 @@ type OrderKey = (String, String);
 /// Result of a batch: one answer per command.
 pub struct Applied {
     pub answers: Vec<Result<Outcome, CmdError>>,
+    /// Webhook events written; the delivery worker is woken when non-zero.
+    pub events: usize,
 }
 
 pub struct Batch<'a> {
@@ -163,9 +165,10 @@ impl<'a> Batch<'a> {
         if self.unsure {
             return Err(CmdError::Retry);
         }
+        let events = self.events.len();
         self.persist(conn).await?;
         phase.mark("persist");
-        Ok(Applied { answers })
+        Ok(Applied { answers, events })
     }
 
     async fn load_rows(&mut self, conn: &mut AnyConnection, cmds: &[Command]) -> Result<(), CmdError> {

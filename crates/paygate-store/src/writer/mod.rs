@@ -33,6 +33,9 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     shards: Arc<Vec<mpsc::Sender<Job>>>,
+    /// Signalled after a batch that wrote webhook events commits, so the
+    /// delivery worker starts at once instead of at its next poll.
+    pub events_ready: Arc<tokio::sync::Notify>,
 }
 
 impl Writer {
@@ -45,6 +48,8 @@ impl Writer {
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..tasks).map(|_| mpsc::channel::<Job>(MAX_BATCH * 16)).unzip();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), StoreError>>();
         let url = database_url.to_string();
+        let events_ready = Arc::new(tokio::sync::Notify::new());
+        let notify = events_ready.clone();
         std::thread::Builder::new()
             .name("paygate-writer".into())
             .spawn(move || {
@@ -64,8 +69,10 @@ impl Writer {
                         }
                     };
                     let _ = ready_tx.send(Ok(()));
-                    let shards: Vec<_> =
-                        receivers.into_iter().map(|rx| tokio::spawn(run(db.clone(), render.clone(), rx))).collect();
+                    let shards: Vec<_> = receivers
+                        .into_iter()
+                        .map(|rx| tokio::spawn(run(db.clone(), render.clone(), rx, notify.clone())))
+                        .collect();
                     for shard in shards {
                         let _ = shard.await;
                     }
@@ -74,7 +81,7 @@ impl Writer {
             })
             .map_err(|e| StoreError::Corrupt(format!("writer thread: {e}")))?;
         ready_rx.recv().map_err(|_| StoreError::Corrupt("writer thread died while starting".into()))??;
-        Ok(Writer { shards: Arc::new(senders) })
+        Ok(Writer { shards: Arc::new(senders), events_ready })
     }
 
     /// Applies `cmd` durably; returns once its transaction has committed.
@@ -95,7 +102,7 @@ fn shard_of(key: &str, shards: usize) -> usize {
     (h % shards as u64) as usize
 }
 
-async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notify: Arc<tokio::sync::Notify>) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -106,7 +113,7 @@ async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>) {
         }
         metrics::histogram!("paygate_writer_batch_size").record(jobs.len() as f64);
         let started = std::time::Instant::now();
-        process(&db, render.as_ref(), jobs).await;
+        process(&db, render.as_ref(), jobs, &notify).await;
         metrics::histogram!("paygate_writer_batch_seconds").record(started.elapsed().as_secs_f64());
     }
 }
@@ -114,7 +121,7 @@ async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>) {
 /// Applies a batch; if the transaction fails as a whole (a constraint hit by
 /// a concurrent node, a deadlock, a lost connection), every command is
 /// retried alone so that one bad command cannot fail its neighbours.
-async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
+async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::sync::Notify) {
     // A caller that gave up (its request timed out) gets nothing applied if
     // its job has not started yet: it was answered 503 and may retry.
     let jobs: Vec<Job> = jobs.into_iter().filter(|j| !j.reply.is_closed()).collect();
@@ -122,7 +129,7 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
         return;
     }
     let (cmds, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().map(|j| (j.cmd, j.reply)).unzip();
-    match apply(db, render, &cmds).await {
+    match apply(db, render, &cmds, notify).await {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {
                 let _ = reply.send(answer);
@@ -132,7 +139,7 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
             // A unique violation alone usually means a concurrent node just
             // created the same order: one more try finds and compares it.
             let retried = match e {
-                CmdError::Store(crate::StoreError::Conflict(_)) => apply(db, render, &cmds).await,
+                CmdError::Store(crate::StoreError::Conflict(_)) => apply(db, render, &cmds, notify).await,
                 other => Err(other),
             };
             let answer = retried.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)));
@@ -149,11 +156,11 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
             tracing::warn!(error = %e, size = cmds.len(), "batch failed; retrying its commands one by one");
             for (cmd, reply) in cmds.into_iter().zip(replies) {
                 let one = vec![cmd];
-                let answer = match apply(db, render, &one).await {
+                let answer = match apply(db, render, &one, notify).await {
                     Ok(mut a) => a.pop().unwrap_or(Err(CmdError::Unavailable)),
-                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => {
-                        apply(db, render, &one).await.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)))
-                    }
+                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => apply(db, render, &one, notify)
+                        .await
+                        .and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable))),
                     Err(e) => Err(e),
                 };
                 let _ = reply.send(answer);
@@ -164,8 +171,13 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>) {
 
 /// Applies `cmds` optimistically, and once more carefully if that met an
 /// existing order id. `Err` means nothing was written.
-async fn apply(db: &Db, render: &dyn Render, cmds: &[Command]) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
-    let mut result = apply_once(db, render, cmds, true).await;
+async fn apply(
+    db: &Db,
+    render: &dyn Render,
+    cmds: &[Command],
+    notify: &tokio::sync::Notify,
+) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
+    let mut result = apply_once(db, render, cmds, true, notify).await;
     // Careful mode can still meet an order id another node inserted between
     // its lookup and its insert; a couple of rounds settle that.
     for _ in 0..3 {
@@ -173,7 +185,7 @@ async fn apply(db: &Db, render: &dyn Render, cmds: &[Command]) -> Result<Vec<Res
             break;
         }
         metrics::counter!("paygate_writer_careful_retries_total").increment(1);
-        result = apply_once(db, render, cmds, false).await;
+        result = apply_once(db, render, cmds, false, notify).await;
     }
     match result {
         Err(CmdError::Retry) => Err(CmdError::Store(crate::StoreError::Conflict("merchant_order_id".into()))),
@@ -187,6 +199,7 @@ async fn apply_once(
     render: &dyn Render,
     cmds: &[Command],
     optimistic: bool,
+    notify: &tokio::sync::Notify,
 ) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
     // SQLite: take the write lock up front, so reading balances and then
     // writing cannot fail with a stale snapshot.
@@ -200,6 +213,9 @@ async fn apply_once(
     phase.restart();
     tx.commit().await?;
     phase.mark("commit");
+    if applied.events > 0 {
+        notify.notify_one();
+    }
     Ok(applied.answers)
 }
 
