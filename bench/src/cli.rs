@@ -11,7 +11,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "both")]
     pub backend: BackendChoice,
     /// Comma-separated scenarios, run in this order against one server per backend.
-    #[arg(long, value_delimiter = ',', default_value = "healthz,payin-create,hot-payout")]
+    #[arg(long, value_delimiter = ',', default_value = "healthz,payin-create,hot-payout,webhooks")]
     pub scenarios: Vec<Scenario>,
     /// Measured seconds per scenario (after a 1 s warm-up that is not counted).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -65,6 +65,7 @@ pub enum Scenario {
     Healthz,
     PayinCreate,
     HotPayout,
+    Webhooks,
 }
 
 impl Scenario {
@@ -73,6 +74,7 @@ impl Scenario {
             Self::Healthz => "healthz",
             Self::PayinCreate => "payin-create",
             Self::HotPayout => "hot-payout",
+            Self::Webhooks => "webhooks",
         }
     }
 }

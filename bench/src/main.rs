@@ -22,6 +22,7 @@ mod report;
 mod scenarios;
 mod server;
 mod stats;
+mod webhooks;
 mod writer_stats;
 
 use clap::Parser;

@@ -38,6 +38,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
         Scenario::Healthz => healthz(ctx).await,
         Scenario::PayinCreate => payin_create(ctx).await,
         Scenario::HotPayout => hot_payout(ctx).await,
+        Scenario::Webhooks => crate::webhooks::run(ctx).await,
     }?;
     let after = crate::writer_stats::read(&client, ctx.base).await;
     if let Some(writer) = crate::writer_stats::describe(&before, &after) {

@@ -41,21 +41,16 @@ impl IdKind {
     }
 }
 
-/// A new id of `kind`, e.g. `pi_01jb3k…` (26 base32 characters after the prefix).
+/// A new id of `kind`, e.g. `pi_01jb3k…` (26 base32 characters after the
+/// prefix). Ids made by one process are strictly increasing even within a
+/// millisecond, so "newest first" and "creation order" paging by id agree
+/// with the order things happened.
 pub fn new_id(kind: IdKind) -> String {
-    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    let mut random = [0u8; 10];
-    rand::thread_rng().fill_bytes(&mut random);
-    let mut value: u128 = u128::from(millis & 0xFFFF_FFFF_FFFF) << 80;
-    for (i, b) in random.iter().enumerate() {
-        value |= u128::from(*b) << (8 * (9 - i));
-    }
-    encode(kind, value)
+    new_monotonic_id(kind)
 }
 
-/// Like [`new_id`], but strictly increasing within this process even for
-/// ids made in the same millisecond (the random part is incremented), so
-/// ledger entries and events made in one batch keep their order.
+/// Strictly increasing within this process even for ids made in the same
+/// millisecond (the random part is incremented past the last id).
 pub fn new_monotonic_id(kind: IdKind) -> String {
     use std::sync::Mutex;
     static LAST: Mutex<u128> = Mutex::new(0);

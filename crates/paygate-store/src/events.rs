@@ -101,50 +101,58 @@ impl Db {
         rows.iter().map(event_from).collect()
     }
 
-    /// Logs an attempt and moves the event on, in one transaction. The lease
-    /// is released; `attempts` counts every attempt made.
-    pub async fn record_attempt(&self, rec: AttemptRecord) -> Result<()> {
-        let d = &rec.delivery;
+    /// Logs attempts and moves their events on, all in one transaction: a
+    /// worker records a whole claimed batch at once, so deliveries cost one
+    /// commit per batch (SQLite has a single writer; one commit per attempt
+    /// made concurrent deliveries queue for its lock). Leases are released;
+    /// `attempts` counts every attempt made.
+    pub async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO deliveries (id, event_id, merchant_id, event_type, object_id, url, attempt, status, http_status, \
-             latency_ms, error, response_excerpt, created_at) \
-             SELECT $1, id, merchant_id, event_type, object_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM events WHERE id = $10",
-        )
-        .bind(&d.id)
-        .bind(&d.url)
-        .bind(d.attempt)
-        .bind(&d.status)
-        .bind(d.http_status)
-        .bind(d.latency_ms)
-        .bind(&d.error)
-        .bind(&d.response_excerpt)
-        .bind(d.created_at)
-        .bind(&d.event_id)
-        .execute(&mut *tx)
-        .await?;
-        let (status, next) = match (rec.retry_at, d.status.as_str()) {
-            (_, "success") => ("delivered", d.created_at),
-            (Some(t), _) => ("pending", t),
-            (None, _) => ("failed", d.created_at),
-        };
-        // Only an attempt whose claim still stands settles the event: a
-        // resend during the attempt cleared the lease, and must not be
-        // swallowed by this attempt's outcome.
-        let settled = sqlx::query(
-            "UPDATE events SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL \
-             WHERE id = $3 AND lease_until IS NOT NULL",
-        )
-        .bind(status)
-        .bind(next)
-        .bind(&d.event_id)
-        .execute(&mut *tx)
-        .await?;
-        if settled.rows_affected() == 0 {
-            sqlx::query("UPDATE events SET attempts = attempts + 1 WHERE id = $1")
-                .bind(&d.event_id)
-                .execute(&mut *tx)
-                .await?;
+        for rec in records {
+            let d = &rec.delivery;
+            sqlx::query(
+                "INSERT INTO deliveries (id, event_id, merchant_id, event_type, object_id, url, attempt, status, http_status, \
+                 latency_ms, error, response_excerpt, created_at) \
+                 SELECT $1, id, merchant_id, event_type, object_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM events WHERE id = $10",
+            )
+            .bind(&d.id)
+            .bind(&d.url)
+            .bind(d.attempt)
+            .bind(&d.status)
+            .bind(d.http_status)
+            .bind(d.latency_ms)
+            .bind(&d.error)
+            .bind(&d.response_excerpt)
+            .bind(d.created_at)
+            .bind(&d.event_id)
+            .execute(&mut *tx)
+            .await?;
+            let (status, next) = match (rec.retry_at, d.status.as_str()) {
+                (_, "success") => ("delivered", d.created_at),
+                (Some(t), _) => ("pending", t),
+                (None, _) => ("failed", d.created_at),
+            };
+            // Only an attempt whose claim still stands settles the event: a
+            // resend during the attempt cleared the lease, and must not be
+            // swallowed by this attempt's outcome.
+            let settled = sqlx::query(
+                "UPDATE events SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL \
+                 WHERE id = $3 AND lease_until IS NOT NULL",
+            )
+            .bind(status)
+            .bind(next)
+            .bind(&d.event_id)
+            .execute(&mut *tx)
+            .await?;
+            if settled.rows_affected() == 0 {
+                sqlx::query("UPDATE events SET attempts = attempts + 1 WHERE id = $1")
+                    .bind(&d.event_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())

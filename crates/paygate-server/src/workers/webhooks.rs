@@ -75,12 +75,14 @@ pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyho
                 let age = (now_micros() - event.created_at) as f64 / 1e6;
                 metrics::histogram!("paygate_webhook_end_to_end_seconds").record(age);
             }
-            state.db.record_attempt(record).await
+            record
         });
     }
+    let mut records = Vec::with_capacity(n);
     while let Some(done) = tasks.join_next().await {
-        done??;
+        records.push(done?);
     }
+    state.db.record_attempts(&records).await?;
     Ok(n)
 }
 
