@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_ledger"),
     migration!(3, "0003_payments"),
     migration!(4, "0004_deliveries"),
+    migration!(5, "0005_adjustments"),
 ];
 
 /// The version the code expects; `/readyz` compares it with the database.

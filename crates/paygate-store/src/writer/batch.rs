@@ -48,6 +48,10 @@ pub struct Batch<'a> {
     /// (requisite, amount) of pending payins created in this batch: two must
     /// not share both, which the database would refuse for the whole batch.
     requisite_amounts: std::collections::HashSet<(String, i64)>,
+    /// Keyed adjustments already posted (loaded) or posted in this batch:
+    /// (merchant, key) → (tx_id, mode, currency, amount).
+    adjustments: HashMap<OrderKey, (String, String, String, i64)>,
+    new_adjustments: Vec<Vec<P>>,
     render: &'a dyn Render,
     now: i64,
     payins: HashMap<String, PayInRow>,
@@ -134,6 +138,8 @@ impl<'a> Batch<'a> {
             optimistic,
             unsure: false,
             requisite_amounts: Default::default(),
+            adjustments: HashMap::new(),
+            new_adjustments: Vec::new(),
             render,
             now,
             payins: HashMap::new(),
@@ -192,6 +198,22 @@ impl<'a> Batch<'a> {
                     payout_ids.insert(ch.id.clone());
                 }
                 Command::Adjust(_) => {}
+            }
+        }
+        // Keyed adjustments are rare and operator-driven: always looked up.
+        for c in cmds {
+            if let Command::Adjust(Adjustment { merchant_id, idempotency_key: Some(key), .. }) = c {
+                let row = sqlx::query(
+                    "SELECT tx_id, mode, currency, amount FROM adjustments WHERE merchant_id = $1 AND idempotency_key = $2",
+                )
+                .bind(merchant_id)
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if let Some(r) = row {
+                    let found = (r.try_get("tx_id")?, r.try_get("mode")?, r.try_get("currency")?, r.try_get("amount")?);
+                    self.adjustments.insert((merchant_id.clone(), key.clone()), found);
+                }
             }
         }
         let payin_ids = pad_pow2(payin_ids.into_iter().collect::<Vec<_>>());
@@ -438,14 +460,36 @@ impl<'a> Batch<'a> {
     }
 
     fn adjust(&mut self, a: &Adjustment) -> Result<Outcome, CmdError> {
+        let mode = a.mode.as_str();
+        let available = AccountRef::Merchant(Bucket::Available).account_id(&a.merchant_id, mode, &a.currency);
+        let key = a.idempotency_key.as_ref().map(|k| (a.merchant_id.clone(), k.clone()));
+        if let Some((tx_id, m, c, amount)) = key.as_ref().and_then(|k| self.adjustments.get(k)) {
+            return if (m.as_str(), c.as_str(), *amount) == (mode, a.currency.as_str(), a.amount) {
+                let available_after = self.balances.get(&available).copied().unwrap_or(0);
+                Ok(Outcome::Adjusted { tx_id: tx_id.clone(), available_after })
+            } else {
+                Err(CmdError::DuplicateOrderId)
+            };
+        }
         // The operator's reason is what the merchant reads in the history.
         let reason = format!("adjustment: {}", a.reason);
         let legs = ledger::adjustment(a.amount);
-        let mode = a.mode.as_str();
         let tx_ids = self.post((&a.merchant_id, mode, &a.currency), vec![(legs, reason.as_str(), "adjustment", "")])?;
-        let available = AccountRef::Merchant(Bucket::Available).account_id(&a.merchant_id, mode, &a.currency);
+        let tx_id = tx_ids.into_iter().next().unwrap_or_default();
+        if let Some(k) = key {
+            self.new_adjustments.push(vec![
+                k.0.clone().into(),
+                k.1.clone().into(),
+                tx_id.clone().into(),
+                mode.into(),
+                a.currency.clone().into(),
+                a.amount.into(),
+                self.now.into(),
+            ]);
+            self.adjustments.insert(k, (tx_id.clone(), mode.to_string(), a.currency.clone(), a.amount));
+        }
         let available_after = self.balances.get(&available).copied().unwrap_or(0);
-        Ok(Outcome::Adjusted { tx_id: tx_ids.into_iter().next().unwrap_or_default(), available_after })
+        Ok(Outcome::Adjusted { tx_id, available_after })
     }
 
     /// Posts one ledger transaction per group, all or nothing: every new
@@ -580,6 +624,8 @@ impl<'a> Batch<'a> {
         update_balances(self.backend, conn, changed).await?;
         insert_rows(self.backend, conn, "ledger_entries", &ENTRY_COLUMNS, std::mem::take(&mut self.entries)).await?;
         insert_rows(self.backend, conn, "events", &EVENT_COLUMNS, std::mem::take(&mut self.events)).await?;
+        let columns = ["merchant_id", "idempotency_key", "tx_id", "mode", "currency", "amount", "created_at"];
+        insert_rows(self.backend, conn, "adjustments", &columns, std::mem::take(&mut self.new_adjustments)).await?;
         Ok(())
     }
 }

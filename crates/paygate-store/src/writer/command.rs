@@ -38,6 +38,9 @@ pub struct Adjustment {
     pub currency: String,
     pub amount: i64,
     pub reason: String,
+    /// When given, a repeat with the same key returns the first posting;
+    /// the same key with another amount, currency or mode is refused.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -112,3 +112,40 @@ async fn absurd_amounts_and_filters_are_refused_cleanly(app: TestApp) {
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["data"]["items"].as_array().unwrap().len(), 1);
 }
+
+both_backends!(keyed_adjustments_apply_once);
+
+async fn keyed_adjustments_apply_once(app: TestApp) {
+    let m = app.create_merchant("keyed@example.com").await;
+    let path = format!("/admin/v1/balances/{}/adjust", m.id);
+    let body = json!({"currency": "RUB", "amount": "70.00", "reason": "settlement 42", "idempotency_key": "settle-42"});
+    let (s, first) = app.admin(Method::POST, &path, Some(body.clone())).await;
+    assert_eq!(s, 200, "{first}");
+    // A retry after a lost answer: same posting, no second credit.
+    let (s, again) = app.admin(Method::POST, &path, Some(body.clone())).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(again["data"]["ledger_transaction_id"], first["data"]["ledger_transaction_id"]);
+    assert_eq!(app.balance(&m, "RUB").await.0, "70.00");
+    let before = app.snapshot().await;
+    let mut other = body.clone();
+    other["amount"] = json!("71.00");
+    assert_error(&app.admin(Method::POST, &path, Some(other)).await, 409, "DUPLICATE_ORDER_ID");
+    let mut bad = body.clone();
+    bad["idempotency_key"] = json!("has space");
+    assert_error(&app.admin(Method::POST, &path, Some(bad)).await, 422, "VALIDATION_ERROR");
+    assert_eq!(app.snapshot().await, before);
+    // Concurrent retries of one key credit once.
+    let app = std::sync::Arc::new(app);
+    let body = json!({"currency": "RUB", "amount": "5.00", "reason": "bonus", "idempotency_key": "bonus-1"});
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (app, path, body) = (app.clone(), path.clone(), body.clone());
+            tokio::spawn(async move { app.admin(Method::POST, &path, Some(body)).await.0 })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    assert_eq!(app.balance(&m, "RUB").await.0, "75.00");
+    app.assert_ledger_ok().await;
+}

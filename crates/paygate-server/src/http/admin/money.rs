@@ -41,6 +41,10 @@ pub struct AdjustIn {
     #[schema(example = "-250.00")]
     pub amount: String,
     pub reason: String,
+    /// Makes the request safe to retry: a repeat with the same key (per
+    /// merchant) returns the first posting instead of moving money again;
+    /// the same key with another amount, currency or mode is 409.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,19 +76,32 @@ async fn adjust(
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(ApiError::validation("reason", "must be 1-500 characters"));
     }
+    if let Some(k) = &input.idempotency_key {
+        if !paygate_core::payments::valid_merchant_order_id(k) {
+            return Err(ApiError::validation("idempotency_key", "must be 1-128 characters of A-Z a-z 0-9 . _ : -"));
+        }
+    }
     let merchant = state.db.merchant(&merchant_id).await?.ok_or(ApiError::NotFound)?;
     let mode = match input.mode.as_deref() {
         Some(m) => crate::http::admin::merchants::parse_mode(m)?,
         None => merchant.mode,
     };
     let cmd = Command::Adjust(Adjustment {
+        idempotency_key: input.idempotency_key.clone(),
         mode,
         merchant_id: merchant_id.clone(),
         currency: input.currency.clone(),
         amount,
         reason: reason.into(),
     });
-    match state.writer.submit(cmd).await.map_err(api_error)? {
+    let refused = |e| match e {
+        paygate_store::writer::CmdError::DuplicateOrderId => ApiError::Conflict(
+            "DUPLICATE_ORDER_ID",
+            "idempotency_key was already used with another amount, currency or mode".into(),
+        ),
+        other => api_error(other),
+    };
+    match state.writer.submit(cmd).await.map_err(refused)? {
         Outcome::Adjusted { tx_id, available_after } => {
             tracing::info!(merchant_id = %merchant_id, currency = %input.currency, amount = %format_minor(amount, exp), "balance adjusted");
             Ok(ok(AdjustOut {
