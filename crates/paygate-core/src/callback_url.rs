@@ -91,19 +91,29 @@ pub fn ip_is_public(ip: IpAddr) -> bool {
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1]))
                 || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
                 || o[0] >= 240)
         }
         IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            let embedded =
+                |hi: u16, lo: u16| IpAddr::V4(std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return ip_is_public(IpAddr::V4(v4));
             }
-            let seg0 = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg0 & 0xfe00) == 0xfc00
-                || (seg0 & 0xffc0) == 0xfe80
-                || seg0 == 0x2001 && v6.segments()[1] == 0x0db8)
+            // Forms that carry an IPv4 address are judged by that address:
+            // IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16.
+            if seg[..6] == [0; 6] && !(v6.is_loopback() || v6.is_unspecified()) {
+                return ip_is_public(embedded(seg[6], seg[7]));
+            }
+            if seg[0] == 0x64 && seg[1] == 0xff9b {
+                return ip_is_public(embedded(seg[6], seg[7]));
+            }
+            if seg[0] == 0x2002 {
+                return ip_is_public(embedded(seg[1], seg[2]));
+            }
+            // Otherwise only global unicast (2000::/3), less documentation.
+            (seg[0] & 0xe000) == 0x2000 && !(seg[0] == 0x2001 && seg[1] == 0x0db8)
         }
     }
 }
@@ -125,12 +135,18 @@ mod tests {
             "http://100.64.0.1/",
             "http://0.0.0.0/",
             "http://[fd00::1]/",
+            "http://[fec0::1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[2002:a9fe:a9fe::1]/",
+            "http://[::7f00:1]/",
         ] {
             assert_eq!(CallbackUrl::parse(bad, false), Err(CallbackUrlError::PrivateTarget), "{bad}");
             assert!(CallbackUrl::parse(bad, true).is_ok(), "{bad}");
         }
         assert!(CallbackUrl::parse("https://shop.example.com/paygate", false).is_ok());
         assert!(CallbackUrl::parse("https://8.8.8.8/x", false).is_ok());
+        assert!(CallbackUrl::parse("https://[2606:4700::1111]/x", false).is_ok());
+        assert!(CallbackUrl::parse("https://[64:ff9b::808:808]/x", false).is_ok(), "NAT64 of a public address");
         assert_eq!(CallbackUrl::parse("ftp://x.example/", true), Err(CallbackUrlError::Scheme));
         assert_eq!(CallbackUrl::parse("https://u:p@x.example/", true), Err(CallbackUrlError::Credentials));
         assert_eq!(CallbackUrl::parse("/relative", true), Err(CallbackUrlError::Invalid));

@@ -28,10 +28,12 @@ pub struct EventRow {
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub created_at: i64,
+    /// The claim that holds the event (set by `claim_due_events`).
+    pub claim_token: Option<String>,
 }
 
 const EVENT_COLUMNS: &str =
-    "id, merchant_id, event_type, object_id, callback_url, body, status, attempts, next_attempt_at, created_at";
+    "id, merchant_id, event_type, object_id, callback_url, body, status, attempts, next_attempt_at, created_at, claim_token";
 
 fn event_from(r: &AnyRow) -> Result<EventRow> {
     Ok(EventRow {
@@ -45,6 +47,7 @@ fn event_from(r: &AnyRow) -> Result<EventRow> {
         attempts: r.try_get("attempts")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
         created_at: r.try_get("created_at")?,
+        claim_token: r.try_get("claim_token")?,
     })
 }
 
@@ -69,6 +72,8 @@ pub struct DeliveryRow {
 /// What happened to an attempt, and what the event becomes.
 pub struct AttemptRecord {
     pub delivery: DeliveryRow,
+    /// The claim the attempt was made under; only it may settle the event.
+    pub claim_token: Option<String>,
     /// `Some(t)`: retry at `t`; `None`: final (`delivered` when the attempt
     /// succeeded, `failed` otherwise).
     pub retry_at: Option<i64>,
@@ -93,11 +98,13 @@ impl Db {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE events SET lease_until = $1 WHERE id IN (SELECT id FROM events \
+            "UPDATE events SET lease_until = $1, claim_token = $4 WHERE id IN (SELECT id FROM events \
              WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
              ORDER BY next_attempt_at LIMIT $3{skip_locked}) RETURNING {EVENT_COLUMNS}"
         );
-        let rows = sqlx::query(&sql).bind(now + lease_micros).bind(now).bind(limit).fetch_all(self.pool()).await?;
+        let token = new_monotonic_id(IdKind::Event).replacen("evt_", "claim_", 1);
+        let rows =
+            sqlx::query(&sql).bind(now + lease_micros).bind(now).bind(limit).bind(token).fetch_all(self.pool()).await?;
         rows.iter().map(event_from).collect()
     }
 
@@ -135,16 +142,17 @@ impl Db {
                 (Some(t), _) => ("pending", t),
                 (None, _) => ("failed", d.created_at),
             };
-            // Only an attempt whose claim still stands settles the event: a
-            // resend during the attempt cleared the lease, and must not be
-            // swallowed by this attempt's outcome.
+            // Only the attempt whose claim still holds the event settles it: a
+            // resend or an expired lease may have handed the event to another
+            // worker meanwhile, whose outcome must not be overwritten.
             let settled = sqlx::query(
-                "UPDATE events SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL \
-                 WHERE id = $3 AND lease_until IS NOT NULL",
+                "UPDATE events SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL, \
+                 claim_token = NULL WHERE id = $3 AND claim_token = $4",
             )
             .bind(status)
             .bind(next)
             .bind(&d.event_id)
+            .bind(&rec.claim_token)
             .execute(&mut *tx)
             .await?;
             if settled.rows_affected() == 0 {
@@ -158,11 +166,12 @@ impl Db {
         Ok(())
     }
 
-    /// Queues an event again now (resend), whatever its state. `merchant_id`
+    /// Queues an event again now (resend), whatever its state, with a fresh
+    /// retry schedule (the attempt log keeps every earlier attempt). `merchant_id`
     /// scopes it; returns false when no such event is visible.
     pub async fn requeue_event(&self, event_id: &str, merchant_id: Option<&str>, now: i64) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE events SET status = 'pending', next_attempt_at = $1, lease_until = NULL \
+            "UPDATE events SET status = 'pending', next_attempt_at = $1, lease_until = NULL, claim_token = NULL, attempts = 0 \
              WHERE id = $2 AND ($3 IS NULL OR merchant_id = $3)",
         )
         .bind(now)

@@ -32,6 +32,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_payments"),
     migration!(4, "0004_deliveries"),
     migration!(5, "0005_adjustments"),
+    migration!(6, "0006_event_claims"),
 ];
 
 /// The version the code expects; `/readyz` compares it with the database.

@@ -80,9 +80,23 @@ pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyho
     }
     let mut records = Vec::with_capacity(n);
     while let Some(done) = tasks.join_next().await {
-        records.push(done?);
+        match done {
+            Ok(record) => records.push(record),
+            // A panicked attempt records nothing; its lease expires and the
+            // event is claimed again.
+            Err(e) => tracing::error!(error = %e, "webhook attempt task failed"),
+        }
     }
-    state.db.record_attempts(&records).await?;
+    if let Err(e) = state.db.record_attempts(&records).await {
+        // One record the database refuses must not stall the whole batch:
+        // record them one by one, so only that one waits for its lease.
+        tracing::warn!(error = %e, "recording a batch of attempts failed; recording one by one");
+        for record in records {
+            if let Err(e) = state.db.record_attempts(std::slice::from_ref(&record)).await {
+                tracing::error!(error = %e, event_id = %record.delivery.event_id, "recording an attempt failed");
+            }
+        }
+    }
     Ok(n)
 }
 
@@ -110,16 +124,24 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
         Ok(Some(m)) => m,
         Ok(None) => {
             delivery.error = Some("merchant no longer exists".into());
-            return AttemptRecord { delivery, retry_at: None };
+            return AttemptRecord { claim_token: event.claim_token.clone(), delivery, retry_at: None };
         }
         Err(e) => {
             delivery.error = Some(format!("store: {e}"));
-            return AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, None) };
+            return AttemptRecord {
+                claim_token: event.claim_token.clone(),
+                delivery,
+                retry_at: next_attempt_at(started, schedule, attempts_made, None),
+            };
         }
     };
     let Some(url) = event.callback_url.clone().or(merchant.webhook_url.clone()) else {
         delivery.error = Some("no callback_url on the object and no webhook_url on the merchant".into());
-        return AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, None) };
+        return AttemptRecord {
+            claim_token: event.claim_token.clone(),
+            delivery,
+            retry_at: next_attempt_at(started, schedule, attempts_made, None),
+        };
     };
     delivery.url = Some(url.clone());
     // The URL was checked when it was saved; checked again here because the
@@ -127,13 +149,21 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
     // the resolver at connect time).
     if let Err(e) = CallbackUrl::parse(&url, state.settings.allow_private_callbacks) {
         delivery.error = Some(format!("callback URL refused: {e}"));
-        return AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, None) };
+        return AttemptRecord {
+            claim_token: event.claim_token.clone(),
+            delivery,
+            retry_at: next_attempt_at(started, schedule, attempts_made, None),
+        };
     }
     let secret = match state.master_key.open(&merchant.id, &merchant.secret.0) {
         Ok(s) => secrecy::SecretString::from(s),
         Err(e) => {
             delivery.error = Some(format!("cannot open the merchant secret: {e}"));
-            return AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, None) };
+            return AttemptRecord {
+                claim_token: event.claim_token.clone(),
+                delivery,
+                retry_at: next_attempt_at(started, schedule, attempts_made, None),
+            };
         }
     };
     let signature = webhook_signature(secret.expose_secret().as_bytes(), event.body.as_bytes());
@@ -163,28 +193,44 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
                 }
             }
             excerpt.truncate(EXCERPT);
+            // Whatever the receiver sent, the log keeps printable text only
+            // (PostgreSQL TEXT refuses NUL bytes outright).
+            excerpt.retain(|b| *b >= 0x20 || *b == b'\n' || *b == b'\t');
             delivery.latency_ms = Some(clock.elapsed().as_millis() as i64);
             delivery.http_status = Some(i64::from(status.as_u16()));
             delivery.response_excerpt = Some(String::from_utf8_lossy(&excerpt).into_owned());
             if status.is_success() {
                 delivery.status = "success".into();
-                AttemptRecord { delivery, retry_at: None }
+                AttemptRecord { claim_token: event.claim_token.clone(), delivery, retry_at: None }
             } else {
                 delivery.status = "failed".into();
                 delivery.error = Some(format!("HTTP {}", status.as_u16()));
-                AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, retry_after) }
+                AttemptRecord {
+                    claim_token: event.claim_token.clone(),
+                    delivery,
+                    retry_at: next_attempt_at(started, schedule, attempts_made, retry_after),
+                }
             }
         }
         Err(e) => {
             delivery.latency_ms = Some(clock.elapsed().as_millis() as i64);
             delivery.error = Some(describe(&e));
-            AttemptRecord { delivery, retry_at: next_attempt_at(started, schedule, attempts_made, None) }
+            AttemptRecord {
+                claim_token: event.claim_token.clone(),
+                delivery,
+                retry_at: next_attempt_at(started, schedule, attempts_made, None),
+            }
         }
     }
 }
 
-/// A short cause without the URL (which may carry tokens in its query).
+/// A short cause without the URL (which may carry tokens in its query),
+/// printable characters only.
 fn describe(e: &reqwest::Error) -> String {
+    describe_raw(e).chars().filter(|c| !c.is_control()).collect()
+}
+
+fn describe_raw(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {

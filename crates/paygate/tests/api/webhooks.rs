@@ -15,6 +15,7 @@ both_backends!(
     resend_delivers_the_same_event_again,
     internal_targets_are_refused_at_delivery,
     rotation_signs_with_the_new_secret,
+    unprintable_answers_are_logged_and_retried,
 );
 
 /// An app whose retries come after a second, not ten.
@@ -216,4 +217,30 @@ async fn rotation_signs_with_the_new_secret(app: TestApp) {
     let got = rx.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["valid"], true, "signed with the secret in force at delivery: the new one");
+}
+
+async fn unprintable_answers_are_logged_and_retried(app: TestApp) {
+    // A NUL byte in the answer must not stop the attempt from being recorded
+    // (PostgreSQL TEXT refuses NUL): the event is retried on schedule.
+    let app = fast(app, true).await;
+    let m = app.create_merchant("nul@example.com").await;
+    let rx = Receiver::start(&m.secret, "500z,200").await;
+    app.signed(&m, "/api/v1/webhook/settings", json!({"webhook_url": rx.url})).await;
+    let (_, p) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("z-1", "1.00")).await;
+    let payin_id = p["data"]["id"].as_str().unwrap().to_string();
+    app.signed(&m, "/api/v1/payin/cancel", json!({"id": payin_id})).await;
+    assert_eq!(rx.wait_for(2, Duration::from_secs(15)).await.len(), 2);
+    let mut items = Vec::new();
+    for _ in 0..50 {
+        let (_, log) = app.signed(&m, "/api/v1/webhook/deliveries", json!({"object_id": payin_id})).await;
+        items = log["data"]["items"].as_array().unwrap().clone();
+        if items.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(items.len(), 2, "both attempts logged");
+    assert_eq!(items[1]["http_status"], 500);
+    assert_eq!(items[1]["response_excerpt"], "tryagain");
+    assert_eq!(items[0]["status"], "success");
 }

@@ -8,7 +8,8 @@ import threading
 
 port_file, secret_file, log_file, plan = sys.argv[1:5]
 fixed_port = int(sys.argv[5]) if len(sys.argv) > 5 else 0
-statuses = [int(s) for s in plan.split(",") if s]
+# "500" answers 500; a "z" suffix ("500z") puts a NUL byte in the answer's body.
+statuses = [s for s in plan.split(",") if s]
 
 
 lock = threading.Lock()
@@ -21,7 +22,8 @@ class Hook(BaseHTTPRequestHandler):
         expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
         valid = hmac.compare_digest(expected, self.headers.get("X-Signature", ""))
         with lock:
-            status = statuses.pop(0) if statuses else 200
+            step = statuses.pop(0) if statuses else "200"
+        status, nul = int(step.rstrip("z")), step.endswith("z")
         parsed = json.loads(body)
         record = {"event_id": self.headers.get("X-Event-Id"), "event_type": self.headers.get("X-Event-Type"),
                   "content_type": self.headers.get("Content-Type"), "valid": valid, "raw": body.decode(),
@@ -30,7 +32,7 @@ class Hook(BaseHTTPRequestHandler):
             f.write(json.dumps(record) + "\n")
         self.send_response(status)
         self.end_headers()
-        self.wfile.write(b"ok" if status < 300 else b"try again")
+        self.wfile.write(b"try\x00again" if nul else (b"ok" if status < 300 else b"try again"))
 
     def log_message(self, *args):
         pass
