@@ -22,6 +22,7 @@ use paygate_core::fees::ResolvedFee;
 use paygate_core::ids::{new_monotonic_id, IdKind};
 use paygate_core::ledger::{self, AccountRef, Bucket, Leg, SystemAccount};
 use paygate_core::payments::{PayInStatus, PayOutStatus};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -178,7 +179,6 @@ impl<'a> Batch<'a> {
     }
 
     async fn load_rows(&mut self, conn: &mut AnyConnection, cmds: &[Command]) -> Result<(), CmdError> {
-        let lock = lock_suffix(self.backend);
         let mut payin_ids = BTreeSet::new();
         let mut payout_ids = BTreeSet::new();
         let mut payin_orders = BTreeSet::new();
@@ -216,43 +216,12 @@ impl<'a> Batch<'a> {
                 }
             }
         }
-        let payin_ids = pad_pow2(payin_ids.into_iter().collect::<Vec<_>>());
-        let payout_ids = pad_pow2(payout_ids.into_iter().collect::<Vec<_>>());
-        let cols = PAYIN_COLUMNS.join(", ");
-        if !payin_ids.is_empty() {
-            let sql = format!(
-                "SELECT {cols} FROM payins WHERE id IN ({}) ORDER BY id{lock}",
-                list(self.backend, 1, payin_ids.len())
-            );
-            let params = payin_ids.iter().map(|s| P::from(s.as_str())).collect();
-            for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
-                self.remember_payin(PayInRow::from_row(&r)?);
-            }
+        let (backend, optimistic) = (self.backend, self.optimistic);
+        for r in fetch_rows(conn, backend, "payins", &PAYIN_COLUMNS, payin_ids, &payin_orders, optimistic).await? {
+            self.remember_payin(PayInRow::from_row(&r)?);
         }
-        if !payin_orders.is_empty() && !self.optimistic {
-            let (cond, params) = order_condition(self.backend, &payin_orders);
-            let sql = format!("SELECT {cols} FROM payins WHERE {cond}");
-            for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
-                self.remember_payin(PayInRow::from_row(&r)?);
-            }
-        }
-        let cols = PAYOUT_COLUMNS.join(", ");
-        if !payout_ids.is_empty() {
-            let sql = format!(
-                "SELECT {cols} FROM payouts WHERE id IN ({}) ORDER BY id{lock}",
-                list(self.backend, 1, payout_ids.len())
-            );
-            let params = payout_ids.iter().map(|s| P::from(s.as_str())).collect();
-            for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
-                self.remember_payout(PayOutRow::from_row(&r)?);
-            }
-        }
-        if !payout_orders.is_empty() && !self.optimistic {
-            let (cond, params) = order_condition(self.backend, &payout_orders);
-            let sql = format!("SELECT {cols} FROM payouts WHERE {cond}");
-            for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
-                self.remember_payout(PayOutRow::from_row(&r)?);
-            }
+        for r in fetch_rows(conn, backend, "payouts", &PAYOUT_COLUMNS, payout_ids, &payout_orders, optimistic).await? {
+            self.remember_payout(PayOutRow::from_row(&r)?);
         }
         Ok(())
     }
@@ -632,6 +601,34 @@ impl<'a> Batch<'a> {
 
 /// `(merchant_id = $1 AND merchant_order_id = $2) OR …`, which both engines
 /// answer from the unique index.
+/// Rows of `table` that the batch's commands refer to: by id (locked, in id
+/// order, on PostgreSQL) and, in careful mode, by (merchant, order id).
+async fn fetch_rows(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    table: &str,
+    columns: &[&str],
+    ids: BTreeSet<String>,
+    orders: &BTreeSet<OrderKey>,
+    optimistic: bool,
+) -> Result<Vec<AnyRow>, CmdError> {
+    let cols = columns.join(", ");
+    let mut rows = Vec::new();
+    if !ids.is_empty() {
+        let ids = pad_pow2(ids.into_iter().collect::<Vec<_>>());
+        let lock = lock_suffix(backend);
+        let sql = format!("SELECT {cols} FROM {table} WHERE id IN ({}) ORDER BY id{lock}", list(backend, 1, ids.len()));
+        let params = ids.into_iter().map(P::from).collect();
+        rows.extend(bind_all(lookup(&sql), params).fetch_all(&mut *conn).await?);
+    }
+    if !orders.is_empty() && !optimistic {
+        let (cond, params) = order_condition(backend, orders);
+        let sql = format!("SELECT {cols} FROM {table} WHERE {cond}");
+        rows.extend(bind_all(lookup(&sql), params).fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}
+
 /// A lookup statement, planned for its actual parameters every time. Cached
 /// (generic) plans are made once, often while a table is still nearly empty,
 /// and PostgreSQL then kept scanning the whole table for these lookups as it
