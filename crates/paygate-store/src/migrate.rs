@@ -33,6 +33,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_deliveries"),
     migration!(5, "0005_adjustments"),
     migration!(6, "0006_event_claims"),
+    migration!(7, "0007_disputes"),
 ];
 
 /// The version the code expects; `/readyz` compares it with the database.

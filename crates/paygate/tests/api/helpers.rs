@@ -278,9 +278,18 @@ impl TestApp {
     pub async fn snapshot(&self) -> Vec<(String, String)> {
         use sqlx::Row;
         let mut out = Vec::new();
-        for table in
-            ["merchants", "accounts", "ledger_entries", "payins", "payouts", "events", "requisites", "adjustments"]
-        {
+        for table in [
+            "merchants",
+            "accounts",
+            "ledger_entries",
+            "payins",
+            "payouts",
+            "events",
+            "requisites",
+            "adjustments",
+            "disputes",
+            "dispute_receipts",
+        ] {
             let n: i64 = sqlx::query(&format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table}"))
                 .fetch_one(self.state.db.pool())
                 .await
