@@ -5,6 +5,7 @@
 
 pub mod callback_url;
 pub mod destination;
+pub mod disputes;
 pub mod email;
 pub mod fees;
 pub mod ids;

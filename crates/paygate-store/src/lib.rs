@@ -14,6 +14,7 @@
 pub mod balances;
 pub mod db;
 pub mod dialect;
+pub mod disputes;
 pub mod events;
 pub mod ledger;
 pub mod merchants;

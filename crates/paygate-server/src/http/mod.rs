@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod envelope;
+pub mod filters;
 pub mod merchant;
 pub mod ops;
 

@@ -1,6 +1,7 @@
 //! Payments: turning validated requests into writer commands, and writer
 //! answers into API errors.
 
+pub mod disputes;
 pub mod input;
 pub mod payin;
 pub mod payout;
@@ -25,6 +26,12 @@ pub fn api_error(e: CmdError) -> ApiError {
             "DUPLICATE_ORDER_ID",
             "merchant_order_id was already used with different parameters".into(),
         ),
+        CmdError::DisputeAlreadyOpen => {
+            ApiError::Conflict("DISPUTE_ALREADY_OPEN", "this payin already has an open dispute".into())
+        }
+        CmdError::DisputeWindowClosed => {
+            ApiError::Conflict("INVALID_STATE", "disputes can be opened within 7 days of the payin's creation".into())
+        }
         CmdError::Overflow => ApiError::validation("amount", "is too large"),
         CmdError::Unavailable => ApiError::Unavailable("the payment writer is not running".into()),
         // The writer resolves retries itself; seeing one here is a bug.

@@ -193,6 +193,12 @@ impl Render for EventRenderer {
             EventObject::PayOut(r) => {
                 serde_json::to_string(&EventBody { event_id, event, created_at, data: payout_out(r, &self.currencies) })
             }
+            EventObject::Dispute(r) => serde_json::to_string(&EventBody {
+                event_id,
+                event,
+                created_at,
+                data: super::disputes::dispute_out(r, &self.currencies),
+            }),
         };
         text.expect("plain structs serialise")
     }

@@ -13,9 +13,12 @@
 //! one hot merchant take thousands of payouts a second without a row lock
 //! held across a network round trip per request.
 
+mod disputes;
+
 use super::command::{Adjustment, CmdError, Command, Outcome, PayInChange, PayOutChange};
 use super::render::{EventObject, Render};
 use crate::db::Backend;
+use crate::disputes::DisputeRow;
 use crate::payments::{lock_suffix, PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
 use crate::sql::{bind_all, chunk_sizes, insert_sql, list, pad_pow2, rows_per_statement, P};
 use paygate_core::fees::ResolvedFee;
@@ -25,6 +28,7 @@ use paygate_core::payments::{PayInStatus, PayOutStatus};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 type OrderKey = (String, String);
 
@@ -70,6 +74,12 @@ pub struct Batch<'a> {
     touched: BTreeSet<String>,
     entries: Vec<Vec<P>>,
     events: Vec<Vec<P>>,
+    disputes: HashMap<String, DisputeRow>,
+    /// payin id → its open dispute, as loaded and as changed by this batch.
+    open_dispute_of: HashMap<String, String>,
+    new_disputes: Vec<String>,
+    dirty_disputes: BTreeSet<String>,
+    new_receipts: Vec<(String, Arc<[u8]>)>,
 }
 
 const ENTRY_COLUMNS: [&str; 13] = [
@@ -129,6 +139,21 @@ fn accounts_for(
             let key = (a.merchant_id.clone(), a.mode.as_str().to_string(), a.currency.clone());
             vec![(key, vec![Merchant(Bucket::Available), System(Adjustments)])]
         }
+        Command::OpenDispute(d) => payins
+            .get(&d.row.payin_id)
+            .map(|r| {
+                let accts = vec![Merchant(Bucket::Available), Merchant(Bucket::Frozen)];
+                vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)]
+            })
+            .unwrap_or_default(),
+        Command::Dispute(c) => payins
+            .get(&c.payin_id)
+            .map(|r| {
+                let accts =
+                    vec![Merchant(Bucket::Available), Merchant(Bucket::Frozen), System(ProviderClearing), System(Fees)];
+                vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)]
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -156,6 +181,11 @@ impl<'a> Batch<'a> {
             touched: BTreeSet::new(),
             entries: Vec::new(),
             events: Vec::new(),
+            disputes: HashMap::new(),
+            open_dispute_of: HashMap::new(),
+            new_disputes: Vec::new(),
+            dirty_disputes: BTreeSet::new(),
+            new_receipts: Vec::new(),
         }
     }
 
@@ -198,6 +228,12 @@ impl<'a> Batch<'a> {
                     payout_ids.insert(ch.id.clone());
                 }
                 Command::Adjust(_) => {}
+                Command::OpenDispute(d) => {
+                    payin_ids.insert(d.row.payin_id.clone());
+                }
+                Command::Dispute(ch) => {
+                    payin_ids.insert(ch.payin_id.clone());
+                }
             }
         }
         // Keyed adjustments are rare and operator-driven: always looked up.
@@ -223,7 +259,7 @@ impl<'a> Batch<'a> {
         for r in fetch_rows(conn, backend, "payouts", &PAYOUT_COLUMNS, payout_ids, &payout_orders, optimistic).await? {
             self.remember_payout(PayOutRow::from_row(&r)?);
         }
-        Ok(())
+        self.load_disputes(conn, cmds).await
     }
 
     fn remember_payin(&mut self, row: PayInRow) {
@@ -289,6 +325,8 @@ impl<'a> Batch<'a> {
             Command::PayIn(change) => self.change_payin(change),
             Command::PayOut(change) => self.change_payout(change),
             Command::Adjust(adj) => self.adjust(adj),
+            Command::OpenDispute(d) => self.open_dispute(d),
+            Command::Dispute(change) => self.change_dispute(change),
         }
     }
 
@@ -595,7 +633,7 @@ impl<'a> Batch<'a> {
         insert_rows(self.backend, conn, "events", &EVENT_COLUMNS, std::mem::take(&mut self.events)).await?;
         let columns = ["merchant_id", "idempotency_key", "tx_id", "mode", "currency", "amount", "created_at"];
         insert_rows(self.backend, conn, "adjustments", &columns, std::mem::take(&mut self.new_adjustments)).await?;
-        Ok(())
+        self.persist_disputes(conn).await
     }
 }
 

@@ -1,9 +1,12 @@
 //! What the writer is asked to do, and what it answers.
 
+use crate::disputes::DisputeRow;
 use crate::payments::{PayInRow, PayOutRow};
 use crate::StoreError;
+use paygate_core::disputes::DisputeStatus;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
+use std::sync::Arc;
 
 /// A state change of a payin. `merchant_id` scopes the lookup: a merchant
 /// asking about another merchant's payin gets `NotFound`. `None` is the
@@ -43,6 +46,42 @@ pub struct Adjustment {
     pub idempotency_key: Option<String>,
 }
 
+/// A dispute to open (status `open`, nothing frozen yet: the writer decides
+/// that) with its receipt, stored in the same transaction.
+#[derive(Clone, Debug)]
+pub struct NewDispute {
+    pub row: DisputeRow,
+    pub receipt: ReceiptBytes,
+}
+
+/// Receipt bytes; `Debug` shows only their size, so a logged command never
+/// carries a customer's document.
+#[derive(Clone)]
+pub struct ReceiptBytes(pub Arc<[u8]>);
+
+impl std::fmt::Debug for ReceiptBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReceiptBytes({} bytes)", self.0.len())
+    }
+}
+
+/// A dispute being resolved (operator) or cancelled (merchant).
+/// `payin_id` is the dispute's payin, read beforehand so the batch can load
+/// and lock both rows at once; the writer checks it matches.
+#[derive(Clone, Debug)]
+pub struct DisputeChange {
+    pub id: String,
+    pub payin_id: String,
+    /// Scopes the lookup to this merchant's disputes.
+    pub merchant_id: String,
+    pub to: DisputeStatus,
+    /// Required when accepting: the payin's new amount.
+    pub resolved_amount: Option<i64>,
+    /// Required when rejecting: `payment_not_found`, `fake_receipt`, …
+    pub reason: Option<String>,
+    pub comment: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub enum Command {
     /// Insert a pending payin unless the merchant's order id exists.
@@ -52,6 +91,9 @@ pub enum Command {
     PayIn(PayInChange),
     PayOut(PayOutChange),
     Adjust(Adjustment),
+    /// Open a dispute on a payin, freezing what it puts at risk.
+    OpenDispute(Box<NewDispute>),
+    Dispute(DisputeChange),
 }
 
 impl Command {
@@ -65,6 +107,8 @@ impl Command {
             Command::PayIn(c) => c.merchant_id.as_deref().unwrap_or(&c.id),
             Command::PayOut(c) => c.merchant_id.as_deref().unwrap_or(&c.id),
             Command::Adjust(a) => &a.merchant_id,
+            Command::OpenDispute(d) => &d.row.merchant_id,
+            Command::Dispute(c) => &c.merchant_id,
         }
     }
 }
@@ -84,6 +128,11 @@ pub enum Outcome {
         tx_id: String,
         available_after: i64,
     },
+    /// The dispute after the change, and its payin.
+    Dispute {
+        row: Box<DisputeRow>,
+        payin: Box<PayInRow>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +145,10 @@ pub enum CmdError {
     InsufficientFunds,
     #[error("merchant_order_id already used with different parameters")]
     DuplicateOrderId,
+    #[error("this payin already has an open dispute")]
+    DisputeAlreadyOpen,
+    #[error("disputes can be opened within 7 days of the payin's creation")]
+    DisputeWindowClosed,
     #[error("amount arithmetic overflows")]
     Overflow,
     #[error("the writer has stopped")]

@@ -10,7 +10,9 @@ mod batch;
 pub mod command;
 pub mod render;
 
-pub use command::{Adjustment, CmdError, Command, Outcome, PayInChange, PayOutChange};
+pub use command::{
+    Adjustment, CmdError, Command, DisputeChange, NewDispute, Outcome, PayInChange, PayOutChange, ReceiptBytes,
+};
 pub use render::{EventObject, Render};
 
 use crate::db::{Backend, Db};

@@ -2,11 +2,13 @@
 //! as the change it announces; how an object looks on the wire is the API's
 //! business, so the server supplies the rendering.
 
+use crate::disputes::DisputeRow;
 use crate::payments::{PayInRow, PayOutRow};
 
 pub enum EventObject<'a> {
     PayIn(&'a PayInRow),
     PayOut(&'a PayOutRow),
+    Dispute(&'a DisputeRow),
 }
 
 pub trait Render: Send + Sync + 'static {

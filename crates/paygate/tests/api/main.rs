@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod concurrency;
 mod crash;
+mod disputes;
 mod isolation;
 mod ledgers;
 mod manual_provider;

@@ -1,5 +1,6 @@
 //! The operator API, behind `Authorization: Bearer <admin token>`.
 
+pub mod disputes;
 pub mod merchants;
 pub mod money;
 pub mod payments;
@@ -14,4 +15,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(payments::router())
         .merge(money::router())
         .merge(webhooks::router())
+        .merge(disputes::router())
 }

@@ -4,15 +4,15 @@
 use crate::error::{ApiError, ApiResult};
 use crate::http::auth::{Admin, JsonBody, QueryParams};
 use crate::http::envelope::{ok, Envelope, Page};
+use crate::http::filters::{self, comma_list, AmountBounds};
 use crate::http::merchant::paging::page;
 use crate::http::merchant::payouts::payout_change;
 use crate::payments::api_error;
-use crate::payments::input::{currency_exponent, parse_time, AmountIn};
+use crate::payments::input::AmountIn;
 use crate::payments::views::{payin_out, payout_out, PayInOut, PayOutOut};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use paygate_core::money::parse_minor;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
 use paygate_store::payments::ListFilter;
 use paygate_store::writer::{Command, Outcome, PayInChange, PayOutChange};
@@ -48,6 +48,7 @@ pub struct SearchParams {
     /// Decimal; needs `currency`.
     pub amount_min: Option<String>,
     pub amount_max: Option<String>,
+    /// Comma-separated ids.
     pub id: Option<String>,
     pub merchant_order_id: Option<String>,
     /// 1-100, default 50.
@@ -56,46 +57,19 @@ pub struct SearchParams {
 }
 
 fn search_filter(state: &AppState, p: &SearchParams, status_ok: impl Fn(&str) -> bool) -> ApiResult<ListFilter> {
-    let limit = p.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be between 1 and 100"));
-    }
-    let statuses: Vec<String> = p
-        .status
-        .as_deref()
-        .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
-        .unwrap_or_default();
-    if let Some(bad) = statuses.iter().find(|s| !status_ok(s)) {
-        return Err(ApiError::validation("status", format!("unknown status {bad:?}")));
-    }
-    let mut statuses = statuses;
-    statuses.sort();
-    statuses.dedup();
-    let exp = p.currency.as_deref().map(|c| currency_exponent(&state.currencies, c)).transpose()?;
-    let amount = |v: &Option<String>, field: &str| -> ApiResult<Option<i64>> {
-        match (v, exp) {
-            (None, _) => Ok(None),
-            (Some(_), None) => Err(ApiError::validation(field, "amount filters need currency")),
-            (Some(t), Some(e)) => parse_minor(t, e).map(Some).map_err(|e| ApiError::validation(field, e.to_string())),
-        }
-    };
-    let time = |v: &Option<String>, field: &str| -> ApiResult<Option<i64>> {
-        v.as_deref()
-            .map(|t| parse_time(t).ok_or_else(|| ApiError::validation(field, "must be an RFC 3339 time")))
-            .transpose()
-    };
+    let amounts = AmountBounds::new(state, &p.currency)?;
     Ok(ListFilter {
         merchant_id: p.merchant_id.clone(),
-        statuses,
+        statuses: filters::statuses(comma_list(&p.status), status_ok)?,
         currency: p.currency.clone(),
-        created_from: time(&p.date_from, "date_from")?,
-        created_to: time(&p.date_to, "date_to")?,
-        amount_min: amount(&p.amount_min, "amount_min")?,
-        amount_max: amount(&p.amount_max, "amount_max")?,
-        ids: p.id.iter().cloned().collect(),
+        created_from: filters::time(&p.date_from, "date_from")?,
+        created_to: filters::time(&p.date_to, "date_to")?,
+        amount_min: amounts.parse(&p.amount_min, "amount_min")?,
+        amount_max: amounts.parse(&p.amount_max, "amount_max")?,
+        ids: comma_list(&p.id),
         merchant_order_id: p.merchant_order_id.clone(),
         before_id: p.cursor.clone(),
-        limit: limit + 1,
+        limit: filters::limit_plus_one(p.limit)?,
     })
 }
 

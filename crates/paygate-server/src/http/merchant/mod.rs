@@ -1,6 +1,7 @@
 //! The merchant API (API.md section 3): signed `POST`s with JSON bodies.
 
 pub mod balance;
+pub mod disputes;
 pub mod history;
 pub mod paging;
 pub mod payins;
@@ -24,6 +25,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(payouts::get_payout))
         .routes(routes!(payouts::list_payouts))
         .routes(routes!(payouts::cancel_payout))
+        .routes(routes!(disputes::create_dispute))
+        .routes(routes!(disputes::get_dispute))
+        .routes(routes!(disputes::list_disputes))
+        .routes(routes!(disputes::cancel_dispute))
         .routes(routes!(sandbox::sandbox_pay))
         .routes(routes!(sandbox::sandbox_settle))
         .routes(routes!(webhooks::settings))

@@ -1,8 +1,9 @@
 //! Filters and paging shared by the merchant list endpoints.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::http::envelope::Page;
-use crate::payments::input::{currency_exponent, parse_time};
+use crate::http::filters;
+use crate::payments::input::currency_exponent;
 use crate::state::AppState;
 use paygate_store::payments::ListFilter;
 use serde::Deserialize;
@@ -31,33 +32,17 @@ pub fn list_filter(
     merchant_id: Option<&str>,
     status_ok: impl Fn(&str) -> bool,
 ) -> ApiResult<ListFilter> {
-    let limit = input.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be between 1 and 100"));
-    }
-    if let Some(bad) = input.statuses.iter().find(|s| !status_ok(s)) {
-        return Err(ApiError::validation("status", format!("unknown status {bad:?}")));
-    }
-    // Every entry is a known status, so after this at most five remain.
-    let mut statuses = input.statuses.clone();
-    statuses.sort();
-    statuses.dedup();
     if let Some(c) = &input.currency {
         currency_exponent(&state.currencies, c)?;
     }
-    let time = |v: &Option<String>, field: &str| -> ApiResult<Option<i64>> {
-        v.as_deref()
-            .map(|t| parse_time(t).ok_or_else(|| ApiError::validation(field, "must be an RFC 3339 time")))
-            .transpose()
-    };
     Ok(ListFilter {
         merchant_id: merchant_id.map(str::to_string),
-        statuses,
+        statuses: filters::statuses(input.statuses.clone(), status_ok)?,
         currency: input.currency.clone(),
-        created_from: time(&input.date_from, "date_from")?,
-        created_to: time(&input.date_to, "date_to")?,
+        created_from: filters::time(&input.date_from, "date_from")?,
+        created_to: filters::time(&input.date_to, "date_to")?,
         before_id: input.cursor.clone(),
-        limit: limit + 1,
+        limit: filters::limit_plus_one(input.limit)?,
         ..Default::default()
     })
 }

@@ -1,0 +1,216 @@
+//! Dispute rows and their reads. Opening and resolving a dispute moves money,
+//! so those writes go through the batching [`crate::writer`].
+
+use crate::db::{Db, Result, StoreError};
+use crate::sql::{bind_all, placeholders, P};
+use paygate_core::disputes::DisputeStatus;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub payin_id: String,
+    pub mode: String,
+    pub status: DisputeStatus,
+    pub claimed_amount: i64,
+    pub resolved_amount: Option<i64>,
+    pub currency: String,
+    pub comment: Option<String>,
+    /// Moved from `available` to `frozen` when the dispute opened.
+    pub frozen_amount: i64,
+    pub receipt_filename: String,
+    pub receipt_content_type: String,
+    pub receipt_size: i64,
+    /// Lowercase hex SHA-256 of the stored receipt bytes.
+    pub receipt_sha256: String,
+    pub resolution_reason: Option<String>,
+    pub resolution_comment: Option<String>,
+    /// Where its webhooks go: the payin's `callback_url` when it had one.
+    pub callback_url: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+pub const DISPUTE_COLUMNS: [&str; 20] = [
+    "id",
+    "merchant_id",
+    "payin_id",
+    "mode",
+    "status",
+    "claimed_amount",
+    "resolved_amount",
+    "currency",
+    "comment",
+    "frozen_amount",
+    "receipt_filename",
+    "receipt_content_type",
+    "receipt_size",
+    "receipt_sha256",
+    "resolution_reason",
+    "resolution_comment",
+    "callback_url",
+    "created_at",
+    "updated_at",
+    "resolved_at",
+];
+
+impl DisputeRow {
+    /// Values in [`DISPUTE_COLUMNS`] order.
+    pub fn params(&self) -> Vec<P> {
+        vec![
+            self.id.clone().into(),
+            self.merchant_id.clone().into(),
+            self.payin_id.clone().into(),
+            self.mode.clone().into(),
+            self.status.as_str().into(),
+            self.claimed_amount.into(),
+            self.resolved_amount.into(),
+            self.currency.clone().into(),
+            self.comment.clone().into(),
+            self.frozen_amount.into(),
+            self.receipt_filename.clone().into(),
+            self.receipt_content_type.clone().into(),
+            self.receipt_size.into(),
+            self.receipt_sha256.clone().into(),
+            self.resolution_reason.clone().into(),
+            self.resolution_comment.clone().into(),
+            self.callback_url.clone().into(),
+            self.created_at.into(),
+            self.updated_at.into(),
+            self.resolved_at.into(),
+        ]
+    }
+
+    pub fn from_row(r: &AnyRow) -> Result<DisputeRow> {
+        let status: String = r.try_get("status")?;
+        Ok(DisputeRow {
+            id: r.try_get("id")?,
+            merchant_id: r.try_get("merchant_id")?,
+            payin_id: r.try_get("payin_id")?,
+            mode: r.try_get("mode")?,
+            status: DisputeStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("dispute status {status}")))?,
+            claimed_amount: r.try_get("claimed_amount")?,
+            resolved_amount: r.try_get("resolved_amount")?,
+            currency: r.try_get("currency")?,
+            comment: r.try_get("comment")?,
+            frozen_amount: r.try_get("frozen_amount")?,
+            receipt_filename: r.try_get("receipt_filename")?,
+            receipt_content_type: r.try_get("receipt_content_type")?,
+            receipt_size: r.try_get("receipt_size")?,
+            receipt_sha256: r.try_get("receipt_sha256")?,
+            resolution_reason: r.try_get("resolution_reason")?,
+            resolution_comment: r.try_get("resolution_comment")?,
+            callback_url: r.try_get("callback_url")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            resolved_at: r.try_get("resolved_at")?,
+        })
+    }
+}
+
+/// Filters of the dispute list and search endpoints, newest first.
+/// `merchant_id: None` searches across merchants (operators only).
+#[derive(Clone, Debug, Default)]
+pub struct DisputeFilter {
+    pub merchant_id: Option<String>,
+    pub ids: Vec<String>,
+    pub payin_id: Option<String>,
+    pub statuses: Vec<String>,
+    pub currency: Option<String>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    pub amount_min: Option<i64>,
+    pub amount_max: Option<i64>,
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+impl DisputeFilter {
+    fn select(&self) -> (String, Vec<P>) {
+        let mut conds: Vec<String> = Vec::new();
+        let mut params: Vec<P> = Vec::new();
+        let mut eq = |column: &str, op: &str, value: P| {
+            params.push(value);
+            conds.push(format!("{column} {op} ${}", params.len()));
+        };
+        let text = |v: &Option<String>| v.clone().map(P::from);
+        for (column, op, value) in [
+            ("merchant_id", "=", text(&self.merchant_id)),
+            ("payin_id", "=", text(&self.payin_id)),
+            ("currency", "=", text(&self.currency)),
+            ("created_at", ">=", self.created_from.map(P::from)),
+            ("created_at", "<", self.created_to.map(P::from)),
+            ("claimed_amount", ">=", self.amount_min.map(P::from)),
+            ("claimed_amount", "<=", self.amount_max.map(P::from)),
+            ("id", "<", text(&self.before_id)),
+        ] {
+            if let Some(v) = value {
+                eq(column, op, v);
+            }
+        }
+        for (column, values) in [("status", &self.statuses), ("id", &self.ids)] {
+            if !values.is_empty() {
+                let start = params.len() + 1;
+                params.extend(values.iter().map(|s| P::from(s.clone())));
+                conds.push(format!("{column} IN ({})", placeholders(start, values.len())));
+            }
+        }
+        let clause = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+        params.push(self.limit.into());
+        let sql = format!(
+            "SELECT {} FROM disputes{clause} ORDER BY id DESC LIMIT ${}",
+            DISPUTE_COLUMNS.join(", "),
+            params.len()
+        );
+        (sql, params)
+    }
+}
+
+/// A stored receipt as the operator downloads it.
+pub struct Receipt {
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+impl Db {
+    pub async fn list_disputes(&self, filter: &DisputeFilter) -> Result<Vec<DisputeRow>> {
+        let (sql, params) = filter.select();
+        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter().map(DisputeRow::from_row).collect()
+    }
+
+    /// One dispute, within `merchant_id` when given: another merchant's
+    /// dispute is simply not found.
+    pub async fn dispute(&self, merchant_id: Option<&str>, id: &str) -> Result<Option<DisputeRow>> {
+        let filter = DisputeFilter {
+            merchant_id: merchant_id.map(str::to_string),
+            ids: vec![id.to_string()],
+            limit: 1,
+            ..Default::default()
+        };
+        Ok(self.list_disputes(&filter).await?.into_iter().next())
+    }
+
+    pub async fn dispute_receipt(&self, dispute_id: &str) -> Result<Option<Receipt>> {
+        let row = sqlx::query(
+            "SELECT d.receipt_filename, d.receipt_content_type, r.data FROM disputes d \
+             JOIN dispute_receipts r ON r.dispute_id = d.id WHERE d.id = $1",
+        )
+        .bind(dispute_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(Receipt {
+                filename: r.try_get("receipt_filename")?,
+                content_type: r.try_get("receipt_content_type")?,
+                data: r.try_get("data")?,
+            })
+        })
+        .transpose()
+    }
+}

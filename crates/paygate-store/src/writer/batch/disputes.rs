@@ -1,0 +1,229 @@
+//! Disputes inside a batch: opening one (and freezing what it puts at
+//! risk), and resolving or cancelling it (returning the frozen funds and,
+//! when accepted, re-stating the payin). The rules are in
+//! `paygate_core::disputes`; this applies them to the batch's rows and
+//! balances, so a dispute's status, its payin, its ledger entries and its
+//! webhook events commit together.
+
+use super::{fetch_rows, insert_rows, lookup, Batch};
+use crate::disputes::{DisputeRow, DISPUTE_COLUMNS};
+use crate::payments::PayInRow;
+use crate::sql::{bind_all, list, pad_pow2, P};
+use crate::writer::command::{CmdError, Command, DisputeChange, NewDispute, Outcome};
+use crate::writer::render::EventObject;
+use crate::StoreError;
+use paygate_core::disputes::{amount_at_risk, disputable, DisputeStatus, DISPUTE_WINDOW_MICROS};
+use paygate_core::fees::ResolvedFee;
+use paygate_core::ledger::{self, AccountRef, Bucket, Leg};
+use paygate_core::payments::PayInStatus;
+use sqlx::AnyConnection;
+use std::collections::BTreeSet;
+
+fn fee_rule(p: &PayInRow) -> ResolvedFee {
+    ResolvedFee { percent_e4: p.fee_percent_e4, fixed_minor: p.fee_fixed }
+}
+
+impl Batch<'_> {
+    /// Disputes being changed (locked on PostgreSQL, like their payins) and
+    /// the open disputes of payins about to be disputed.
+    pub(super) async fn load_disputes(&mut self, conn: &mut AnyConnection, cmds: &[Command]) -> Result<(), CmdError> {
+        let mut ids = BTreeSet::new();
+        let mut disputed_payins = BTreeSet::new();
+        for c in cmds {
+            match c {
+                Command::Dispute(ch) => {
+                    ids.insert(ch.id.clone());
+                }
+                Command::OpenDispute(d) => {
+                    disputed_payins.insert(d.row.payin_id.clone());
+                }
+                _ => {}
+            }
+        }
+        let mut rows =
+            fetch_rows(conn, self.backend, "disputes", &DISPUTE_COLUMNS, ids, &BTreeSet::new(), true).await?;
+        if !disputed_payins.is_empty() {
+            let payins = pad_pow2(disputed_payins.into_iter().collect::<Vec<_>>());
+            let sql = format!(
+                "SELECT {} FROM disputes WHERE status = 'open' AND payin_id IN ({})",
+                DISPUTE_COLUMNS.join(", "),
+                list(self.backend, 1, payins.len())
+            );
+            rows.extend(bind_all(lookup(&sql), payins.into_iter().map(P::from).collect()).fetch_all(&mut *conn).await?);
+        }
+        for r in rows {
+            let row = DisputeRow::from_row(&r)?;
+            if row.status == DisputeStatus::Open {
+                self.open_dispute_of.insert(row.payin_id.clone(), row.id.clone());
+            }
+            self.disputes.insert(row.id.clone(), row);
+        }
+        Ok(())
+    }
+
+    pub(super) fn open_dispute(&mut self, nd: &NewDispute) -> Result<Outcome, CmdError> {
+        let mut payin = self
+            .payins
+            .get(&nd.row.payin_id)
+            .filter(|p| p.merchant_id == nd.row.merchant_id)
+            .ok_or(CmdError::NotFound)?
+            .clone();
+        if !disputable(payin.status) {
+            return Err(CmdError::InvalidState { current: payin.status.as_str().into(), wanted: "disputed".into() });
+        }
+        if self.now - payin.created_at > DISPUTE_WINDOW_MICROS {
+            return Err(CmdError::DisputeWindowClosed);
+        }
+        if self.open_dispute_of.contains_key(&payin.id) {
+            return Err(CmdError::DisputeAlreadyOpen);
+        }
+        let risk = amount_at_risk(payin.status, payin.amount, nd.row.claimed_amount, &fee_rule(&payin))
+            .ok_or(CmdError::Overflow)?;
+        let ledger_key = (payin.merchant_id.clone(), payin.mode.clone(), payin.currency.clone());
+        let available = AccountRef::Merchant(Bucket::Available).account_id(&ledger_key.0, &ledger_key.1, &ledger_key.2);
+        let frozen = risk.min(self.balances.get(&available).copied().unwrap_or(0).max(0));
+
+        let mut row = nd.row.clone();
+        row.status = DisputeStatus::Open;
+        row.mode = payin.mode.clone();
+        row.currency = payin.currency.clone();
+        row.callback_url = payin.callback_url.clone();
+        row.frozen_amount = frozen;
+        (row.created_at, row.updated_at, row.resolved_at) = (self.now, self.now, None);
+        if frozen > 0 {
+            self.post(
+                (&ledger_key.0, &ledger_key.1, &ledger_key.2),
+                vec![(ledger::freeze(frozen), "dispute_freeze", "dispute", &row.id)],
+            )?;
+        }
+        payin.has_open_dispute = true;
+        payin.updated_at = self.now;
+        self.keep_payin(payin.clone());
+        self.open_dispute_of.insert(payin.id.clone(), row.id.clone());
+        self.new_disputes.push(row.id.clone());
+        self.new_receipts.push((row.id.clone(), nd.receipt.0.clone()));
+        self.event(&row.merchant_id, "dispute.open", &row.id, row.callback_url.clone(), EventObject::Dispute(&row));
+        self.disputes.insert(row.id.clone(), row.clone());
+        Ok(Outcome::Dispute { row: Box::new(row), payin: Box::new(payin) })
+    }
+
+    pub(super) fn change_dispute(&mut self, ch: &DisputeChange) -> Result<Outcome, CmdError> {
+        let dispute = self
+            .disputes
+            .get(&ch.id)
+            .filter(|d| d.merchant_id == ch.merchant_id && d.payin_id == ch.payin_id)
+            .ok_or(CmdError::NotFound)?
+            .clone();
+        if !dispute.status.can_become(ch.to) {
+            return Err(CmdError::InvalidState {
+                current: dispute.status.as_str().into(),
+                wanted: ch.to.as_str().into(),
+            });
+        }
+        let payin =
+            self.payins.get(&dispute.payin_id).cloned().ok_or_else(|| {
+                CmdError::Store(StoreError::Corrupt(format!("dispute {} without its payin", dispute.id)))
+            })?;
+        let mut groups: Vec<(Vec<Leg>, &str, &str, &str)> = Vec::new();
+        if dispute.frozen_amount > 0 {
+            groups.push((ledger::unfreeze(dispute.frozen_amount), "dispute_unfreeze", "dispute", &dispute.id));
+        }
+        let mut next = payin.clone();
+        next.has_open_dispute = false;
+        next.updated_at = self.now;
+        if ch.to == DisputeStatus::Accepted {
+            let resolved = ch.resolved_amount.ok_or_else(|| {
+                CmdError::Store(StoreError::Corrupt("dispute accepted without a resolved amount".into()))
+            })?;
+            let fee = fee_rule(&payin).on(resolved).ok_or(CmdError::Overflow)?.min(resolved);
+            if payin.status == PayInStatus::Success {
+                // Exactly the difference: what was credited is re-stated.
+                let legs = ledger::payin_restate(resolved - payin.amount, fee - payin.fee);
+                groups.push((legs, "dispute_restate", "payin", &payin.id));
+            } else {
+                if !payin.status.can_become(PayInStatus::Success, true) {
+                    return Err(CmdError::InvalidState {
+                        current: payin.status.as_str().into(),
+                        wanted: PayInStatus::Success.as_str().into(),
+                    });
+                }
+                groups.push((ledger::payin_success(resolved, fee), "payin_success", "payin", &payin.id));
+                next.status = PayInStatus::Success;
+                next.completed_at = Some(self.now);
+                next.failure_reason = None;
+            }
+            next.amount = resolved;
+            next.fee = fee;
+        }
+        // All or nothing: a re-statement the available balance cannot cover
+        // refuses the whole resolution, and the funds stay frozen.
+        self.post((&payin.merchant_id, &payin.mode, &payin.currency), groups)?;
+
+        let mut row = dispute;
+        row.status = ch.to;
+        row.updated_at = self.now;
+        row.resolved_at = Some(self.now);
+        row.resolution_comment = ch.comment.clone();
+        match ch.to {
+            DisputeStatus::Accepted => row.resolved_amount = ch.resolved_amount,
+            DisputeStatus::Rejected => row.resolution_reason = ch.reason.clone(),
+            DisputeStatus::Open | DisputeStatus::Cancelled => {}
+        }
+        self.open_dispute_of.remove(&row.payin_id);
+        if !self.new_disputes.contains(&row.id) {
+            self.dirty_disputes.insert(row.id.clone());
+        }
+        let event = format!("dispute.{}", row.status.as_str());
+        self.event(&row.merchant_id, &event, &row.id, row.callback_url.clone(), EventObject::Dispute(&row));
+        if ch.to == DisputeStatus::Accepted {
+            self.event(
+                &next.merchant_id,
+                "payin.success",
+                &next.id,
+                next.callback_url.clone(),
+                EventObject::PayIn(&next),
+            );
+        }
+        self.keep_payin(next.clone());
+        self.disputes.insert(row.id.clone(), row.clone());
+        Ok(Outcome::Dispute { row: Box::new(row), payin: Box::new(next) })
+    }
+
+    /// Remembers a changed payin and marks it for an UPDATE (a payin created
+    /// in this batch is inserted with its latest values instead).
+    fn keep_payin(&mut self, row: PayInRow) {
+        if !self.new_payins.contains(&row.id) {
+            self.dirty_payins.insert(row.id.clone());
+        }
+        self.payins.insert(row.id.clone(), row);
+    }
+
+    pub(super) async fn persist_disputes(&mut self, conn: &mut AnyConnection) -> Result<(), CmdError> {
+        let new: Vec<Vec<P>> = self.new_disputes.iter().map(|id| self.disputes[id].params()).collect();
+        insert_rows(self.backend, conn, "disputes", &DISPUTE_COLUMNS, new).await?;
+        for (id, data) in std::mem::take(&mut self.new_receipts) {
+            sqlx::query("INSERT INTO dispute_receipts (dispute_id, data) VALUES ($1, $2)")
+                .bind(id)
+                .bind(data.to_vec())
+                .execute(&mut *conn)
+                .await?;
+        }
+        for id in &self.dirty_disputes {
+            let r = &self.disputes[id];
+            sqlx::query(
+                "UPDATE disputes SET status = $2, resolved_amount = $3, resolution_reason = $4, \
+                 resolution_comment = $5, updated_at = $6, resolved_at = $7 WHERE id = $1",
+            )
+            .bind(&r.id)
+            .bind(r.status.as_str())
+            .bind(r.resolved_amount)
+            .bind(&r.resolution_reason)
+            .bind(&r.resolution_comment)
+            .bind(r.updated_at)
+            .bind(r.resolved_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
