@@ -1,5 +1,5 @@
-//! Property: random sequences of payin, payout, cancel, fail, confirm and
-//! adjust operations, sent over HTTP, keep every balance equal to the sum of
+//! Property: random sequences of payin, payout, cancel, fail, confirm,
+//! adjust and dispute (open, accept, reject, cancel) operations, sent over HTTP, keep every balance equal to the sum of
 //! its entries, every transaction balanced, no merchant bucket negative, and
 //! the balances equal to what a simple model of the rules predicts.
 
@@ -18,6 +18,16 @@ both_backends!(random_operations_keep_the_ledger_exact);
 struct Model {
     available: i64,
     hold: i64,
+    frozen: i64,
+}
+
+/// A finished payin as the model sees it: its amount now and whether it was credited.
+#[derive(Clone, Debug)]
+struct Finished {
+    merchant: usize,
+    id: String,
+    success: bool,
+    amount: i64,
 }
 
 async fn random_operations_keep_the_ledger_exact(app: TestApp) {
@@ -35,13 +45,17 @@ async fn random_operations_keep_the_ledger_exact(app: TestApp) {
     let mut model: HashMap<usize, Model> = HashMap::new();
     let mut pending_payins: Vec<(usize, String, i64)> = Vec::new();
     let mut open_payouts: Vec<(usize, String, i64, bool)> = Vec::new(); // (merchant, id, total, processing)
+    let mut finished: Vec<Finished> = Vec::new();
+    let mut open_disputes: Vec<(String, usize, i64)> = Vec::new(); // (dispute id, index in finished, frozen)
+    let net = |amount: i64| amount - fee(amount, 25_000, 10).min(amount);
+    let dec = |minor: i64| format!("{}.{:02}", minor / 100, minor % 100);
     for step in 0..150 {
         let k = rng.gen_range(0..2);
         let m = &merchants[k];
         let amount: i64 = rng.gen_range(1..50_000);
         let text = format!("{}.{:02}", amount / 100, amount % 100);
         let state = model.entry(k).or_default();
-        match rng.gen_range(0..9) {
+        match rng.gen_range(0..11) {
             0 => {
                 let signed = if rng.gen_bool(0.3) { -amount } else { amount };
                 let t = format!("{}{}", if signed < 0 { "-" } else { "" }, text);
@@ -71,10 +85,12 @@ async fn random_operations_keep_the_ledger_exact(app: TestApp) {
                 let body = json!({"id": id, "amount": format!("{}.{:02}", paid / 100, paid % 100)});
                 let (s, b) = app.signed(&merchants[mk], "/api/v1/sandbox/payin/pay", body).await;
                 assert_eq!(s, 200, "step {step}: {b}");
-                model.entry(mk).or_default().available += paid - fee(paid, 25_000, 10).min(paid);
+                model.entry(mk).or_default().available += net(paid);
+                finished.push(Finished { merchant: mk, id, success: true, amount: paid });
             }
             4 if !pending_payins.is_empty() => {
-                let (mk, id, _) = pending_payins.swap_remove(rng.gen_range(0..pending_payins.len()));
+                let (mk, id, requested) = pending_payins.swap_remove(rng.gen_range(0..pending_payins.len()));
+                finished.push(Finished { merchant: mk, id: id.clone(), success: false, amount: requested });
                 let (s, b) = if rng.gen_bool(0.5) {
                     app.signed(&merchants[mk], "/api/v1/payin/cancel", json!({"id": id})).await
                 } else {
@@ -133,6 +149,66 @@ async fn random_operations_keep_the_ledger_exact(app: TestApp) {
                     }
                 }
             }
+            8 if !finished.is_empty() => {
+                let i = rng.gen_range(0..finished.len());
+                let p = finished[i].clone();
+                let claimed = rng.gen_range(1..=p.amount * 2);
+                let body = json!({"payin_id": p.id, "amount": dec(claimed),
+                                  "receipt": {"filename": "r.png", "data_base64": "iVBORw0KGgo="}});
+                let got = app.signed(&merchants[p.merchant], "/api/v1/dispute/create", body).await;
+                if open_disputes.iter().any(|(_, j, _)| *j == i) {
+                    assert_error(&got, 409, "DISPUTE_ALREADY_OPEN");
+                    continue;
+                }
+                assert_eq!(got.0, 201, "step {step}: {}", got.1);
+                let st = model.entry(p.merchant).or_default();
+                let at_risk = if p.success && claimed < p.amount { net(p.amount) - net(claimed) } else { 0 };
+                let frozen = at_risk.min(st.available);
+                assert_eq!(got.1["data"]["frozen_amount"], dec(frozen), "step {step}");
+                st.available -= frozen;
+                st.frozen += frozen;
+                open_disputes.push((got.1["data"]["id"].as_str().unwrap().into(), i, frozen));
+            }
+            9 if !open_disputes.is_empty() => {
+                let (did, i, frozen) = open_disputes.swap_remove(rng.gen_range(0..open_disputes.len()));
+                let p = finished[i].clone();
+                let st = model.entry(p.merchant).or_default();
+                let (s, b) = match rng.gen_range(0..3) {
+                    0 => app.signed(&merchants[p.merchant], "/api/v1/dispute/cancel", json!({"id": did})).await,
+                    1 => {
+                        app.admin(
+                            Method::POST,
+                            &format!("/admin/v1/disputes/{did}/reject"),
+                            Some(json!({"reason": "amount_mismatch"})),
+                        )
+                        .await
+                    }
+                    _ => {
+                        let resolved = rng.gen_range(1..=p.amount * 2);
+                        let credited = if p.success { net(p.amount) } else { 0 };
+                        let delta = net(resolved) - credited;
+                        let got = app
+                            .admin(
+                                Method::POST,
+                                &format!("/admin/v1/disputes/{did}/accept"),
+                                Some(json!({"resolved_amount": dec(resolved)})),
+                            )
+                            .await;
+                        if st.available + frozen + delta < 0 {
+                            assert_error(&got, 402, "INSUFFICIENT_FUNDS");
+                            open_disputes.push((did, i, frozen));
+                            continue;
+                        }
+                        st.available += delta;
+                        finished[i].success = true;
+                        finished[i].amount = resolved;
+                        got
+                    }
+                };
+                assert_eq!(s, 200, "step {step}: {b}");
+                st.available += frozen;
+                st.frozen -= frozen;
+            }
             _ => {
                 // An invalid transition must be refused and change nothing.
                 if let Some((mk, id, _, _)) = open_payouts.first().cloned() {
@@ -151,7 +227,11 @@ async fn random_operations_keep_the_ledger_exact(app: TestApp) {
         let want = model.remove(&k).unwrap_or_default();
         let (a, h, f) = app.balance(m, "RUB").await;
         let minor = |t: &str| paygate_core::money::parse_minor(t, 2).unwrap();
-        assert_eq!((minor(&a), minor(&h), minor(&f)), (want.available, want.hold, 0), "merchant {k}, seed {seed}");
+        assert_eq!(
+            (minor(&a), minor(&h), minor(&f)),
+            (want.available, want.hold, want.frozen),
+            "merchant {k}, seed {seed}"
+        );
     }
     app.assert_ledger_ok().await;
 }
