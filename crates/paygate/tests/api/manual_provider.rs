@@ -85,6 +85,18 @@ async fn live_payins_use_the_pool_and_operator_confirms(app: TestApp) {
         app.admin(Method::GET, "/admin/v1/payins?currency=RUB&amount_min=400&amount_max=499.50", None).await;
     assert_eq!(found["data"]["items"].as_array().unwrap().len(), 1);
     assert_error(&app.admin(Method::GET, "/admin/v1/payins?amount_min=1", None).await, 422, "VALIDATION_ERROR");
+    // Several ids at once, and dates with any offset.
+    let (_, found) = app.admin(Method::GET, &format!("/admin/v1/payins?id={id2},{id}, pi_none"), None).await;
+    let mut ids: Vec<&str> =
+        found["data"]["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    ids.sort();
+    let mut want = vec![id.as_str(), id2.as_str()];
+    want.sort();
+    assert_eq!(ids, want);
+    let (_, found) = app.admin(Method::GET, &format!("/admin/v1/payouts?id={po}&status=success"), None).await;
+    assert_eq!(found["data"]["items"][0]["id"], po.as_str());
+    let (_, none) = app.admin(Method::GET, "/admin/v1/payins?date_to=2000-01-01T05:00:00%2B05:00", None).await;
+    assert_eq!(none["data"]["items"].as_array().unwrap().len(), 0);
     app.assert_ledger_ok().await;
 }
 
