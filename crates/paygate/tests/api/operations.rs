@@ -60,6 +60,15 @@ async fn openapi_covers_every_route(app: TestApp) {
         ("/admin/v1/merchants/{id}", "get"),
         ("/admin/v1/merchants/{id}", "patch"),
         ("/admin/v1/merchants/{id}/rotate-secret", "post"),
+        ("/api/v1/dispute/create", "post"),
+        ("/api/v1/dispute/get", "post"),
+        ("/api/v1/dispute/list", "post"),
+        ("/api/v1/dispute/cancel", "post"),
+        ("/admin/v1/disputes", "get"),
+        ("/admin/v1/disputes/{id}", "get"),
+        ("/admin/v1/disputes/{id}/accept", "post"),
+        ("/admin/v1/disputes/{id}/reject", "post"),
+        ("/admin/v1/disputes/{id}/receipt", "get"),
     ];
     for (path, method) in served {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");
