@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 /// A dispute may be opened within this long after its payin was created.
 pub const DISPUTE_WINDOW_MICROS: i64 = 7 * 24 * 3600 * 1_000_000;
 
+/// How many disputes one payin may ever have: each stores a receipt, so a
+/// merchant opening and cancelling disputes in a loop must hit a wall.
+pub const MAX_DISPUTES_PER_PAYIN: usize = 5;
+
 /// Largest receipt accepted, decoded.
 pub const MAX_RECEIPT_BYTES: usize = 5 * 1024 * 1024;
 
@@ -113,6 +117,15 @@ impl ReceiptKind {
         }
     }
 
+    /// File name extensions of the kind, the usual one first.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            ReceiptKind::Pdf => &["pdf"],
+            ReceiptKind::Png => &["png"],
+            ReceiptKind::Jpeg => &["jpg", "jpeg"],
+        }
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             ReceiptKind::Pdf => "application/pdf",
@@ -122,20 +135,28 @@ impl ReceiptKind {
     }
 }
 
-/// The receipt's file name as we keep it: the last path component, control
-/// characters and quotes removed, at most 255 characters; `receipt` when
-/// nothing is left. It is echoed in `Content-Disposition`, so it must not be
-/// able to break out of the header's quoted string.
-pub fn clean_filename(name: &str) -> String {
+/// The receipt's file name as we keep it: the last path component, only
+/// letters, digits and a few plain punctuation marks (no control, bidi or
+/// other invisible characters, no quotes), at most 200 characters, ending
+/// in the extension of what the bytes really are (appended when the name
+/// says otherwise). An operator who saves the file gets `statement.pdf` or
+/// `statement.hta.pdf`, never `statement.hta` or `scan\u{202e}fdp.exe`.
+pub fn receipt_filename(name: &str, kind: ReceiptKind) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String =
-        base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | ';')).take(255).collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
-    if cleaned.is_empty() {
-        "receipt".to_string()
-    } else {
-        cleaned
-    }
+    let kept: String = base
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '.' | '_' | '-' | '(' | ')'))
+        .take(200)
+        .collect();
+    let kept = kept.trim().trim_matches('.');
+    // A name that already ends in the right extension keeps it once.
+    let stem = match kept.rsplit_once('.') {
+        Some((stem, ext)) if kind.extensions().contains(&ext.to_ascii_lowercase().as_str()) => stem,
+        Some(_) | None => kept,
+    };
+    let stem = stem.trim().trim_end_matches('.');
+    let stem = if stem.is_empty() { "receipt" } else { stem };
+    format!("{stem}.{}", kind.extensions()[0])
 }
 
 /// What the merchant keeps of `amount` under `fee` (the fee is capped at the
@@ -170,13 +191,19 @@ mod tests {
     }
 
     #[test]
-    fn filenames_cannot_escape() {
-        assert_eq!(clean_filename("../../etc/passwd"), "passwd");
-        assert_eq!(clean_filename("C:\\Users\\x\\scan.pdf"), "scan.pdf");
-        assert_eq!(clean_filename("a\"b;c\r\nd.png"), "abcd.png");
-        assert_eq!(clean_filename("   "), "receipt");
-        assert_eq!(clean_filename(".hidden"), "hidden");
-        assert_eq!(clean_filename(&"x".repeat(300)).len(), 255);
+    fn filenames_cannot_escape_or_lie() {
+        use ReceiptKind::*;
+        assert_eq!(receipt_filename("../../etc/passwd", Pdf), "passwd.pdf");
+        assert_eq!(receipt_filename("C:\\Users\\x\\scan.pdf", Pdf), "scan.pdf");
+        assert_eq!(receipt_filename("a\"b;c\r\nd.png", Png), "abcd.png");
+        assert_eq!(receipt_filename("statement.hta", Pdf), "statement.hta.pdf");
+        assert_eq!(receipt_filename("scan\u{202e}fdp.exe", Pdf), "scanfdp.exe.pdf");
+        assert_eq!(receipt_filename("photo.JPEG", Jpeg), "photo.jpg");
+        assert_eq!(receipt_filename("квитанция.pdf", Pdf), "квитанция.pdf");
+        assert_eq!(receipt_filename("   ", Png), "receipt.png");
+        assert_eq!(receipt_filename(".hidden", Png), "hidden.png");
+        assert_eq!(receipt_filename("x.png.exe", Pdf), "x.png.exe.pdf");
+        assert!(receipt_filename(&"x".repeat(300), Pdf).len() <= 204);
     }
 
     #[test]

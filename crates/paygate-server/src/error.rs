@@ -121,7 +121,12 @@ impl ApiError {
 
 impl From<paygate_store::StoreError> for ApiError {
     fn from(e: paygate_store::StoreError) -> Self {
-        ApiError::Internal(e.into())
+        match e {
+            paygate_store::StoreError::InvalidText => {
+                ApiError::BadRequest("text must not contain NUL characters".into())
+            }
+            other => ApiError::Internal(other.into()),
+        }
     }
 }
 

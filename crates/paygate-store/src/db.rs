@@ -28,6 +28,10 @@ pub enum StoreError {
     UnsupportedUrl,
     #[error("unique constraint violated: {0}")]
     Conflict(String),
+    /// Text the database cannot store (PostgreSQL refuses NUL characters):
+    /// the client's input, not a fault of ours.
+    #[error("text contains characters the database cannot store")]
+    InvalidText,
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -45,6 +49,10 @@ impl From<sqlx::Error> for StoreError {
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
                 return StoreError::Conflict(db.constraint().unwrap_or("unique").to_string());
+            }
+            // 22021 character_not_in_repertoire, 22P05 untranslatable_character.
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return StoreError::InvalidText;
             }
         }
         StoreError::Database(e)

@@ -44,6 +44,11 @@ pub fn require_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 /// parameters (`/api/v1/balance`) need not send one.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    if has_nul_escape(bytes) {
+        // PostgreSQL cannot store NUL in text; refusing it here keeps such a
+        // request from ever reaching (and failing) a shared write batch.
+        return Err(ApiError::validation("body", "strings must not contain NUL characters (\\u0000)"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -58,6 +63,23 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     de.end().map_err(|e| ApiError::BadJson(strip_position(&e.to_string())))?;
     Ok(value)
+}
+
+/// Whether the JSON text holds the escape `\u0000` (a backslash that is
+/// itself escaped, as in `\\u0000`, does not count). Raw control bytes are
+/// invalid JSON and fail parsing anyway.
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'\\') {
+        let start = i + offset;
+        let run = bytes[start..].iter().take_while(|&&b| b == b'\\').count();
+        let after = start + run;
+        if run % 2 == 1 && bytes[after..].starts_with(b"u0000") {
+            return true;
+        }
+        i = after;
+    }
+    false
 }
 
 /// serde reports a missing field at the parent path ("."); pull the name
@@ -104,5 +126,14 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(parse_json::<In>(br#" {"amount":"1"} "#).is_ok());
+    }
+
+    #[test]
+    fn nul_escapes_are_refused_but_escaped_backslashes_are_not() {
+        assert!(has_nul_escape(br#"{"a":"x\u0000"}"#));
+        assert!(has_nul_escape(br#"{"a":"\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"plain"}"#));
+        assert!(matches!(parse_json::<In>(br#"{"amount":"1\u0000"}"#), Err(ApiError::Validation(_))));
     }
 }

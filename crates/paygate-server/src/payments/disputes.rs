@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::envelope::rfc3339;
 use crate::payments::input::AmountIn;
 use base64::Engine;
-use paygate_core::disputes::{clean_filename, DisputeStatus, ReceiptKind, MAX_RECEIPT_BYTES};
+use paygate_core::disputes::{receipt_filename, DisputeStatus, ReceiptKind, MAX_RECEIPT_BYTES};
 use paygate_core::ids::{new_id, IdKind};
 use paygate_core::money::{format_minor, Currencies};
 use paygate_store::disputes::DisputeRow;
@@ -58,7 +58,14 @@ impl ReceiptIn {
     /// Size is judged before decoding (413), then the base64 (422), then the
     /// content (415): a refused receipt is never stored.
     pub fn check(&self) -> ApiResult<CheckedReceipt> {
-        let data: Vec<u8> = self.data_base64.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        // Line-wrapped base64 is copied without its breaks; the usual unwrapped
+        // form is decoded in place (a receipt is large: copies add up).
+        let raw = self.data_base64.as_bytes();
+        let data: std::borrow::Cow<[u8]> = if raw.iter().any(u8::is_ascii_whitespace) {
+            raw.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<u8>>().into()
+        } else {
+            raw.into()
+        };
         // Every 4 characters carry 3 bytes: anything that could decode to more
         // than the limit is refused without decoding it.
         if data.len() / 4 * 3 > MAX_RECEIPT_BYTES + 2 {
@@ -77,7 +84,7 @@ impl ReceiptIn {
             ApiError::UnsupportedMediaType("the receipt must be a PDF, PNG or JPEG file (judged by its content)".into())
         })?;
         Ok(CheckedReceipt {
-            filename: clean_filename(&self.filename),
+            filename: receipt_filename(&self.filename, kind),
             kind,
             sha256: hex::encode(Sha256::digest(&bytes)),
             bytes: bytes.into(),
@@ -92,6 +99,9 @@ pub fn optional_text(value: &Option<String>, field: &str, max: usize) -> ApiResu
     };
     if text.chars().count() > max {
         return Err(ApiError::validation(field, format!("must be at most {max} characters")));
+    }
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(ApiError::validation(field, "must not contain control characters"));
     }
     Ok(Some(text.to_string()))
 }

@@ -29,6 +29,10 @@ pub fn api_error(e: CmdError) -> ApiError {
         CmdError::DisputeAlreadyOpen => {
             ApiError::Conflict("DISPUTE_ALREADY_OPEN", "this payin already has an open dispute".into())
         }
+        CmdError::TooManyDisputes => ApiError::Conflict(
+            "INVALID_STATE",
+            format!("a payin can be disputed at most {} times", paygate_core::disputes::MAX_DISPUTES_PER_PAYIN),
+        ),
         CmdError::DisputeWindowClosed => {
             ApiError::Conflict("INVALID_STATE", "disputes can be opened within 7 days of the payin's creation".into())
         }
@@ -37,6 +41,6 @@ pub fn api_error(e: CmdError) -> ApiError {
         // The writer resolves retries itself; seeing one here is a bug.
         CmdError::Retry => ApiError::internal(anyhow::anyhow!("writer leaked an internal retry")),
         CmdError::Store(StoreError::Conflict(c)) => ApiError::Unavailable(format!("concurrent update ({c}); retry")),
-        CmdError::Store(other) => ApiError::internal(other),
+        CmdError::Store(other) => other.into(),
     }
 }

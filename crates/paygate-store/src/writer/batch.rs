@@ -77,6 +77,8 @@ pub struct Batch<'a> {
     disputes: HashMap<String, DisputeRow>,
     /// payin id → its open dispute, as loaded and as changed by this batch.
     open_dispute_of: HashMap<String, String>,
+    /// payin id → how many disputes it has had (for payins being disputed).
+    disputes_of: HashMap<String, usize>,
     new_disputes: Vec<String>,
     dirty_disputes: BTreeSet<String>,
     new_receipts: Vec<(String, Arc<[u8]>)>,
@@ -183,6 +185,7 @@ impl<'a> Batch<'a> {
             events: Vec::new(),
             disputes: HashMap::new(),
             open_dispute_of: HashMap::new(),
+            disputes_of: HashMap::new(),
             new_disputes: Vec::new(),
             dirty_disputes: BTreeSet::new(),
             new_receipts: Vec::new(),

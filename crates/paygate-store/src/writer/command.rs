@@ -97,6 +97,15 @@ pub enum Command {
 }
 
 impl Command {
+    /// Bytes the command carries beyond its row (a receipt), so one batch
+    /// does not gather hundreds of megabytes of uploads.
+    pub fn payload_bytes(&self) -> usize {
+        match self {
+            Command::OpenDispute(d) => d.receipt.0.len(),
+            _ => 0,
+        }
+    }
+
     /// Which writer shard takes the command: the merchant when known, so a
     /// merchant's commands are decided by one task and never wait on each
     /// other's row locks; the object id otherwise.
@@ -149,6 +158,8 @@ pub enum CmdError {
     DisputeAlreadyOpen,
     #[error("disputes can be opened within 7 days of the payin's creation")]
     DisputeWindowClosed,
+    #[error("this payin has been disputed too many times")]
+    TooManyDisputes,
     #[error("amount arithmetic overflows")]
     Overflow,
     #[error("the writer has stopped")]

@@ -25,6 +25,9 @@ use tokio::sync::{mpsc, oneshot};
 /// Most commands one transaction takes; beyond it the next batch starts.
 const MAX_BATCH: usize = 256;
 
+/// Most receipt bytes one transaction carries (one 5 MiB receipt always fits).
+const MAX_BATCH_PAYLOAD: usize = 12 * 1024 * 1024;
+
 struct Job {
     cmd: Command,
     reply: oneshot::Sender<Result<Outcome, CmdError>>,
@@ -106,10 +109,14 @@ fn shard_of(key: &str, shards: usize) -> usize {
 
 async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notify: Arc<tokio::sync::Notify>) {
     while let Some(first) = rx.recv().await {
+        let mut payload = first.cmd.payload_bytes();
         let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
+        while jobs.len() < MAX_BATCH && payload < MAX_BATCH_PAYLOAD {
             match rx.try_recv() {
-                Ok(j) => jobs.push(j),
+                Ok(j) => {
+                    payload += j.cmd.payload_bytes();
+                    jobs.push(j);
+                }
                 Err(_) => break,
             }
         }

@@ -19,6 +19,7 @@ both_backends!(
     who_may_dispute_what_and_when,
     concurrent_disputes_on_one_payin_open_one,
     disputes_are_listed_searched_and_isolated,
+    hostile_text_and_endless_disputes_are_refused,
 );
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
@@ -298,7 +299,7 @@ async fn receipts_are_judged_by_content_and_size(app: TestApp) {
     let (s, body) = app.signed(&m, "/api/v1/dispute/create", with(b64(PNG), "../../etc/\"x\".pdf")).await;
     assert_eq!(s, 201, "{body}");
     assert_eq!(body["data"]["receipt"]["content_type"], "image/png");
-    assert_eq!(body["data"]["receipt"]["filename"], "x.pdf");
+    assert_eq!(body["data"]["receipt"]["filename"], "x.pdf.png", "the real type's extension is appended");
 }
 
 async fn who_may_dispute_what_and_when(app: TestApp) {
@@ -466,4 +467,40 @@ async fn disputes_are_listed_searched_and_isolated(app: TestApp) {
     assert_error(&(s, bad), 422, "VALIDATION_ERROR");
     let (s, one) = app.admin(Method::GET, &format!("/admin/v1/disputes/{db}"), None).await;
     assert_eq!((s, one["data"]["payin_id"].as_str()), (200, Some(pb.as_str())));
+}
+
+async fn hostile_text_and_endless_disputes_are_refused(app: TestApp) {
+    let m = app.create_merchant("hostile@example.com").await;
+    let id = paid_payin(&app, &m, "h-1", "10.00").await;
+    let before = app.snapshot().await;
+    // PostgreSQL cannot store NUL: refused up front, never a 500 or a failed batch.
+    let mut body = dispute_body(&id, "10.00", PDF);
+    body["comment"] = json!("a\u{0}b");
+    assert_error(&app.signed(&m, "/api/v1/dispute/create", body).await, 422, "VALIDATION_ERROR");
+    let mut body = dispute_body(&id, "10.00", PDF);
+    body["comment"] = json!("bell\u{7}");
+    assert_error(&app.signed(&m, "/api/v1/dispute/create", body).await, 422, "VALIDATION_ERROR");
+    for path in ["/api/v1/dispute/get", "/api/v1/dispute/cancel", "/api/v1/payin/get"] {
+        let got = app.signed(&m, path, json!({"id": "dp_\u{0}"})).await;
+        assert_error(&got, 422, "VALIDATION_ERROR");
+    }
+    for path in ["/admin/v1/disputes/dp_%00", "/admin/v1/disputes?merchant_id=%00", "/admin/v1/payins?id=%00x"] {
+        let (s, body) = app.admin(Method::GET, path, None).await;
+        assert!(s < 500, "{path}: a client error, never a 500: {s} {body}");
+    }
+    assert_eq!(app.snapshot().await, before);
+
+    // Open and withdraw in a loop: five disputes per payin, then no more receipts.
+    for _ in 0..5 {
+        let d = open(&app, &m, &id, "10.00").await;
+        let (s, b) = app.signed(&m, "/api/v1/dispute/cancel", json!({"id": d["id"]})).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let before = app.snapshot().await;
+    assert_error(
+        &app.signed(&m, "/api/v1/dispute/create", dispute_body(&id, "10.00", PDF)).await,
+        409,
+        "INVALID_STATE",
+    );
+    assert_eq!(app.snapshot().await, before);
 }

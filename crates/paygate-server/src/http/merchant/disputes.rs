@@ -21,6 +21,10 @@ use utoipa::ToSchema;
 /// `cancelled`, within 7 days of its creation, with the customer's receipt.
 /// On a successful payin claimed lower than credited, the difference of the
 /// net credits is frozen while the dispute is open (capped by `available`).
+/// One open dispute per payin, at most 5 in all. Events: `dispute.open`, then
+/// `dispute.accepted|rejected|cancelled`; an accepted dispute also sends
+/// `payin.success` with the payin's new amount (again, if it was already
+/// `success`: webhook bodies carry the current state).
 #[utoipa::path(post, path = "/api/v1/dispute/create", tag = "merchant", security(("app_token" = [], "app_ts" = [], "app_sig" = [])),
     request_body = DisputeCreateIn,
     responses((status = 201, body = inline(Envelope<DisputeOut>)),

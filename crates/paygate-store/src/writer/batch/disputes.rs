@@ -12,11 +12,13 @@ use crate::sql::{bind_all, list, pad_pow2, P};
 use crate::writer::command::{CmdError, Command, DisputeChange, NewDispute, Outcome};
 use crate::writer::render::EventObject;
 use crate::StoreError;
-use paygate_core::disputes::{amount_at_risk, disputable, DisputeStatus, DISPUTE_WINDOW_MICROS};
+use paygate_core::disputes::{
+    amount_at_risk, disputable, DisputeStatus, DISPUTE_WINDOW_MICROS, MAX_DISPUTES_PER_PAYIN,
+};
 use paygate_core::fees::ResolvedFee;
 use paygate_core::ledger::{self, AccountRef, Bucket, Leg};
 use paygate_core::payments::PayInStatus;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 use std::collections::BTreeSet;
 
 fn fee_rule(p: &PayInRow) -> ResolvedFee {
@@ -40,17 +42,23 @@ impl Batch<'_> {
                 _ => {}
             }
         }
-        let mut rows =
-            fetch_rows(conn, self.backend, "disputes", &DISPUTE_COLUMNS, ids, &BTreeSet::new(), true).await?;
         if !disputed_payins.is_empty() {
+            // Every dispute of these payins: how many there were, which is open.
             let payins = pad_pow2(disputed_payins.into_iter().collect::<Vec<_>>());
             let sql = format!(
-                "SELECT {} FROM disputes WHERE status = 'open' AND payin_id IN ({})",
-                DISPUTE_COLUMNS.join(", "),
+                "SELECT id, payin_id, status FROM disputes WHERE payin_id IN ({})",
                 list(self.backend, 1, payins.len())
             );
-            rows.extend(bind_all(lookup(&sql), payins.into_iter().map(P::from).collect()).fetch_all(&mut *conn).await?);
+            for r in bind_all(lookup(&sql), payins.into_iter().map(P::from).collect()).fetch_all(&mut *conn).await? {
+                let (id, payin_id, status): (String, String, String) =
+                    (r.try_get("id")?, r.try_get("payin_id")?, r.try_get("status")?);
+                *self.disputes_of.entry(payin_id.clone()).or_default() += 1;
+                if status == DisputeStatus::Open.as_str() {
+                    self.open_dispute_of.insert(payin_id, id);
+                }
+            }
         }
+        let rows = fetch_rows(conn, self.backend, "disputes", &DISPUTE_COLUMNS, ids, &BTreeSet::new(), true).await?;
         for r in rows {
             let row = DisputeRow::from_row(&r)?;
             if row.status == DisputeStatus::Open {
@@ -77,6 +85,9 @@ impl Batch<'_> {
         if self.open_dispute_of.contains_key(&payin.id) {
             return Err(CmdError::DisputeAlreadyOpen);
         }
+        if self.disputes_of.get(&payin.id).copied().unwrap_or(0) >= MAX_DISPUTES_PER_PAYIN {
+            return Err(CmdError::TooManyDisputes);
+        }
         let risk = amount_at_risk(payin.status, payin.amount, nd.row.claimed_amount, &fee_rule(&payin))
             .ok_or(CmdError::Overflow)?;
         let ledger_key = (payin.merchant_id.clone(), payin.mode.clone(), payin.currency.clone());
@@ -100,6 +111,7 @@ impl Batch<'_> {
         payin.updated_at = self.now;
         self.keep_payin(payin.clone());
         self.open_dispute_of.insert(payin.id.clone(), row.id.clone());
+        *self.disputes_of.entry(payin.id.clone()).or_default() += 1;
         self.new_disputes.push(row.id.clone());
         self.new_receipts.push((row.id.clone(), nd.receipt.0.clone()));
         self.event(&row.merchant_id, "dispute.open", &row.id, row.callback_url.clone(), EventObject::Dispute(&row));
@@ -204,7 +216,7 @@ impl Batch<'_> {
         for (id, data) in std::mem::take(&mut self.new_receipts) {
             sqlx::query("INSERT INTO dispute_receipts (dispute_id, data) VALUES ($1, $2)")
                 .bind(id)
-                .bind(data.to_vec())
+                .bind(&data[..])
                 .execute(&mut *conn)
                 .await?;
         }
