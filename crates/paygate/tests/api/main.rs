@@ -17,6 +17,7 @@ mod payments;
 mod property;
 mod receiver;
 mod secrets;
+mod statistics;
 mod validation;
 mod webhook_durability;
 mod webhooks;
