@@ -22,6 +22,12 @@ pub struct Args {
     /// Merchants created for payin-create (requests are spread over them round-robin).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub merchants: u64,
+    /// Payins the `statistics` scenario writes for its merchant (straight into the database).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub stats_payins: u64,
+    /// Timed `/api/v1/statistics` requests per granularity in the `statistics` scenario.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub stats_runs: u64,
     /// The gateway binary; it is run, never built. Default: target/release/paygate,
     /// falling back to a `paygate` next to this binary.
     #[arg(long)]
@@ -66,6 +72,8 @@ pub enum Scenario {
     PayinCreate,
     HotPayout,
     Webhooks,
+    /// Not in the default list: its fill takes a while (see bench/README.md).
+    Statistics,
 }
 
 impl Scenario {
@@ -75,6 +83,7 @@ impl Scenario {
             Self::PayinCreate => "payin-create",
             Self::HotPayout => "hot-payout",
             Self::Webhooks => "webhooks",
+            Self::Statistics => "statistics",
         }
     }
 }

@@ -21,6 +21,7 @@ mod money;
 mod report;
 mod scenarios;
 mod server;
+mod statistics;
 mod stats;
 mod webhooks;
 mod writer_stats;
@@ -100,6 +101,9 @@ async fn run_backend(args: &Args, bin: &std::path::Path, backend: Backend, durat
         connections: args.connections,
         duration,
         merchants: args.merchants,
+        database_url: gateway.database_url(),
+        stats_payins: args.stats_payins,
+        stats_runs: args.stats_runs,
     };
     let mut rows: Vec<Row> = Vec::new();
     for &scenario in &args.scenarios {

@@ -90,9 +90,14 @@ pub fn table(rows: &[Row], args: &Args) -> String {
         _ => "both",
     };
     let mut out = String::new();
+    let stats = if args.scenarios.contains(&Scenario::Statistics) {
+        format!(" --stats-payins {} --stats-runs {}", args.stats_payins, args.stats_runs)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "`cargo run --release -p paygate-bench -- --backend {backend} --scenarios {} --duration {} --connections {} --merchants {}`\n",
+        "`cargo run --release -p paygate-bench -- --backend {backend} --scenarios {} --duration {} --connections {} --merchants {}{stats}`\n",
         scenarios.join(","),
         args.duration,
         args.connections,

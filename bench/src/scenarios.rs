@@ -19,6 +19,10 @@ pub struct Ctx<'a> {
     pub connections: u64,
     pub duration: Duration,
     pub merchants: u64,
+    /// The gateway's database, for scenarios that fill it directly.
+    pub database_url: &'a str,
+    pub stats_payins: u64,
+    pub stats_runs: u64,
 }
 
 pub struct Outcome {
@@ -39,6 +43,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
         Scenario::PayinCreate => payin_create(ctx).await,
         Scenario::HotPayout => hot_payout(ctx).await,
         Scenario::Webhooks => crate::webhooks::run(ctx).await,
+        Scenario::Statistics => crate::statistics::run(ctx).await,
     }?;
     let after = crate::writer_stats::read(&client, ctx.base).await;
     if let Some(writer) = crate::writer_stats::describe(&before, &after) {

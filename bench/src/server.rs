@@ -100,6 +100,11 @@ impl Gateway {
         outcome
     }
 
+    /// What the gateway was started with (`sqlite://…` or `postgres://…`).
+    pub fn database_url(&self) -> &str {
+        self.db.url()
+    }
+
     pub fn database_label(&self) -> String {
         self.db.label()
     }

@@ -14,4 +14,5 @@ pub mod money;
 pub mod payments;
 pub mod secret_box;
 pub mod signature;
+pub mod statistics;
 pub mod tokens;

@@ -70,9 +70,14 @@ pub fn parse_positive_minor(text: &str, exponent: u8) -> Result<i64, AmountError
 
 /// Formats minor units with exactly `exponent` decimals (`150000`, 2 → `"1500.00"`).
 pub fn format_minor(minor: i64, exponent: u8) -> String {
+    format_minor_wide(i128::from(minor), exponent)
+}
+
+/// [`format_minor`] for sums over many payments, which may exceed `i64`.
+pub fn format_minor_wide(minor: i128, exponent: u8) -> String {
     let negative = minor < 0;
     let abs = minor.unsigned_abs();
-    let scale = 10u64.pow(u32::from(exponent));
+    let scale = 10u128.pow(u32::from(exponent));
     let (int, frac) = (abs / scale, abs % scale);
     let sign = if negative { "-" } else { "" };
     if exponent == 0 {
@@ -185,12 +190,21 @@ mod tests {
         assert_eq!(format_minor(7, 0), "7");
         assert_eq!(format_minor(-1250, 2), "-12.50");
         assert_eq!(format_minor(i64::MIN, 2), "-92233720368547758.08");
+        assert_eq!(format_minor_wide(i128::from(i64::MAX) * 1000 + 5, 2), "92233720368547758070.05");
+        assert_eq!(format_minor_wide(i128::MIN, 8), "-1701411834604692317316873037158.84105728");
+        assert_eq!(format_minor_wide(i128::MAX, 0), "170141183460469231731687303715884105727");
+        assert_eq!(format_minor_wide(0, 8), "0.00000000");
     }
 
     proptest! {
         #[test]
         fn format_then_parse_round_trips(v in 0i64..=i64::MAX, e in 0u8..=8) {
             prop_assert_eq!(parse_minor(&format_minor(v, e), e), Ok(v));
+        }
+
+        #[test]
+        fn wide_format_agrees_with_narrow(v in any::<i64>(), e in 0u8..=8) {
+            prop_assert_eq!(format_minor_wide(i128::from(v), e), format_minor(v, e));
         }
 
         #[test]

@@ -120,6 +120,11 @@ impl PayOutStatus {
     pub fn holds_funds(self) -> bool {
         matches!(self, PayOutStatus::Pending | PayOutStatus::Processing)
     }
+
+    /// success, failed or cancelled: nothing more will happen to it.
+    pub fn is_final(self) -> bool {
+        !self.holds_funds()
+    }
 }
 
 /// `merchant_order_id`: 1–128 characters of `[A-Za-z0-9._:-]`.
@@ -159,6 +164,8 @@ mod tests {
         assert!(!Pending.can_become(Success));
         assert!(!Success.can_become(Failed));
         assert!(!Cancelled.can_become(Pending));
+        let finished: Vec<_> = PayOutStatus::ALL.into_iter().filter(|s| s.is_final()).collect();
+        assert_eq!(finished, [Success, Failed, Cancelled]);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod migrate;
 pub mod payments;
 pub mod requisites;
 pub mod sql;
+pub mod statistics;
 pub mod time;
 pub mod writer;
 

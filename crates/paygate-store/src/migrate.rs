@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_adjustments"),
     migration!(6, "0006_event_claims"),
     migration!(7, "0007_disputes"),
+    migration!(8, "0008_statistics"),
 ];
 
 /// The version the code expects; `/readyz` compares it with the database.

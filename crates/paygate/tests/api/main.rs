@@ -18,6 +18,7 @@ mod payments;
 mod property;
 mod receiver;
 mod secrets;
+mod statistics;
 mod validation;
 mod webhook_durability;
 mod webhooks;

@@ -7,6 +7,7 @@ pub mod paging;
 pub mod payins;
 pub mod payouts;
 pub mod sandbox;
+pub mod statistics;
 pub mod webhooks;
 
 use crate::state::AppState;
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disputes::cancel_dispute))
         .routes(routes!(sandbox::sandbox_pay))
         .routes(routes!(sandbox::sandbox_settle))
+        .routes(routes!(statistics::statistics))
         .routes(routes!(webhooks::settings))
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::resend))

@@ -1,0 +1,185 @@
+//! `/api/v1/statistics`: aggregates of the merchant's payments created in a
+//! period (API.md 3.5), per kind and currency, optionally as a series.
+//!
+//! The database does the counting and summing (grouped by currency, status
+//! and bucket) and hands over the one or two middle completion times a
+//! median needs; nothing here ever holds the payments themselves, so a year
+//! of a million payins costs a few hundred rows of transfer.
+
+pub mod schema;
+mod tally;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::auth::Signed;
+use crate::http::envelope::{ok, Envelope};
+use crate::payments::input::{currency_exponent, parse_time, Issues};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::Response;
+use paygate_core::payments::{PayInStatus, PayOutStatus};
+use paygate_core::statistics::{check_period, median_of_middle, median_window, Granularity};
+use paygate_store::payments::Kind;
+use paygate_store::statistics::StatsScope;
+use schema::*;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use tally::Tally;
+
+/// Counts, sums and derived figures of your payments created in
+/// `[date_from, date_to)`, per kind and currency, in your current mode
+/// (test and live are separate ledgers). `by_status` counts by current
+/// status; `fees`, `turnover`, `average_amount` and
+/// `median_seconds_to_complete` are over the successful ones. With a
+/// `granularity`, each entry has a `series` of its non-empty UTC buckets.
+#[utoipa::path(post, path = "/api/v1/statistics", tag = "merchant",
+    security(("app_token" = [], "app_ts" = [], "app_sig" = [])),
+    request_body = StatisticsIn,
+    responses((status = 200, description = "Statistics of the period", body = inline(Envelope<StatisticsOut>)),
+              (status = 401, body = crate::error::ErrorEnvelope),
+              (status = 422, description = "VALIDATION_ERROR (a missing or malformed field, `date_to` not after \
+                `date_from`, a period over 366 days, an unknown `kind`, `granularity` or field) or \
+                UNSUPPORTED_CURRENCY", body = crate::error::ErrorEnvelope)))]
+pub async fn statistics(State(state): State<AppState>, req: Signed<StatisticsIn>) -> ApiResult<Response> {
+    let input = req.body;
+    let (from, to) = period(&input)?;
+    if let Some(c) = &input.currency {
+        currency_exponent(&state.currencies, c)?;
+    }
+    let scope = StatsScope {
+        merchant_id: req.merchant.id,
+        mode: req.merchant.mode.as_str().to_string(),
+        from,
+        to,
+        currency: input.currency,
+    };
+    let granularity = Granularity::from(input.granularity);
+    let (payin, payout) = tokio::try_join!(
+        wanted(input.kind.payin(), payins(&state, &scope, granularity)),
+        wanted(input.kind.payout(), payouts(&state, &scope, granularity)),
+    )?;
+    Ok(ok(StatisticsOut {
+        date_from: utc(from),
+        date_to: utc(to),
+        kind: input.kind,
+        granularity: input.granularity,
+        payin,
+        payout,
+    }))
+}
+
+/// Both dates, in µs: every problem with them in one answer.
+fn period(input: &StatisticsIn) -> ApiResult<(i64, i64)> {
+    let mut issues = Issues::default();
+    let mut time = |field: &str, text: &str| {
+        let t = parse_time(text);
+        if t.is_none() {
+            issues.add(field, "must be an RFC 3339 time such as 2026-11-01T00:00:00Z");
+        }
+        t
+    };
+    let (from, to) = (time("date_from", &input.date_from), time("date_to", &input.date_to));
+    if let (Some(from), Some(to)) = (from, to) {
+        if let Err(e) = check_period(from, to) {
+            issues.add("date_to", e.to_string());
+        }
+    }
+    issues.into_result()?;
+    match (from, to) {
+        (Some(from), Some(to)) => Ok((from, to)),
+        _ => Err(ApiError::internal(anyhow::anyhow!("period checked without both dates"))),
+    }
+}
+
+/// RFC 3339 UTC, with a fraction only when the time has one.
+fn utc(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// Runs `work` only when the kind was asked for.
+async fn wanted<T>(asked: bool, work: impl Future<Output = ApiResult<T>>) -> ApiResult<Option<T>> {
+    if asked {
+        work.await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+fn exponent(state: &AppState, currency: &str) -> u8 {
+    state.currencies.exponent(currency).unwrap_or(0)
+}
+
+async fn payins(state: &AppState, scope: &StatsScope, granularity: Granularity) -> ApiResult<Vec<PayInStatsOut>> {
+    let statuses = PayInStatus::ALL.map(PayInStatus::as_str);
+    let disputes = async { Ok(state.db.dispute_counts(scope).await?) };
+    let (tallies, disputes) = tokio::try_join!(tallies(state, Kind::PayIn, scope, granularity, &statuses), disputes)?;
+    let mut disputes: HashMap<String, StatsDisputesOut> = disputes
+        .into_iter()
+        .map(|d| (d.currency, StatsDisputesOut { opened: d.opened, accepted: d.accepted, rejected: d.rejected }))
+        .collect();
+    let is_final = |s: &str| PayInStatus::parse(s).is_some_and(PayInStatus::is_final);
+    let entries = tallies.into_iter().map(|(currency, t)| {
+        let exp = exponent(state, &currency);
+        let common = t.render(exp, granularity, is_final, utc);
+        PayInStatsOut {
+            count: common.count,
+            by_status: PayInByStatusOut::new(|s| t.status(s, exp)),
+            figures: common.figures,
+            disputes: disputes.remove(&currency).unwrap_or_default(),
+            series: common.series,
+            currency,
+        }
+    });
+    Ok(entries.collect())
+}
+
+async fn payouts(state: &AppState, scope: &StatsScope, granularity: Granularity) -> ApiResult<Vec<PayOutStatsOut>> {
+    let statuses = PayOutStatus::ALL.map(PayOutStatus::as_str);
+    let tallies = tallies(state, Kind::PayOut, scope, granularity, &statuses).await?;
+    let is_final = |s: &str| PayOutStatus::parse(s).is_some_and(PayOutStatus::is_final);
+    let entries = tallies.into_iter().map(|(currency, t)| {
+        let exp = exponent(state, &currency);
+        let common = t.render(exp, granularity, is_final, utc);
+        PayOutStatsOut {
+            count: common.count,
+            by_status: PayOutByStatusOut::new(|s| t.status(s, exp)),
+            figures: common.figures,
+            series: common.series,
+            currency,
+        }
+    });
+    Ok(entries.collect())
+}
+
+/// Grouped rows folded per currency, with each currency's median fetched
+/// (concurrently: each is its own ordered scan).
+async fn tallies(
+    state: &AppState,
+    kind: Kind,
+    scope: &StatsScope,
+    granularity: Granularity,
+    statuses: &[&str],
+) -> ApiResult<BTreeMap<String, Tally>> {
+    let groups = state.db.payment_groups(kind, scope, granularity.width_micros()).await?;
+    let mut tallies = tally::fold(groups, scope.currency.as_deref());
+    if let Some(bad) = tallies.values().flat_map(|t| t.unknown_statuses(statuses)).next() {
+        return Err(ApiError::internal(anyhow::anyhow!("{} has a row with unknown status {bad:?}", kind.table())));
+    }
+    let mut medians = tokio::task::JoinSet::new();
+    for (currency, t) in &tallies {
+        let Some((offset, take)) = median_window(u64::try_from(t.success_timed).unwrap_or(0)) else { continue };
+        let (db, scope, currency) = (state.db.clone(), scope.clone(), currency.clone());
+        medians.spawn(async move {
+            let middle = db.completion_times(kind, &scope, &currency, offset as i64, take as i64).await;
+            (currency, middle)
+        });
+    }
+    while let Some(joined) = medians.join_next().await {
+        let (currency, middle) = joined.map_err(ApiError::internal)?;
+        if let Some(t) = tallies.get_mut(&currency) {
+            t.median_micros = median_of_middle(&middle?);
+        }
+    }
+    Ok(tallies)
+}

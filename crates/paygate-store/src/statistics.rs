@@ -1,0 +1,193 @@
+//! The reads behind `/api/v1/statistics`. Everything is aggregated in SQL,
+//! so a year of a busy merchant comes back as a few rows per (currency,
+//! status, bucket) and never as the payments themselves. Each query is a
+//! range scan of `(merchant_id, mode, created_at)` (migration 0008).
+
+use crate::db::{Db, Result};
+use crate::payments::Kind;
+use crate::sql::{bind_all, P};
+use paygate_core::statistics::{join_split, SPLIT};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// Whose payments, which ledger, which period (`[from, to)`, µs) and,
+/// optionally, which currency.
+#[derive(Clone, Debug)]
+pub struct StatsScope {
+    pub merchant_id: String,
+    pub mode: String,
+    pub from: i64,
+    pub to: i64,
+    pub currency: Option<String>,
+}
+
+impl StatsScope {
+    /// `merchant_id = $1 AND mode = $2 [AND currency = $3]` and its
+    /// parameters; the period is left to each query, which applies it to
+    /// its own time columns.
+    fn owner_clause(&self) -> (String, Vec<P>) {
+        let mut sql = "merchant_id = $1 AND mode = $2".to_string();
+        let mut params: Vec<P> = vec![self.merchant_id.clone().into(), self.mode.clone().into()];
+        if let Some(c) = &self.currency {
+            params.push(c.clone().into());
+            sql.push_str(&format!(" AND currency = ${}", params.len()));
+        }
+        (sql, params)
+    }
+
+    /// The owner clause plus `created_at` in the period.
+    fn created_clause(&self) -> (String, Vec<P>) {
+        let (mut sql, mut params) = self.owner_clause();
+        params.extend([P::I(self.from), P::I(self.to)]);
+        let n = params.len();
+        sql.push_str(&format!(" AND created_at >= ${} AND created_at < ${n}", n - 1));
+        (sql, params)
+    }
+}
+
+/// Payments of one currency and status (and bucket, for a series).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentGroup {
+    pub currency: String,
+    pub status: String,
+    /// Start of the bucket (µs), when grouped by one.
+    pub bucket: Option<i64>,
+    pub count: i64,
+    /// Σ amount, exact.
+    pub amount: i128,
+    /// Σ fee, exact.
+    pub fee: i128,
+    /// How many have a `completed_at` (what a median of completion times
+    /// can be taken over).
+    pub timed: i64,
+}
+
+/// Dispute activity of one currency in the period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeCounts {
+    pub currency: String,
+    /// Created in the period.
+    pub opened: i64,
+    /// Accepted, with `resolved_at` in the period.
+    pub accepted: i64,
+    /// Rejected, with `resolved_at` in the period.
+    pub rejected: i64,
+}
+
+/// `SUM(column)` as two BIGINT parts that cannot overflow (see [`SPLIT`]).
+fn split_sum(column: &str) -> String {
+    format!(
+        "CAST(SUM({column} / {SPLIT}) AS BIGINT) AS {column}_high, CAST(SUM({column} % {SPLIT}) AS BIGINT) AS {column}_low"
+    )
+}
+
+/// These statements run rarely and scan a lot: planning each call for its
+/// actual merchant and period costs nothing next to the scan, and a cached
+/// generic plan (made once, perhaps while the merchant was small) could pick
+/// a table scan for a merchant with a million rows.
+fn planned_per_call(sql: &str) -> crate::sql::AnyQuery<'_> {
+    sqlx::query(sql).persistent(false)
+}
+
+fn joined(row: &AnyRow, column: &str) -> Result<i128> {
+    Ok(join_split(row.try_get(format!("{column}_high").as_str())?, row.try_get(format!("{column}_low").as_str())?))
+}
+
+impl Db {
+    /// Count, Σ amount and Σ fee of `kind` payments created in the scope,
+    /// per currency and current status, and per bucket of `bucket_width` µs
+    /// when given (buckets are aligned to the epoch, so to UTC hours/days).
+    pub async fn payment_groups(
+        &self,
+        kind: Kind,
+        scope: &StatsScope,
+        bucket_width: Option<i64>,
+    ) -> Result<Vec<PaymentGroup>> {
+        let (clause, params) = scope.created_clause();
+        // The width is one of two constants of ours, not input: inlined, so
+        // the grouping expression is the same text in SELECT and GROUP BY.
+        // `% w + w) % w` floors for times before 1970 as well.
+        let (bucket_col, bucket_group) = match bucket_width {
+            Some(w) => (format!(", created_at - ((created_at % {w}) + {w}) % {w} AS bucket"), ", bucket"),
+            None => (String::new(), ""),
+        };
+        let sql = format!(
+            "SELECT currency, status{bucket_col}, CAST(COUNT(*) AS BIGINT) AS n, {}, {}, \
+             CAST(COUNT(completed_at) AS BIGINT) AS timed \
+             FROM {} WHERE {clause} GROUP BY currency, status{bucket_group}",
+            split_sum("amount"),
+            split_sum("fee"),
+            kind.table(),
+        );
+        let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PaymentGroup {
+                    currency: r.try_get("currency")?,
+                    status: r.try_get("status")?,
+                    bucket: if bucket_width.is_some() { Some(r.try_get("bucket")?) } else { None },
+                    count: r.try_get("n")?,
+                    amount: joined(r, "amount")?,
+                    fee: joined(r, "fee")?,
+                    timed: r.try_get("timed")?,
+                })
+            })
+            .collect()
+    }
+
+    /// `completed_at − created_at` (µs) of the successful `kind` payments of
+    /// `currency` in the scope, in ascending order, `take` of them from
+    /// `offset`: the middle of the sorted list is all a median needs, so
+    /// only those one or two values leave the database.
+    pub async fn completion_times(
+        &self,
+        kind: Kind,
+        scope: &StatsScope,
+        currency: &str,
+        offset: i64,
+        take: i64,
+    ) -> Result<Vec<i64>> {
+        let scope = StatsScope { currency: Some(currency.to_string()), ..scope.clone() };
+        let (clause, mut params) = scope.created_clause();
+        params.extend([P::I(take), P::I(offset)]);
+        let n = params.len();
+        let sql = format!(
+            "SELECT completed_at - created_at AS d FROM {} \
+             WHERE {clause} AND status = 'success' AND completed_at IS NOT NULL \
+             ORDER BY d LIMIT ${} OFFSET ${n}",
+            kind.table(),
+            n - 1,
+        );
+        let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok(r.try_get::<i64, _>("d")?)).collect()
+    }
+
+    /// Disputes opened in the period, and accepted or rejected in it (by
+    /// `resolved_at`), per currency.
+    pub async fn dispute_counts(&self, scope: &StatsScope) -> Result<Vec<DisputeCounts>> {
+        let (clause, mut params) = scope.owner_clause();
+        params.extend([P::I(scope.from), P::I(scope.to)]);
+        let (f, t) = (params.len() - 1, params.len());
+        let created = format!("created_at >= ${f} AND created_at < ${t}");
+        let resolved = format!("resolved_at >= ${f} AND resolved_at < ${t}");
+        let count_if =
+            |cond: &str, name: &str| format!("CAST(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS BIGINT) AS {name}");
+        let sql = format!(
+            "SELECT currency, {}, {}, {} FROM disputes WHERE {clause} AND (({created}) OR ({resolved})) GROUP BY currency",
+            count_if(&created, "opened"),
+            count_if(&format!("status = 'accepted' AND {resolved}"), "accepted"),
+            count_if(&format!("status = 'rejected' AND {resolved}"), "rejected"),
+        );
+        let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DisputeCounts {
+                    currency: r.try_get("currency")?,
+                    opened: r.try_get("opened")?,
+                    accepted: r.try_get("accepted")?,
+                    rejected: r.try_get("rejected")?,
+                })
+            })
+            .collect()
+    }
+}
