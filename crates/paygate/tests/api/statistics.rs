@@ -210,6 +210,14 @@ fn expected(ask: &Ask, merchant: &str, mode: &str, rows: &[Payment], disputes: &
             .collect();
         let mut currencies: BTreeSet<&str> = mine.iter().map(|p| p.currency).collect();
         currencies.extend(ask.currency);
+        if payin {
+            // Dispute activity in the period gives its currency an entry of its own.
+            let inside = |t: i64| t >= ask.from && t < ask.to;
+            let active = disputes.iter().filter(|d| d.merchant == merchant && d.mode == mode).filter(|d| {
+                inside(d.created) || (matches!(d.status, "accepted" | "rejected") && d.resolved.is_some_and(inside))
+            });
+            currencies.extend(active.map(|d| d.currency).filter(|c| ask.currency.is_none_or(|a| a == *c)));
+        }
         let entries: Vec<Value> = currencies
             .into_iter()
             .map(|c| {

@@ -113,7 +113,13 @@ fn exponent(state: &AppState, currency: &str) -> u8 {
 async fn payins(state: &AppState, scope: &StatsScope, granularity: Granularity) -> ApiResult<Vec<PayInStatsOut>> {
     let statuses = PayInStatus::ALL.map(PayInStatus::as_str);
     let disputes = async { Ok(state.db.dispute_counts(scope).await?) };
-    let (tallies, disputes) = tokio::try_join!(tallies(state, Kind::PayIn, scope, granularity, &statuses), disputes)?;
+    let (mut tallies, disputes) =
+        tokio::try_join!(tallies(state, Kind::PayIn, scope, granularity, &statuses), disputes)?;
+    // A dispute opened or resolved in the period may be about a payin of an
+    // earlier one: its currency gets an entry even with no payins in the period.
+    for d in disputes.iter().filter(|d| d.opened + d.accepted + d.rejected > 0) {
+        tallies.entry(d.currency.clone()).or_default();
+    }
     let mut disputes: HashMap<String, StatsDisputesOut> = disputes
         .into_iter()
         .map(|d| (d.currency, StatsDisputesOut { opened: d.opened, accepted: d.accepted, rejected: d.rejected }))
