@@ -59,13 +59,21 @@ pub enum PeriodError {
     NotAfter,
     #[error("the period may span at most 366 days")]
     TooLong,
+    #[error("the period must lie between 1970-01-01 and 9999-12-31 (UTC)")]
+    OutOfRange,
 }
+
+/// 9999-12-31T23:59:59.999999Z + 1 µs: the first instant RFC 3339 cannot write.
+const END_OF_YEAR_9999_MICROS: i64 = 253_402_300_800_000_000;
 
 /// The half-open period `[from, to)` must be non-empty and at most
 /// [`MAX_SPAN_MICROS`] long.
 pub fn check_period(from: i64, to: i64) -> Result<(), PeriodError> {
     let span = i128::from(to) - i128::from(from);
-    if span <= 0 {
+    if from < 0 || to > END_OF_YEAR_9999_MICROS {
+        // No payment predates 1970, and the answer echoes both bounds in UTC.
+        Err(PeriodError::OutOfRange)
+    } else if span <= 0 {
         Err(PeriodError::NotAfter)
     } else if span > i128::from(MAX_SPAN_MICROS) {
         Err(PeriodError::TooLong)
@@ -148,11 +156,15 @@ mod tests {
     fn periods() {
         assert_eq!(check_period(0, 1), Ok(()));
         assert_eq!(check_period(5, 5), Err(PeriodError::NotAfter));
+        assert_eq!(check_period(-1, 5), Err(PeriodError::OutOfRange));
+        assert_eq!(check_period(END_OF_YEAR_9999_MICROS - 5, END_OF_YEAR_9999_MICROS), Ok(()));
+        assert_eq!(check_period(END_OF_YEAR_9999_MICROS, END_OF_YEAR_9999_MICROS + 1), Err(PeriodError::OutOfRange));
         assert_eq!(check_period(6, 5), Err(PeriodError::NotAfter));
         assert_eq!(check_period(0, MAX_SPAN_MICROS), Ok(()));
         assert_eq!(check_period(0, MAX_SPAN_MICROS + 1), Err(PeriodError::TooLong));
-        assert_eq!(check_period(i64::MIN, i64::MAX), Err(PeriodError::TooLong));
+        assert_eq!(check_period(i64::MIN, i64::MAX), Err(PeriodError::OutOfRange));
         assert_eq!(check_period(i64::MAX, i64::MIN), Err(PeriodError::NotAfter));
+        assert_eq!(check_period(10, 5), Err(PeriodError::NotAfter));
     }
 
     #[test]

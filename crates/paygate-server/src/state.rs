@@ -24,6 +24,10 @@ pub struct Inner {
     pub writer: Writer,
     /// Merchants by public token, for authentication without a query.
     pub auth_cache: crate::auth_cache::AuthCache,
+    /// Statistics requests running at once: each holds several pooled
+    /// connections for up to seconds, so a burst of them must not take the
+    /// whole pool from ordinary reads; the rest wait their turn.
+    pub statistics_permits: tokio::sync::Semaphore,
 }
 
 impl std::ops::Deref for AppState {
@@ -66,6 +70,7 @@ impl AppState {
         });
         let writer = Writer::start(settings.database_url.expose_secret(), render, tasks)?;
         let settings_ttl = settings.auth_cache_ttl_ms;
+        let statistics_concurrency = (settings.max_db_connections as usize / 8).max(1);
         let state = AppState(Arc::new(Inner {
             db,
             settings,
@@ -74,6 +79,7 @@ impl AppState {
             currencies,
             metrics: crate::telemetry::metrics_handle(),
             auth_cache: crate::auth_cache::AuthCache::new(std::time::Duration::from_millis(settings_ttl)),
+            statistics_permits: tokio::sync::Semaphore::new(statistics_concurrency),
             writer,
         }));
         Ok((state, Generated { admin_token: generated }))

@@ -122,9 +122,14 @@ pub fn request_digest(fields: &[Option<&str>]) -> String {
     hex::encode(h.finalize())
 }
 
-/// RFC 3339 time → µs since the epoch.
+/// RFC 3339 time → µs since the epoch, rounded up to the next whole µs.
+/// Stored times are whole µs, so for the bounds we use (`>= from`, `< to`)
+/// rounding up keeps a sub-µs bound exact, where truncating would let in a
+/// row created before `from` or drop one created before `to`.
 pub fn parse_time(text: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_micros())
+    let t = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    let micros = t.timestamp_micros();
+    Some(if t.timestamp_subsec_nanos() % 1000 != 0 { micros.checked_add(1)? } else { micros })
 }
 
 #[cfg(test)]
@@ -133,6 +138,15 @@ mod tests {
 
     fn amount(json: &str) -> AmountIn {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn sub_microsecond_bounds_round_up() {
+        assert_eq!(parse_time("1970-01-01T00:00:00.000001Z"), Some(1));
+        assert_eq!(parse_time("1970-01-01T00:00:00.0000001Z"), Some(1));
+        assert_eq!(parse_time("1970-01-01T00:00:00.0000019+00:00"), Some(2));
+        assert_eq!(parse_time("1970-01-01T05:30:00+05:30"), Some(0));
+        assert_eq!(parse_time("yesterday"), None);
     }
 
     #[test]

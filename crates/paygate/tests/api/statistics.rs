@@ -415,6 +415,16 @@ async fn invalid_statistics_requests_change_nothing(app: TestApp) {
             "date_to",
         ),
         (with(json!({"date_to": "2027-11-03T00:00:00Z"})), "VALIDATION_ERROR", "date_to"),
+        (
+            with(json!({"date_from": "1969-12-31T23:00:00Z", "date_to": "1970-01-02T00:00:00Z"})),
+            "VALIDATION_ERROR",
+            "date_from",
+        ),
+        (
+            with(json!({"date_from": "9999-12-31T00:00:00Z", "date_to": "9999-12-31T23:00:00-05:00"})),
+            "VALIDATION_ERROR",
+            "date_to",
+        ),
         (with(json!({"kind": "both"})), "VALIDATION_ERROR", "kind"),
         (with(json!({"kind": "PAYIN"})), "VALIDATION_ERROR", "kind"),
         (with(json!({"kind": null})), "VALIDATION_ERROR", "kind"),

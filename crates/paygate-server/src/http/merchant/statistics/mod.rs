@@ -17,7 +17,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
-use paygate_core::statistics::{check_period, median_of_middle, median_window, Granularity};
+use paygate_core::statistics::{check_period, median_of_middle, median_window, Granularity, PeriodError};
 use paygate_store::payments::Kind;
 use paygate_store::statistics::StatsScope;
 use schema::*;
@@ -53,6 +53,12 @@ pub async fn statistics(State(state): State<AppState>, req: Signed<StatisticsIn>
         currency: input.currency,
     };
     let granularity = Granularity::from(input.granularity);
+    // Waiting here is bounded by the request timeout (503 past it).
+    let _permit = state
+        .statistics_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Unavailable("statistics are shutting down".into()))?;
     let (payin, payout) = tokio::try_join!(
         wanted(input.kind.payin(), payins(&state, &scope, granularity)),
         wanted(input.kind.payout(), payouts(&state, &scope, granularity)),
@@ -80,7 +86,8 @@ fn period(input: &StatisticsIn) -> ApiResult<(i64, i64)> {
     let (from, to) = (time("date_from", &input.date_from), time("date_to", &input.date_to));
     if let (Some(from), Some(to)) = (from, to) {
         if let Err(e) = check_period(from, to) {
-            issues.add("date_to", e.to_string());
+            let field = if matches!(e, PeriodError::OutOfRange) && from < 0 { "date_from" } else { "date_to" };
+            issues.add(field, e.to_string());
         }
     }
     issues.into_result()?;
