@@ -6,6 +6,7 @@
 //! Handlers do their expensive work (parsing, HMAC, validation) in parallel
 //! and then `submit` a [`Command`]; batching is invisible to them.
 
+mod autocommit;
 mod batch;
 pub mod command;
 pub mod render;
@@ -181,6 +182,19 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::s
 /// Applies `cmds` optimistically, and once more carefully if that met an
 /// existing order id. `Err` means nothing was written.
 async fn apply(
+    db: &Db,
+    render: &dyn Render,
+    cmds: &[Command],
+    notify: &tokio::sync::Notify,
+) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
+    if autocommit::eligible(db.backend(), cmds) {
+        return autocommit::apply(db, render, cmds, notify).await;
+    }
+    apply_in_transaction(db, render, cmds, notify).await
+}
+
+/// [`apply`] inside a transaction: optimistic first, then careful.
+async fn apply_in_transaction(
     db: &Db,
     render: &dyn Render,
     cmds: &[Command],

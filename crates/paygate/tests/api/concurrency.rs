@@ -9,7 +9,8 @@ use std::sync::Arc;
 both_backends!(
     exactly_the_covered_payouts_succeed,
     concurrent_identical_payins_create_one,
-    concurrent_mixed_operations_keep_the_ledger_exact
+    concurrent_mixed_operations_keep_the_ledger_exact,
+    new_and_repeated_payins_in_one_burst_are_told_apart,
 );
 
 async fn exactly_the_covered_payouts_succeed(app: TestApp) {
@@ -137,4 +138,56 @@ async fn concurrent_mixed_operations_keep_the_ledger_exact(app: TestApp) {
     assert_eq!(minor(&hold), held);
     assert_eq!(minor(&available) + minor(&hold), 16000);
     app.assert_ledger_ok().await;
+}
+
+/// New orders and repeats of existing ones arrive together, so one write
+/// batch holds both: every new order is 201 with a payin of its own, every
+/// repeat is 200 with the existing payin, a changed repeat is 409, and
+/// nothing is stored twice.
+async fn new_and_repeated_payins_in_one_burst_are_told_apart(app: TestApp) {
+    let m = app.create_merchant("burst@example.com").await;
+    let mut existing = std::collections::HashMap::new();
+    for i in 0..40 {
+        let (s, b) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("old-{i}"), "5.00")).await;
+        assert_eq!(s, 201, "{b}");
+        existing.insert(format!("old-{i}"), b["data"]["id"].as_str().unwrap().to_string());
+    }
+    let app = Arc::new(app);
+    let tasks: Vec<_> = (0..120)
+        .map(|i| {
+            let (app, m) = (app.clone(), m.clone());
+            // new orders, exact repeats and changed repeats, interleaved
+            let (order, amount) = match i % 3 {
+                0 => (format!("new-{i}"), "5.00"),
+                1 => (format!("old-{}", i % 40), "5.00"),
+                _ => (format!("old-{}", i % 40), "5.01"),
+            };
+            tokio::spawn(async move {
+                let (s, b) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&order, amount)).await;
+                (i, order, s, b["data"]["id"].as_str().map(str::to_string))
+            })
+        })
+        .collect();
+    let mut new_ids = std::collections::HashSet::new();
+    for t in tasks {
+        let (i, order, status, id) = t.await.unwrap();
+        match i % 3 {
+            0 => {
+                assert_eq!(status, 201, "{order}");
+                assert!(new_ids.insert(id.unwrap()), "{order}: a payin of its own");
+            }
+            1 => {
+                assert_eq!(status, 200, "{order}");
+                assert_eq!(id.as_ref(), existing.get(&order), "{order}: the existing payin");
+            }
+            _ => assert_eq!(status, 409, "{order}"),
+        }
+    }
+    use sqlx::Row;
+    let n: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM payins")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(n, 40 + 40, "40 old and 40 new payins, nothing twice");
 }
