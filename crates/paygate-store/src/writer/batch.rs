@@ -103,59 +103,49 @@ const EVENT_COLUMNS: [&str; 8] =
     ["id", "merchant_id", "event_type", "object_id", "callback_url", "body", "next_attempt_at", "created_at"];
 const ACCOUNT_COLUMNS: [&str; 7] = ["id", "owner", "mode", "is_merchant", "currency", "bucket", "created_at"];
 
-/// Accounts a command may touch, given the row it refers to.
 /// Which ledger (merchant, mode, currency) a command posts to.
 type LedgerKey = (String, String, String);
 
+/// Accounts a command may touch, given the row it refers to.
 fn accounts_for(
     cmd: &Command,
     payins: &HashMap<String, PayInRow>,
     payouts: &HashMap<String, PayOutRow>,
 ) -> Vec<(LedgerKey, Vec<AccountRef>)> {
     use AccountRef::{Merchant, System};
+    use Bucket::{Available, Frozen, Hold};
     use SystemAccount::*;
+    // Payin and dispute commands post to the ledger of the payin they are about.
+    let on_payin = |id: &str, accts: Vec<AccountRef>| {
+        payins
+            .get(id)
+            .map(|r| vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)])
+            .unwrap_or_default()
+    };
     match cmd {
         Command::CreatePayIn(_) => vec![],
         Command::CreatePayOut(row) => {
             vec![(
                 (row.merchant_id.clone(), row.mode.clone(), row.currency.clone()),
-                vec![Merchant(Bucket::Available), Merchant(Bucket::Hold)],
+                vec![Merchant(Available), Merchant(Hold)],
             )]
         }
-        Command::PayIn(c) => payins
-            .get(&c.id)
-            .map(|r| {
-                let accts = vec![Merchant(Bucket::Available), System(ProviderClearing), System(Fees)];
-                vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)]
-            })
-            .unwrap_or_default(),
+        Command::PayIn(c) => on_payin(&c.id, vec![Merchant(Available), System(ProviderClearing), System(Fees)]),
         Command::PayOut(c) => payouts
             .get(&c.id)
             .map(|r| {
-                let accts =
-                    vec![Merchant(Bucket::Available), Merchant(Bucket::Hold), System(PayoutClearing), System(Fees)];
+                let accts = vec![Merchant(Available), Merchant(Hold), System(PayoutClearing), System(Fees)];
                 vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)]
             })
             .unwrap_or_default(),
         Command::Adjust(a) => {
             let key = (a.merchant_id.clone(), a.mode.as_str().to_string(), a.currency.clone());
-            vec![(key, vec![Merchant(Bucket::Available), System(Adjustments)])]
+            vec![(key, vec![Merchant(Available), System(Adjustments)])]
         }
-        Command::OpenDispute(d) => payins
-            .get(&d.row.payin_id)
-            .map(|r| {
-                let accts = vec![Merchant(Bucket::Available), Merchant(Bucket::Frozen)];
-                vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)]
-            })
-            .unwrap_or_default(),
-        Command::Dispute(c) => payins
-            .get(&c.payin_id)
-            .map(|r| {
-                let accts =
-                    vec![Merchant(Bucket::Available), Merchant(Bucket::Frozen), System(ProviderClearing), System(Fees)];
-                vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)]
-            })
-            .unwrap_or_default(),
+        Command::OpenDispute(d) => on_payin(&d.row.payin_id, vec![Merchant(Available), Merchant(Frozen)]),
+        Command::Dispute(c) => {
+            on_payin(&c.payin_id, vec![Merchant(Available), Merchant(Frozen), System(ProviderClearing), System(Fees)])
+        }
     }
 }
 
@@ -409,10 +399,7 @@ impl<'a> Batch<'a> {
             next.callback_url.clone(),
             EventObject::PayIn(&next),
         );
-        if !self.new_payins.contains(&next.id) {
-            self.dirty_payins.insert(next.id.clone());
-        }
-        self.payins.insert(next.id.clone(), next.clone());
+        self.keep_payin(next.clone());
         Ok(Outcome::PayIn { row: Box::new(next), created: false })
     }
 

@@ -26,8 +26,9 @@ fn fee_rule(p: &PayInRow) -> ResolvedFee {
 }
 
 impl Batch<'_> {
-    /// Disputes being changed (locked on PostgreSQL, like their payins) and
-    /// the open disputes of payins about to be disputed.
+    /// Disputes being changed (locked on PostgreSQL, like their payins), and
+    /// how many disputes (and which open one) the payins about to be disputed
+    /// have: `open_dispute_of` only needs those payins.
     pub(super) async fn load_disputes(&mut self, conn: &mut AnyConnection, cmds: &[Command]) -> Result<(), CmdError> {
         let mut ids = BTreeSet::new();
         let mut disputed_payins = BTreeSet::new();
@@ -61,9 +62,6 @@ impl Batch<'_> {
         let rows = fetch_rows(conn, self.backend, "disputes", &DISPUTE_COLUMNS, ids, &BTreeSet::new(), true).await?;
         for r in rows {
             let row = DisputeRow::from_row(&r)?;
-            if row.status == DisputeStatus::Open {
-                self.open_dispute_of.insert(row.payin_id.clone(), row.id.clone());
-            }
             self.disputes.insert(row.id.clone(), row);
         }
         Ok(())
@@ -203,7 +201,7 @@ impl Batch<'_> {
 
     /// Remembers a changed payin and marks it for an UPDATE (a payin created
     /// in this batch is inserted with its latest values instead).
-    fn keep_payin(&mut self, row: PayInRow) {
+    pub(super) fn keep_payin(&mut self, row: PayInRow) {
         if !self.new_payins.contains(&row.id) {
             self.dirty_payins.insert(row.id.clone());
         }
