@@ -108,21 +108,14 @@ pub fn pad_pow2<T: Clone>(mut items: Vec<T>) -> Vec<T> {
     items
 }
 
-/// Splits `n` rows into chunks whose sizes are powers of two no larger than
-/// `max`: at most a handful of distinct statement texts per table, so every
-/// multi-row statement is served from the prepared-statement cache.
-pub fn chunk_sizes(mut n: usize, max: usize) -> Vec<usize> {
+/// Splits `n` rows into as few chunks as `max` allows, of near-equal sizes:
+/// one statement (one round trip) per table and batch in the common case.
+/// That gives up to `max` statement texts per table, which the writer's
+/// larger prepared-statement cache holds.
+pub fn chunk_sizes(n: usize, max: usize) -> Vec<usize> {
     let max = max.max(1);
-    let mut out = Vec::new();
-    while n > 0 {
-        let mut size = 1;
-        while size * 2 <= n.min(max) {
-            size *= 2;
-        }
-        out.push(size);
-        n -= size;
-    }
-    out
+    let chunks = n.div_ceil(max);
+    (0..chunks).map(|i| n / chunks + usize::from(i < n % chunks)).collect()
 }
 
 /// Most rows per multi-row INSERT: 64, or fewer for very wide tables, well
@@ -144,8 +137,9 @@ mod tests {
         assert_eq!(insert_sql(Backend::Sqlite, "t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
         assert_eq!(placeholders(3, 3), "$3, $4, $5");
         assert_eq!(list(Backend::Sqlite, 1, 2), "?, ?");
-        assert_eq!(chunk_sizes(37, 64), vec![32, 4, 1]);
-        assert_eq!(chunk_sizes(200, 64), vec![64, 64, 64, 8]);
+        assert_eq!(chunk_sizes(37, 64), vec![37]);
+        assert_eq!(chunk_sizes(200, 64), vec![50, 50, 50, 50]);
+        assert_eq!(chunk_sizes(130, 64), vec![44, 43, 43]);
         assert_eq!(chunk_sizes(0, 64), Vec::<usize>::new());
         assert_eq!(pad_pow2(vec![1, 2, 3]), vec![1, 2, 3, 3]);
         assert_eq!(pad_pow2(Vec::<u8>::new()), Vec::<u8>::new());
