@@ -1,6 +1,6 @@
 //! The connection pool and the error type shared by every repository.
 
-use crate::dialect;
+use crate::dialect::{self, Role};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;
 use std::time::Duration;
@@ -71,6 +71,11 @@ pub struct Db {
 impl Db {
     /// Opens (and for SQLite creates) the database at `url`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
+        Db::connect_as(url, max_connections, Role::Shared).await
+    }
+
+    /// [`Db::connect`] for connections with the settings of `role`.
+    pub async fn connect_as(url: &str, max_connections: u32, role: Role) -> Result<Db> {
         sqlx::any::install_default_drivers();
         let backend = dialect::backend_of(url).ok_or(StoreError::UnsupportedUrl)?;
         let url = dialect::normalise_url(backend, url);
@@ -83,7 +88,9 @@ impl Db {
             // surfaces as an error on first use instead, and the pool
             // replaces it.
             .test_before_acquire(false)
-            .after_connect(move |conn, _| Box::pin(async move { dialect::prepare_connection(backend, conn).await }))
+            .after_connect(move |conn, _| {
+                Box::pin(async move { dialect::prepare_connection(backend, role, conn).await })
+            })
             .connect(&url)
             .await?;
         Ok(Db { pool, backend })

@@ -25,17 +25,41 @@ pub fn normalise_url(backend: Backend, url: &str) -> String {
     }
 }
 
+/// What a pool's connections are for; the writer's get SQLite settings of
+/// their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Request handlers, workers and tools.
+    Shared,
+    /// The batching writer (`crate::writer`), the only hot writer.
+    Writer,
+}
+
+/// Most WAL pages before the SQLite writer checkpoints on its own, as a
+/// safety net: normally the writer's background checkpointer
+/// (`writer::checkpoint`) keeps the WAL far shorter.
+pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 16_384;
+
 /// Per-connection settings. SQLite: WAL so readers never block the writer,
 /// `synchronous=FULL` so that a 2xx means the commit reached the disk, a busy
 /// timeout so concurrent writers queue instead of failing, and foreign keys.
+/// The writer's connection also keeps a 64 MiB page cache, so the index pages
+/// a batch touches are not read back from the file every time, and leaves
+/// checkpoints to a background connection, so that copying the WAL into the
+/// database never stalls a batch (both measured in `bench/README.md`).
 /// PostgreSQL: synchronous commit stays on (the server default) explicitly.
-pub async fn prepare_connection(backend: Backend, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+pub async fn prepare_connection(backend: Backend, role: Role, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     match backend {
         Backend::Sqlite => {
             conn.execute(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
             )
             .await?;
+            if role == Role::Writer {
+                let pragmas =
+                    format!("PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES};");
+                conn.execute(pragmas.as_str()).await?;
+            }
         }
         Backend::Postgres => {
             conn.execute("SET synchronous_commit = on").await?;

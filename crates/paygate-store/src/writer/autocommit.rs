@@ -24,7 +24,7 @@
 use super::batch::Batch;
 use super::command::{CmdError, Command, Outcome};
 use super::render::Render;
-use crate::db::{Backend, Db};
+use crate::db::Backend;
 use crate::payments::PAYIN_COLUMNS;
 use crate::sql::{bind_all, placeholders, rows_per_statement, P};
 use crate::time::now_micros;
@@ -40,24 +40,22 @@ pub(super) fn eligible(backend: Backend, cmds: &[Command]) -> bool {
 }
 
 pub(super) async fn apply(
-    db: &Db,
+    conn: &mut super::Conn,
     render: &dyn Render,
     cmds: &[Command],
     notify: &tokio::sync::Notify,
 ) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
-    let mut conn = db.pool().acquire().await?;
     let mut phase = super::Phases::start();
-    let result = Batch::new(db.backend(), render, now_micros(), true).apply(&mut conn, cmds).await;
+    let result = Batch::new(Backend::Sqlite, render, now_micros(), true).apply(conn, cmds).await;
     phase.mark("autocommit");
     match result {
         Ok(applied) => Ok(applied.answers),
         Err(CmdError::Retry) => {
             metrics::counter!("paygate_writer_careful_retries_total").increment(1);
-            let inserted = inserted_ids(&mut conn, cmds).await?;
-            drop(conn);
+            let inserted = inserted_ids(conn, cmds).await?;
             let went_in = |c: &Command| matches!(c, Command::CreatePayIn(r) if inserted.contains(&r.id));
             let redo: Vec<Command> = cmds.iter().filter(|c| !went_in(c)).cloned().collect();
-            let mut redone = super::apply_in_transaction(db, render, &redo, notify).await?.into_iter();
+            let mut redone = super::apply_in_transaction(conn, render, &redo, notify).await?.into_iter();
             // Answers in command order: a command was either inserted or redone.
             Ok(cmds
                 .iter()

@@ -8,6 +8,7 @@
 
 mod autocommit;
 mod batch;
+mod checkpoint;
 pub mod command;
 pub mod render;
 
@@ -17,6 +18,7 @@ pub use command::{
 pub use render::{EventObject, Render};
 
 use crate::db::{Backend, Db};
+use crate::dialect::Role;
 use crate::time::now_micros;
 use crate::StoreError;
 use batch::Batch;
@@ -67,12 +69,22 @@ impl Writer {
                     }
                 };
                 runtime.block_on(async move {
-                    let db = match Db::connect(&url, tasks as u32 + 1).await {
+                    let db = match Db::connect_as(&url, tasks as u32 + 1, Role::Writer).await {
                         Ok(db) => db,
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));
                             return;
                         }
+                    };
+                    let checkpointer = match db.backend() {
+                        Backend::Sqlite => match Db::connect(&url, 1).await {
+                            Ok(own) => Some((tokio::spawn(checkpoint::run(own.clone())), own)),
+                            Err(e) => {
+                                let _ = ready_tx.send(Err(e));
+                                return;
+                            }
+                        },
+                        Backend::Postgres => None,
                     };
                     let _ = ready_tx.send(Ok(()));
                     let shards: Vec<_> = receivers
@@ -81,6 +93,10 @@ impl Writer {
                         .collect();
                     for shard in shards {
                         let _ = shard.await;
+                    }
+                    if let Some((task, own)) = checkpointer {
+                        task.abort();
+                        own.close().await;
                     }
                     db.close().await;
                 });
@@ -108,7 +124,14 @@ fn shard_of(key: &str, shards: usize) -> usize {
     (h % shards as u64) as usize
 }
 
+/// The connection a shard keeps from one batch to the next: a SQLite
+/// connection drops its whole page cache whenever another connection wrote
+/// since its last transaction, so taking turns between pooled connections
+/// made every batch read its index pages back from the file.
+type Conn = sqlx::pool::PoolConnection<sqlx::Any>;
+
 async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notify: Arc<tokio::sync::Notify>) {
+    let mut kept: Option<Conn> = None;
     while let Some(first) = rx.recv().await {
         let mut payload = first.cmd.payload_bytes();
         let mut jobs = vec![first];
@@ -123,7 +146,26 @@ async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notif
         }
         metrics::histogram!("paygate_writer_batch_size").record(jobs.len() as f64);
         let started = std::time::Instant::now();
-        process(&db, render.as_ref(), jobs, &notify).await;
+        let mut conn = match kept.take() {
+            Some(conn) => conn,
+            None => match db.pool().acquire().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::error!(error = %e, "writer has no database connection");
+                    for job in jobs {
+                        let _ = job.reply.send(Err(CmdError::Unavailable));
+                    }
+                    continue;
+                }
+            },
+        };
+        // After a database error the connection may be broken: it is closed
+        // and the next batch opens a fresh one.
+        if process(&mut conn, render.as_ref(), jobs, &notify).await {
+            kept = Some(conn);
+        } else {
+            conn.close_on_drop();
+        }
         metrics::histogram!("paygate_writer_batch_seconds").record(started.elapsed().as_secs_f64());
     }
 }
@@ -131,12 +173,13 @@ async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notif
 /// Applies a batch; if the transaction fails as a whole (a constraint hit by
 /// a concurrent node, a deadlock, a lost connection), every command is
 /// retried alone so that one bad command cannot fail its neighbours.
-async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::sync::Notify) {
+/// Returns false when the database failed, so the connection is not reused.
+async fn process(db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::sync::Notify) -> bool {
     // A caller that gave up (its request timed out) gets nothing applied if
     // its job has not started yet: it was answered 503 and may retry.
     let jobs: Vec<Job> = jobs.into_iter().filter(|j| !j.reply.is_closed()).collect();
     if jobs.is_empty() {
-        return;
+        return true;
     }
     let (cmds, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().map(|j| (j.cmd, j.reply)).unzip();
     match apply(db, render, &cmds, notify).await {
@@ -144,6 +187,7 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::s
             for (reply, answer) in replies.into_iter().zip(answers) {
                 let _ = reply.send(answer);
             }
+            true
         }
         Err(e) if cmds.len() == 1 => {
             // A unique violation alone usually means a concurrent node just
@@ -153,17 +197,18 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::s
                 other => Err(other),
             };
             let answer = retried.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)));
-            if let Err(err) = &answer {
-                if matches!(err, CmdError::Store(_)) {
-                    tracing::error!(error = %err, "writer command failed");
-                }
+            let healthy = !matches!(answer, Err(CmdError::Store(_)));
+            if let Err(err @ CmdError::Store(_)) = &answer {
+                tracing::error!(error = %err, "writer command failed");
             }
             if let Some(reply) = replies.into_iter().next() {
                 let _ = reply.send(answer);
             }
+            healthy
         }
         Err(e) => {
             tracing::warn!(error = %e, size = cmds.len(), "batch failed; retrying its commands one by one");
+            let mut healthy = true;
             for (cmd, reply) in cmds.into_iter().zip(replies) {
                 let one = vec![cmd];
                 let answer = match apply(db, render, &one, notify).await {
@@ -173,8 +218,10 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::s
                         .and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable))),
                     Err(e) => Err(e),
                 };
+                healthy &= !matches!(answer, Err(CmdError::Store(_)));
                 let _ = reply.send(answer);
             }
+            healthy
         }
     }
 }
@@ -182,12 +229,12 @@ async fn process(db: &Db, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::s
 /// Applies `cmds` optimistically, and once more carefully if that met an
 /// existing order id. `Err` means nothing was written.
 async fn apply(
-    db: &Db,
+    db: &mut Conn,
     render: &dyn Render,
     cmds: &[Command],
     notify: &tokio::sync::Notify,
 ) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
-    if autocommit::eligible(db.backend(), cmds) {
+    if autocommit::eligible(backend_of(db), cmds) {
         return autocommit::apply(db, render, cmds, notify).await;
     }
     apply_in_transaction(db, render, cmds, notify).await
@@ -195,7 +242,7 @@ async fn apply(
 
 /// [`apply`] inside a transaction: optimistic first, then careful.
 async fn apply_in_transaction(
-    db: &Db,
+    db: &mut Conn,
     render: &dyn Render,
     cmds: &[Command],
     notify: &tokio::sync::Notify,
@@ -218,7 +265,7 @@ async fn apply_in_transaction(
 
 /// One transaction for `cmds`. `Err` means nothing was written.
 async fn apply_once(
-    db: &Db,
+    db: &mut Conn,
     render: &dyn Render,
     cmds: &[Command],
     optimistic: bool,
@@ -227,12 +274,13 @@ async fn apply_once(
     // SQLite: take the write lock up front, so reading balances and then
     // writing cannot fail with a stale snapshot.
     let mut phase = Phases::start();
-    let mut tx = match db.backend() {
-        Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => db.pool().begin().await?,
+    let backend = backend_of(db);
+    let mut tx = match backend {
+        Backend::Sqlite => sqlx::Connection::begin_with(&mut **db, "BEGIN IMMEDIATE").await?,
+        Backend::Postgres => sqlx::Connection::begin(&mut **db).await?,
     };
     phase.mark("begin");
-    let applied = Batch::new(db.backend(), render, now_micros(), optimistic).apply(&mut tx, cmds).await?;
+    let applied = Batch::new(backend, render, now_micros(), optimistic).apply(&mut tx, cmds).await?;
     phase.restart();
     tx.commit().await?;
     phase.mark("commit");
@@ -240,6 +288,14 @@ async fn apply_once(
         notify.notify_one();
     }
     Ok(applied.answers)
+}
+
+/// The engine behind a writer connection.
+fn backend_of(conn: &Conn) -> Backend {
+    match conn.backend_name() {
+        "SQLite" => Backend::Sqlite,
+        _ => Backend::Postgres,
+    }
 }
 
 /// Records how long each step of a batch takes
