@@ -124,13 +124,16 @@ fn shard_of(key: &str, shards: usize) -> usize {
     (h % shards as u64) as usize
 }
 
-/// The connection a shard keeps from one batch to the next: a SQLite
-/// connection drops its whole page cache whenever another connection wrote
-/// since its last transaction, so taking turns between pooled connections
-/// made every batch read its index pages back from the file.
+/// A writer connection. On PostgreSQL a shard keeps its connection from one
+/// batch to the next, which saves the pool's hand-over (+5% payin-create,
+/// measured A/B). On SQLite it goes back to the pool after each batch:
+/// keeping it made `BEGIN IMMEDIATE` of hot-payout batches wait 0.65 ms
+/// instead of 0.15 ms (12.5k -> 10.4k payouts/s, measured A/B), for reasons
+/// this profile could not show.
 type Conn = sqlx::pool::PoolConnection<sqlx::Any>;
 
 async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notify: Arc<tokio::sync::Notify>) {
+    let keep_connection = db.backend() == Backend::Postgres;
     let mut kept: Option<Conn> = None;
     while let Some(first) = rx.recv().await {
         let mut payload = first.cmd.payload_bytes();
@@ -161,10 +164,10 @@ async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notif
         };
         // After a database error the connection may be broken: it is closed
         // and the next batch opens a fresh one.
-        if process(&mut conn, render.as_ref(), jobs, &notify).await {
-            kept = Some(conn);
-        } else {
+        if !process(&mut conn, render.as_ref(), jobs, &notify).await {
             conn.close_on_drop();
+        } else if keep_connection {
+            kept = Some(conn);
         }
         metrics::histogram!("paygate_writer_batch_seconds").record(started.elapsed().as_secs_f64());
     }
