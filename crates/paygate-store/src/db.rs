@@ -5,7 +5,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Backend {
     Sqlite,
     Postgres,

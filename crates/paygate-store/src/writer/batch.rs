@@ -695,15 +695,9 @@ async fn insert_new(
     columns: &[&str],
     rows: Vec<Vec<P>>,
 ) -> Result<(), CmdError> {
-    let mut rest = rows.as_slice();
-    for size in chunk_sizes(rows.len(), rows_per_statement(columns.len())) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let sql = format!(
-            "{} ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING RETURNING id",
-            insert_sql(backend, table, columns, size)
-        );
-        let params = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+    for (size, params) in statement_chunks(rows, columns.len()) {
+        let tail = " ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING RETURNING id";
+        let sql = insert_sql(backend, table, columns, size, tail);
         let inserted = bind_all(sqlx::query(&sql), params).fetch_all(&mut *conn).await?.len();
         if inserted < size {
             return Err(CmdError::Retry);
@@ -739,6 +733,18 @@ async fn update_balances(
     Ok(())
 }
 
+/// `rows` as the parameter lists of as few multi-row statements as the
+/// column count allows (row count, flattened parameters), moved rather than
+/// copied: the writer is one serial chain, and on SQLite its copies are on
+/// the path of every batch.
+fn statement_chunks(rows: Vec<Vec<P>>, columns: usize) -> Vec<(usize, Vec<P>)> {
+    let mut rows = rows.into_iter();
+    chunk_sizes(rows.len(), rows_per_statement(columns))
+        .into_iter()
+        .map(|size| (size, rows.by_ref().take(size).flatten().collect()))
+        .collect()
+}
+
 async fn insert_rows(
     backend: Backend,
     conn: &mut AnyConnection,
@@ -746,12 +752,8 @@ async fn insert_rows(
     columns: &[&str],
     rows: Vec<Vec<P>>,
 ) -> Result<(), CmdError> {
-    let mut rest = rows.as_slice();
-    for size in chunk_sizes(rows.len(), rows_per_statement(columns.len())) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let sql = insert_sql(backend, table, columns, size);
-        let params = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+    for (size, params) in statement_chunks(rows, columns.len()) {
+        let sql = insert_sql(backend, table, columns, size, "");
         bind_all(sqlx::query(&sql), params).execute(&mut *conn).await?;
     }
     Ok(())
