@@ -35,17 +35,18 @@ pub enum Role {
     Writer,
 }
 
-/// Most WAL pages before the SQLite writer checkpoints on its own, as a
-/// safety net: normally the writer's background checkpointer
-/// (`writer::checkpoint`) keeps the WAL far shorter.
+/// WAL pages after which the SQLite writer checkpoints on its own (SQLite's
+/// default is 1,000). By then the writer's background checkpointer
+/// (`writer::checkpoint`) has copied nearly all of them, so this checkpoint
+/// is short, and it lets the WAL start over from its beginning.
 pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 
 /// Per-connection settings. SQLite: WAL so readers never block the writer,
 /// `synchronous=FULL` so that a 2xx means the commit reached the disk, a busy
 /// timeout so concurrent writers queue instead of failing, and foreign keys.
-/// The writer's connections leave checkpoints to a background connection, so
-/// that copying the WAL into the database does not stall a batch every 1,000
-/// pages (measured in `bench/README.md`).
+/// The writer's connections leave most of the checkpointing to a background
+/// connection, so that copying the WAL into the database does not stall a
+/// batch every 1,000 pages (measured in `bench/README.md`).
 /// PostgreSQL: synchronous commit stays on (the server default) explicitly.
 pub async fn prepare_connection(backend: Backend, role: Role, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     match backend {
@@ -61,6 +62,12 @@ pub async fn prepare_connection(backend: Backend, role: Role, conn: &mut AnyConn
         }
         Backend::Postgres => {
             conn.execute("SET synchronous_commit = on").await?;
+            // Tells the writer's sessions apart in `pg_stat_activity`.
+            let name = match role {
+                Role::Shared => "paygate",
+                Role::Writer => "paygate-writer",
+            };
+            conn.execute(format!("SET application_name = '{name}'").as_str()).await?;
         }
     }
     Ok(())

@@ -40,7 +40,7 @@ pub(super) fn eligible(backend: Backend, cmds: &[Command]) -> bool {
 }
 
 pub(super) async fn apply(
-    conn: &mut super::Conn,
+    conn: &mut super::connection::Conn,
     render: &dyn Render,
     cmds: &[Command],
     notify: &tokio::sync::Notify,

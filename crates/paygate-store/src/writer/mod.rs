@@ -10,6 +10,7 @@ mod autocommit;
 mod batch;
 mod checkpoint;
 pub mod command;
+mod connection;
 pub mod render;
 
 pub use command::{
@@ -22,6 +23,7 @@ use crate::dialect::Role;
 use crate::time::now_micros;
 use crate::StoreError;
 use batch::Batch;
+use connection::{connection_failed, Conn, Connections};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -124,18 +126,21 @@ fn shard_of(key: &str, shards: usize) -> usize {
     (h % shards as u64) as usize
 }
 
-/// A writer connection. On PostgreSQL a shard keeps its connection from one
-/// batch to the next, which saves the pool's hand-over (+5% payin-create,
-/// measured A/B). On SQLite it goes back to the pool after each batch:
-/// keeping it made `BEGIN IMMEDIATE` of hot-payout batches wait 0.65 ms
-/// instead of 0.15 ms (12.5k -> 10.4k payouts/s, measured A/B), for reasons
-/// this profile could not show.
-type Conn = sqlx::pool::PoolConnection<sqlx::Any>;
-
 async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notify: Arc<tokio::sync::Notify>) {
-    let keep_connection = db.backend() == Backend::Postgres;
-    let mut kept: Option<Conn> = None;
-    while let Some(first) = rx.recv().await {
+    let mut connections = Connections::new(db.clone());
+    loop {
+        let next = if connections.holds_one() {
+            match tokio::time::timeout(connection::KEEP_IDLE, rx.recv()).await {
+                Ok(next) => next,
+                Err(_idle) => {
+                    connections.release();
+                    rx.recv().await
+                }
+            }
+        } else {
+            rx.recv().await
+        };
+        let Some(first) = next else { return };
         let mut payload = first.cmd.payload_bytes();
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH && payload < MAX_BATCH_PAYLOAD {
@@ -149,35 +154,28 @@ async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notif
         }
         metrics::histogram!("paygate_writer_batch_size").record(jobs.len() as f64);
         let started = std::time::Instant::now();
-        let mut conn = match kept.take() {
-            Some(conn) => conn,
-            None => match db.pool().acquire().await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::error!(error = %e, "writer has no database connection");
-                    for job in jobs {
-                        let _ = job.reply.send(Err(CmdError::Unavailable));
-                    }
-                    continue;
+        let mut conn = match connections.take().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::error!(error = %e, "writer has no database connection");
+                for job in jobs {
+                    let _ = job.reply.send(Err(CmdError::Unavailable));
                 }
-            },
+                continue;
+            }
         };
-        // After a database error the connection may be broken: it is closed
-        // and the next batch opens a fresh one.
-        if !process(&mut conn, render.as_ref(), jobs, &notify).await {
-            conn.close_on_drop();
-        } else if keep_connection {
-            kept = Some(conn);
-        }
+        let healthy = process(&db, &mut conn.0, render.as_ref(), jobs, &notify).await;
+        connections.put(conn, healthy);
         metrics::histogram!("paygate_writer_batch_seconds").record(started.elapsed().as_secs_f64());
     }
 }
 
 /// Applies a batch; if the transaction fails as a whole (a constraint hit by
 /// a concurrent node, a deadlock, a lost connection), every command is
-/// retried alone so that one bad command cannot fail its neighbours.
-/// Returns false when the database failed, so the connection is not reused.
-async fn process(db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::sync::Notify) -> bool {
+/// retried alone so that one bad command cannot fail its neighbours; a lost
+/// connection is replaced first. Returns false when the connection itself
+/// failed, so that it is closed rather than reused.
+async fn process(pool: &Db, db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::sync::Notify) -> bool {
     // A caller that gave up (its request timed out) gets nothing applied if
     // its job has not started yet: it was answered 503 and may retry.
     let jobs: Vec<Job> = jobs.into_iter().filter(|j| !j.reply.is_closed()).collect();
@@ -185,7 +183,22 @@ async fn process(db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, notify: &to
         return true;
     }
     let (cmds, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().map(|j| (j.cmd, j.reply)).unzip();
-    match apply(db, render, &cmds, notify).await {
+    let mut result = apply(db, render, &cmds, notify).await;
+    if matches!(&result, Err(e) if connection_failed(e)) {
+        // The connection died (a restart, a failover, an idle kill): the
+        // whole batch once more on a fresh one. Every command is keyed (order
+        // id, idempotency key, current status), so one whose commit did land
+        // is found, not applied twice.
+        if let Err(e) = connection::renew(pool, db).await {
+            tracing::error!(error = %e, "writer has no database connection");
+            for reply in replies {
+                let _ = reply.send(Err(CmdError::Unavailable));
+            }
+            return false;
+        }
+        result = apply(db, render, &cmds, notify).await;
+    }
+    match result {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {
                 let _ = reply.send(answer);
@@ -200,7 +213,7 @@ async fn process(db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, notify: &to
                 other => Err(other),
             };
             let answer = retried.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)));
-            let healthy = !matches!(answer, Err(CmdError::Store(_)));
+            let healthy = !matches!(&answer, Err(e) if connection_failed(e));
             if let Err(err @ CmdError::Store(_)) = &answer {
                 tracing::error!(error = %err, "writer command failed");
             }
@@ -211,8 +224,15 @@ async fn process(db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, notify: &to
         }
         Err(e) => {
             tracing::warn!(error = %e, size = cmds.len(), "batch failed; retrying its commands one by one");
-            let mut healthy = true;
+            let mut healthy = !connection_failed(&e);
             for (cmd, reply) in cmds.into_iter().zip(replies) {
+                if !healthy {
+                    if let Err(e) = connection::renew(pool, db).await {
+                        tracing::error!(error = %e, "writer has no database connection");
+                        let _ = reply.send(Err(CmdError::Unavailable));
+                        continue;
+                    }
+                }
                 let one = vec![cmd];
                 let answer = match apply(db, render, &one, notify).await {
                     Ok(mut a) => a.pop().unwrap_or(Err(CmdError::Unavailable)),
@@ -221,7 +241,7 @@ async fn process(db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, notify: &to
                         .and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable))),
                     Err(e) => Err(e),
                 };
-                healthy &= !matches!(answer, Err(CmdError::Store(_)));
+                healthy = !matches!(&answer, Err(e) if connection_failed(e));
                 let _ = reply.send(answer);
             }
             healthy

@@ -8,6 +8,7 @@ mod admin_merchants;
 mod auth;
 mod cli;
 mod concurrency;
+mod connection_loss;
 mod crash;
 mod disputes;
 mod isolation;

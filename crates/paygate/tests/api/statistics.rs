@@ -142,13 +142,13 @@ async fn insert_payment(app: &TestApp, p: &Payment) {
         "INSERT INTO payins (id, merchant_id, merchant_order_id, status, amount, original_amount, fee, fee_percent_e4, \
          fee_fixed, currency, method, mode, provider, requisites, customer_id, ttl_seconds, request_digest, \
          has_open_dispute, expires_at, created_at, updated_at, completed_at) \
-         VALUES ($1, $2, $1, $3, $4, $4, $5, 0, 0, $6, 'card', $7, 'sandbox', '{}', 'cust', 1800, 'x', 0, $8, $8, $8, $9)"
+         VALUES ($1, $2, $1, $3, $4, $4, $5, 0, 0, $6, 'card', $7, 'sandbox', '{}', 'cust', 1800, 'x', 0, $10, $8, $8, $9)"
     } else {
         "INSERT INTO payouts (id, merchant_id, merchant_order_id, status, amount, fee, currency, method, mode, provider, \
          destination_masked, destination_sealed, request_digest, created_at, updated_at, completed_at) \
          VALUES ($1, $2, $1, $3, $4, $5, $6, 'card', $7, 'sandbox', '{}', 'sealed', 'x', $8, $8, $9)"
     };
-    sqlx::query(sql)
+    let mut query = sqlx::query(sql)
         .bind(&p.id)
         .bind(&p.merchant)
         .bind(p.status)
@@ -157,10 +157,13 @@ async fn insert_payment(app: &TestApp, p: &Payment) {
         .bind(p.currency)
         .bind(p.mode)
         .bind(p.created)
-        .bind(p.completed)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+        .bind(p.completed);
+    if p.payin {
+        // Far in the future: a `pending` payin of the past must stay pending
+        // while the test compares, not be expired by the running worker.
+        query = query.bind(i64::MAX / 2);
+    }
+    query.execute(app.state.db.pool()).await.unwrap();
 }
 
 async fn insert_dispute(app: &TestApp, i: usize, payin: &Payment, d: &Dispute) {
