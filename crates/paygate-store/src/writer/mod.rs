@@ -35,7 +35,7 @@ const MAX_BATCH_PAYLOAD: usize = 12 * 1024 * 1024;
 
 struct Job {
     cmd: Command,
-    reply: oneshot::Sender<Result<Outcome, CmdError>>,
+    reply: Reply,
 }
 
 /// Handle to the writer. Cheap to clone; the tasks stop when every handle
@@ -157,10 +157,7 @@ async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notif
         let mut conn = match connections.take().await {
             Ok(conn) => conn,
             Err(e) => {
-                tracing::error!(error = %e, "writer has no database connection");
-                for job in jobs {
-                    let _ = job.reply.send(Err(CmdError::Unavailable));
-                }
+                answer_unavailable(&e, jobs.into_iter().map(|j| j.reply));
                 continue;
             }
         };
@@ -175,7 +172,13 @@ async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notif
 /// retried alone so that one bad command cannot fail its neighbours; a lost
 /// connection is replaced first. Returns false when the connection itself
 /// failed, so that it is closed rather than reused.
-async fn process(pool: &Db, db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, notify: &tokio::sync::Notify) -> bool {
+async fn process(
+    pool: &Db,
+    conn: &mut Conn,
+    render: &dyn Render,
+    jobs: Vec<Job>,
+    notify: &tokio::sync::Notify,
+) -> bool {
     // A caller that gave up (its request timed out) gets nothing applied if
     // its job has not started yet: it was answered 503 and may retry.
     let jobs: Vec<Job> = jobs.into_iter().filter(|j| !j.reply.is_closed()).collect();
@@ -183,20 +186,17 @@ async fn process(pool: &Db, db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, 
         return true;
     }
     let (cmds, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().map(|j| (j.cmd, j.reply)).unzip();
-    let mut result = apply(db, render, &cmds, notify).await;
+    let mut result = apply(conn, render, &cmds, notify).await;
     if matches!(&result, Err(e) if connection_failed(e)) {
         // The connection died (a restart, a failover, an idle kill): the
         // whole batch once more on a fresh one. Every command is keyed (order
         // id, idempotency key, current status), so one whose commit did land
         // is found, not applied twice.
-        if let Err(e) = connection::renew(pool, db).await {
-            tracing::error!(error = %e, "writer has no database connection");
-            for reply in replies {
-                let _ = reply.send(Err(CmdError::Unavailable));
-            }
+        if let Err(e) = connection::renew(pool, conn).await {
+            answer_unavailable(&e, replies);
             return false;
         }
-        result = apply(db, render, &cmds, notify).await;
+        result = apply(conn, render, &cmds, notify).await;
     }
     match result {
         Ok(answers) => {
@@ -209,7 +209,7 @@ async fn process(pool: &Db, db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, 
             // A unique violation alone usually means a concurrent node just
             // created the same order: one more try finds and compares it.
             let retried = match e {
-                CmdError::Store(crate::StoreError::Conflict(_)) => apply(db, render, &cmds, notify).await,
+                CmdError::Store(crate::StoreError::Conflict(_)) => apply(conn, render, &cmds, notify).await,
                 other => Err(other),
             };
             let answer = retried.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)));
@@ -227,16 +227,15 @@ async fn process(pool: &Db, db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, 
             let mut healthy = !connection_failed(&e);
             for (cmd, reply) in cmds.into_iter().zip(replies) {
                 if !healthy {
-                    if let Err(e) = connection::renew(pool, db).await {
-                        tracing::error!(error = %e, "writer has no database connection");
-                        let _ = reply.send(Err(CmdError::Unavailable));
+                    if let Err(e) = connection::renew(pool, conn).await {
+                        answer_unavailable(&e, [reply]);
                         continue;
                     }
                 }
                 let one = vec![cmd];
-                let answer = match apply(db, render, &one, notify).await {
+                let answer = match apply(conn, render, &one, notify).await {
                     Ok(mut a) => a.pop().unwrap_or(Err(CmdError::Unavailable)),
-                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => apply(db, render, &one, notify)
+                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => apply(conn, render, &one, notify)
                         .await
                         .and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable))),
                     Err(e) => Err(e),
@@ -252,25 +251,25 @@ async fn process(pool: &Db, db: &mut Conn, render: &dyn Render, jobs: Vec<Job>, 
 /// Applies `cmds` optimistically, and once more carefully if that met an
 /// existing order id. `Err` means nothing was written.
 async fn apply(
-    db: &mut Conn,
+    conn: &mut Conn,
     render: &dyn Render,
     cmds: &[Command],
     notify: &tokio::sync::Notify,
 ) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
-    if autocommit::eligible(backend_of(db), cmds) {
-        return autocommit::apply(db, render, cmds, notify).await;
+    if autocommit::eligible(backend_of(conn), cmds) {
+        return autocommit::apply(conn, render, cmds, notify).await;
     }
-    apply_in_transaction(db, render, cmds, notify).await
+    apply_in_transaction(conn, render, cmds, notify).await
 }
 
 /// [`apply`] inside a transaction: optimistic first, then careful.
 async fn apply_in_transaction(
-    db: &mut Conn,
+    conn: &mut Conn,
     render: &dyn Render,
     cmds: &[Command],
     notify: &tokio::sync::Notify,
 ) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
-    let mut result = apply_once(db, render, cmds, true, notify).await;
+    let mut result = apply_once(conn, render, cmds, true, notify).await;
     // Careful mode can still meet an order id another node inserted between
     // its lookup and its insert; a couple of rounds settle that.
     for _ in 0..3 {
@@ -278,7 +277,7 @@ async fn apply_in_transaction(
             break;
         }
         metrics::counter!("paygate_writer_careful_retries_total").increment(1);
-        result = apply_once(db, render, cmds, false, notify).await;
+        result = apply_once(conn, render, cmds, false, notify).await;
     }
     match result {
         Err(CmdError::Retry) => Err(CmdError::Store(crate::StoreError::Conflict("merchant_order_id".into()))),
@@ -288,7 +287,7 @@ async fn apply_in_transaction(
 
 /// One transaction for `cmds`. `Err` means nothing was written.
 async fn apply_once(
-    db: &mut Conn,
+    conn: &mut Conn,
     render: &dyn Render,
     cmds: &[Command],
     optimistic: bool,
@@ -297,10 +296,10 @@ async fn apply_once(
     // SQLite: take the write lock up front, so reading balances and then
     // writing cannot fail with a stale snapshot.
     let mut phase = Phases::start();
-    let backend = backend_of(db);
+    let backend = backend_of(conn);
     let mut tx = match backend {
-        Backend::Sqlite => sqlx::Connection::begin_with(&mut **db, "BEGIN IMMEDIATE").await?,
-        Backend::Postgres => sqlx::Connection::begin(&mut **db).await?,
+        Backend::Sqlite => sqlx::Connection::begin_with(&mut **conn, "BEGIN IMMEDIATE").await?,
+        Backend::Postgres => sqlx::Connection::begin(&mut **conn).await?,
     };
     phase.mark("begin");
     let applied = Batch::new(backend, render, now_micros(), optimistic).apply(&mut tx, cmds).await?;
@@ -311,6 +310,16 @@ async fn apply_once(
         notify.notify_one();
     }
     Ok(applied.answers)
+}
+
+type Reply = oneshot::Sender<Result<Outcome, CmdError>>;
+
+/// No connection could be had: the callers get 503 and may retry.
+fn answer_unavailable(e: &sqlx::Error, replies: impl IntoIterator<Item = Reply>) {
+    tracing::error!(error = %e, "writer has no database connection");
+    for reply in replies {
+        let _ = reply.send(Err(CmdError::Unavailable));
+    }
 }
 
 /// The engine behind a writer connection.
