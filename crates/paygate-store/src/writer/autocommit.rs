@@ -44,7 +44,7 @@ pub(super) async fn apply(
     render: &dyn Render,
     cmds: &[Command],
     notify: &tokio::sync::Notify,
-) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
+) -> super::Answers {
     let mut phase = super::Phases::start();
     let result = Batch::new(Backend::Sqlite, render, now_micros(), true).apply(conn, cmds).await;
     phase.mark("autocommit");

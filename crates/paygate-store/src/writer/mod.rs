@@ -250,12 +250,7 @@ async fn process(
 
 /// Applies `cmds` optimistically, and once more carefully if that met an
 /// existing order id. `Err` means nothing was written.
-async fn apply(
-    conn: &mut Conn,
-    render: &dyn Render,
-    cmds: &[Command],
-    notify: &tokio::sync::Notify,
-) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
+async fn apply(conn: &mut Conn, render: &dyn Render, cmds: &[Command], notify: &tokio::sync::Notify) -> Answers {
     if autocommit::eligible(backend_of(conn), cmds) {
         return autocommit::apply(conn, render, cmds, notify).await;
     }
@@ -268,7 +263,7 @@ async fn apply_in_transaction(
     render: &dyn Render,
     cmds: &[Command],
     notify: &tokio::sync::Notify,
-) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
+) -> Answers {
     let mut result = apply_once(conn, render, cmds, true, notify).await;
     // Careful mode can still meet an order id another node inserted between
     // its lookup and its insert; a couple of rounds settle that.
@@ -292,7 +287,7 @@ async fn apply_once(
     cmds: &[Command],
     optimistic: bool,
     notify: &tokio::sync::Notify,
-) -> Result<Vec<Result<Outcome, CmdError>>, CmdError> {
+) -> Answers {
     // SQLite: take the write lock up front, so reading balances and then
     // writing cannot fail with a stale snapshot.
     let mut phase = Phases::start();
@@ -313,6 +308,10 @@ async fn apply_once(
 }
 
 type Reply = oneshot::Sender<Result<Outcome, CmdError>>;
+
+/// A batch's answers, one per command in order; `Err` means nothing of the
+/// batch was written.
+type Answers = Result<Vec<Result<Outcome, CmdError>>, CmdError>;
 
 /// No connection could be had: the callers get 503 and may retry.
 fn answer_unavailable(e: &sqlx::Error, replies: impl IntoIterator<Item = Reply>) {
