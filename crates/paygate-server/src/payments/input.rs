@@ -90,20 +90,12 @@ pub fn metadata(value: &Option<Value>, issues: &mut Issues) -> Option<String> {
 }
 
 /// JSON with object keys sorted at every level, so equal documents give
-/// equal text whatever order the client wrote them in.
+/// equal text whatever order the client wrote them in. serde_json's `Value`
+/// keeps objects in a `BTreeMap` (its `preserve_order` feature is off), so
+/// writing it out sorts the keys; `canonical_json_sorts_keys` fails if a
+/// dependency ever turns that feature on.
 pub fn canonical_json(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    sorted(v).to_string()
+    v.to_string()
 }
 
 /// SHA-256 over the fields that define a request, each length-prefixed so

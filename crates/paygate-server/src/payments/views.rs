@@ -7,6 +7,7 @@ use paygate_store::ledger::EntryRow;
 use paygate_store::payments::{PayInRow, PayOutRow};
 use paygate_store::writer::{EventObject, Render};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -25,7 +26,7 @@ pub struct PayInOut {
     pub currency: String,
     pub method: String,
     #[schema(value_type = Object)]
-    pub requisites: Value,
+    pub requisites: Box<RawValue>,
     pub pay_url: Option<String>,
     pub customer_id: String,
     pub customer_email: Option<String>,
@@ -38,15 +39,27 @@ pub struct PayInOut {
     pub failure_reason: Option<String>,
     pub has_open_dispute: bool,
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<Value>,
+    pub metadata: Option<Box<RawValue>>,
     pub mode: String,
     /// Operator views only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
 }
 
-fn json_or_null(text: &Option<String>) -> Option<Value> {
-    text.as_deref().and_then(|t| serde_json::from_str(t).ok())
+/// A stored JSON document, sent as stored rather than parsed into a `Value`
+/// and written out again (it was written compact, with sorted keys, by
+/// `canonical_json`, which is what re-serialising would give). `null` if the
+/// stored text is not JSON.
+fn raw_json(text: &str) -> Box<RawValue> {
+    RawValue::from_string(text.to_owned()).unwrap_or_else(|_| null_json())
+}
+
+fn null_json() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("null is JSON")
+}
+
+fn json_or_null(text: &Option<String>) -> Option<Box<RawValue>> {
+    text.as_deref().and_then(|t| RawValue::from_string(t.to_owned()).ok())
 }
 
 pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
@@ -61,7 +74,7 @@ pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
         net_amount: format_minor(r.amount - r.fee, exp),
         currency: r.currency.clone(),
         method: r.method.clone(),
-        requisites: serde_json::from_str(&r.requisites).unwrap_or(Value::Null),
+        requisites: raw_json(&r.requisites),
         pay_url: None,
         customer_id: r.customer_id.clone(),
         customer_email: r.customer_email.clone(),
@@ -94,7 +107,7 @@ pub struct PayOutOut {
     pub method: String,
     /// Masked: `{"card_number": "411111******1111"}`.
     #[schema(value_type = Object)]
-    pub destination: Value,
+    pub destination: Box<RawValue>,
     pub customer_id: Option<String>,
     pub callback_url: Option<String>,
     pub created_at: String,
@@ -102,7 +115,7 @@ pub struct PayOutOut {
     pub completed_at: Option<String>,
     pub failure_reason: Option<String>,
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<Value>,
+    pub metadata: Option<Box<RawValue>>,
     pub mode: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
@@ -124,7 +137,7 @@ pub fn payout_out(r: &PayOutRow, currencies: &Currencies) -> PayOutOut {
         total: format_minor(r.amount + r.fee, exp),
         currency: r.currency.clone(),
         method: r.method.clone(),
-        destination: serde_json::from_str(&r.destination_masked).unwrap_or(Value::Null),
+        destination: raw_json(&r.destination_masked),
         customer_id: r.customer_id.clone(),
         callback_url: r.callback_url.clone(),
         created_at: rfc3339(r.created_at),
