@@ -43,7 +43,11 @@ impl Gateway {
         }
         cmd.env("PAYGATE_DATABASE_URL", db.url())
             .env("PAYGATE_ALLOW_PRIVATE_CALLBACKS", "true")
-            .env("PAYGATE_LOG", "warn");
+            .env("PAYGATE_LOG", "warn")
+            // hot-payout and webhooks drive one merchant at ~10k requests/s,
+            // far above the default limit; this keeps the limiter on the
+            // path (its cost is measured) without ever refusing.
+            .env("PAYGATE_RATE_LIMIT_PER_SECOND", "100000000");
         if backend == Backend::Postgres {
             // With PostgreSQL there is no key file fallback: a key is mandatory.
             let key: [u8; 32] = rand::thread_rng().gen();

@@ -55,6 +55,13 @@ pub struct Settings {
     pub writer_tasks: Option<usize>,
     /// Currency code → exponent; replaces the built-in list when given.
     pub currencies: Option<BTreeMap<String, u8>>,
+    /// Authenticated merchant requests per second, per merchant and node,
+    /// sustained; beyond it (and the burst) requests get 429 `RATE_LIMITED`
+    /// with `Retry-After`. 0 turns the limit off.
+    pub rate_limit_per_second: u64,
+    /// Requests a merchant may make at once on top of the sustained rate
+    /// (the bucket's size); default twice the rate.
+    pub rate_limit_burst: Option<u64>,
 }
 
 /// The embedded defaults, as a serialisable layer beneath the others.
@@ -75,6 +82,7 @@ struct Defaults {
     webhook_timeout_secs: u64,
     webhook_poll_ms: u64,
     webhook_concurrency: usize,
+    rate_limit_per_second: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -94,6 +102,7 @@ const DEFAULTS: Defaults = Defaults {
     webhook_timeout_secs: 10,
     webhook_poll_ms: 500,
     webhook_concurrency: 32,
+    rate_limit_per_second: 1000,
 };
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -166,6 +175,9 @@ impl Settings {
         if self.writer_tasks.is_some_and(|n| n == 0 || n > 16) {
             return invalid("writer_tasks must be between 1 and 16");
         }
+        if self.rate_limit_burst == Some(0) {
+            return invalid("rate_limit_burst must be positive");
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return invalid("log_format must be text or json");
         }
@@ -181,6 +193,12 @@ impl Settings {
         Ok(())
     }
 
+    /// The limit every merchant gets.
+    pub fn rate_limit(&self) -> crate::rate_limit::Limit {
+        let per_second = self.rate_limit_per_second;
+        crate::rate_limit::Limit { per_second, burst: self.rate_limit_burst.unwrap_or(per_second.saturating_mul(2)) }
+    }
+
     /// Settings for tests and embedding: defaults plus the given database.
     pub fn for_database(url: &str) -> Settings {
         let mut s = Settings::load(None, &Overrides::default()).expect("embedded defaults are valid");
@@ -192,6 +210,16 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limit_burst_defaults_to_twice_the_rate_and_must_be_positive() {
+        let mut s = Settings::for_database("sqlite://x.db");
+        assert_eq!(s.rate_limit(), crate::rate_limit::Limit { per_second: 1000, burst: 2000 });
+        s.rate_limit_burst = Some(5);
+        assert_eq!(s.rate_limit().burst, 5);
+        s.rate_limit_burst = Some(0);
+        assert!(s.validate().is_err());
+    }
 
     #[test]
     fn debug_output_redacts_secrets() {

@@ -59,6 +59,9 @@ pub enum ApiError {
     Unprocessable(&'static str, String),
     #[error("{0}")]
     InsufficientFunds(String),
+    /// 429; the number is the `Retry-After` in seconds.
+    #[error("too many requests; retry after {0} s")]
+    RateLimited(u64),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -113,6 +116,7 @@ impl ApiError {
             Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
             Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code),
             InsufficientFunds(_) => (StatusCode::PAYMENT_REQUIRED, "INSUFFICIENT_FUNDS"),
+            RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
         }
@@ -149,6 +153,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED && code == "UNAUTHORIZED" {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::RateLimited(seconds) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

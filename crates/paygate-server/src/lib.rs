@@ -9,6 +9,7 @@ pub mod http;
 pub mod keys;
 pub mod merchants;
 pub mod payments;
+pub mod rate_limit;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -24,6 +24,7 @@ pub struct Inner {
     pub writer: Writer,
     /// Merchants by public token, for authentication without a query.
     pub auth_cache: crate::auth_cache::AuthCache,
+    pub rate_limiter: crate::rate_limit::RateLimiter,
     /// Statistics requests running at once: each holds several pooled
     /// connections for up to seconds, so a burst of them must not take the
     /// whole pool from ordinary reads; the rest wait their turn.
@@ -79,6 +80,7 @@ impl AppState {
             currencies,
             metrics: crate::telemetry::metrics_handle(),
             auth_cache: crate::auth_cache::AuthCache::new(std::time::Duration::from_millis(settings_ttl)),
+            rate_limiter: crate::rate_limit::RateLimiter::default(),
             statistics_permits: tokio::sync::Semaphore::new(statistics_concurrency),
             writer,
         }));

@@ -4,8 +4,9 @@
 //! it and then parses the body as `T`. It consumes the body because a
 //! merchant may opt into signatures that cover it. Checks run in the
 //! documented order so each failure maps to one code: missing header →
-//! unknown token → stale timestamp → bad signature → disabled; the IP
-//! allow-list comes last (403).
+//! unknown token → stale timestamp → bad signature → disabled; then the IP
+//! allow-list (403) and the merchant's rate limit (429), which only
+//! requests that passed every other check count against.
 
 use super::body::{parse_json, read_limited, require_json_content_type};
 use crate::auth_cache::CachedMerchant;
@@ -85,6 +86,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Signed<T> {
         if !ip_allowed(&merchant.ip_allowlist, ip) {
             return Err(ApiError::Forbidden("client address is not in the merchant's IP allow-list".into()));
         }
+        state.rate_limiter.take(&merchant.id, state.settings.rate_limit()).map_err(ApiError::RateLimited)?;
         require_json_content_type(headers)?;
         let body = parse_json(&bytes)?;
         Ok(Signed { merchant, body })

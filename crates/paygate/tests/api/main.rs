@@ -17,6 +17,7 @@ mod manual_provider;
 mod operations;
 mod payments;
 mod property;
+mod rate_limit;
 mod receiver;
 mod secrets;
 mod statistics;
