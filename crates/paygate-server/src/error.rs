@@ -129,6 +129,12 @@ impl From<paygate_store::StoreError> for ApiError {
             paygate_store::StoreError::InvalidText => {
                 ApiError::BadRequest("text must not contain NUL characters".into())
             }
+            // A restart or failover of the database, not a fault of the
+            // request: 503 says "retry", and the pool replaces the connection.
+            other if other.is_connection_failure() => {
+                tracing::warn!(error = %other, "database connection failed");
+                ApiError::Unavailable("the database could not be reached; retry shortly".into())
+            }
             other => ApiError::Internal(other.into()),
         }
     }

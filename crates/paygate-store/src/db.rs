@@ -59,6 +59,27 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the connection itself failed (I/O, protocol, a crashed SQLite
+    /// worker, no connection to be had, or PostgreSQL ending the session:
+    /// SQLSTATE class 08, connection exception, and 57P, the server shutting
+    /// the session down), as opposed to the database refusing a statement.
+    /// Such a failure says nothing about the request: it may be retried.
+    pub fn is_connection_failure(&self) -> bool {
+        let StoreError::Database(e) = self else { return false };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::PoolTimedOut => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Pool plus the engine it talks to. Cheap to clone.

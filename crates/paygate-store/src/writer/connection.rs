@@ -10,7 +10,6 @@
 
 use super::command::CmdError;
 use crate::db::{Backend, Db};
-use crate::StoreError;
 use std::time::{Duration, Instant};
 
 pub(super) type Conn = sqlx::pool::PoolConnection<sqlx::Any>;
@@ -65,21 +64,10 @@ pub(super) async fn renew(db: &Db, conn: &mut Conn) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Whether `e` means the connection itself failed (I/O, protocol, a crashed
-/// SQLite worker, or PostgreSQL ending the session: SQLSTATE class 08,
-/// connection exception, and 57P, the server shutting the session down), as
-/// opposed to the database refusing a statement, after which the connection
-/// is fine: sqlx rolls the transaction back on its next use.
+/// Whether `e` means the connection itself failed (see
+/// [`crate::StoreError::is_connection_failure`]) rather than the database refusing
+/// a statement, after which the connection is fine: sqlx rolls the
+/// transaction back on its next use.
 pub(super) fn connection_failed(e: &CmdError) -> bool {
-    let CmdError::Store(StoreError::Database(e)) = e else { return false };
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::PoolTimedOut => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
-    }
+    matches!(e, CmdError::Store(s) if s.is_connection_failure())
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL only: the writer keeps its connection between batches, so it
 //! must notice when the server drops it (a restart, a failover, an idle kill)
 //! and carry on with a fresh one, without failing the requests in flight.
+//! Reads on a lost pooled connection answer 503 (retry), never 500.
 //! SQLite has no server to lose.
 
 use crate::helpers::*;
@@ -15,14 +16,14 @@ async fn writer_recovers_when_postgres_kills_its_connections() {
             app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("before-{i}"), "1.00")).await;
         assert_eq!(s, 201, "{body}");
     }
-    let killed = kill_writer_sessions(&app).await;
+    let killed = kill_sessions(&app, "paygate-writer").await;
     assert!(killed >= 1, "the writer holds a session between batches");
 
     // One request alone (a batch of one) and then a concurrent burst: every
     // one is created, none answered 5xx.
     let (s, body) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("after-alone", "2.00")).await;
     assert_eq!(s, 201, "{body}");
-    kill_writer_sessions(&app).await;
+    kill_sessions(&app, "paygate-writer").await;
     let mut tasks = Vec::new();
     for i in 0..20 {
         let (app, m) = (TestApp::detached(&app, &app.base), m.clone());
@@ -39,16 +40,48 @@ async fn writer_recovers_when_postgres_kills_its_connections() {
     assert_eq!(body["data"]["items"].as_array().unwrap().len(), 3 + 1 + 20, "{body}");
 }
 
-/// Terminates the gateway writer's sessions on the test database; returns
-/// how many there were.
-async fn kill_writer_sessions(app: &TestApp) -> i64 {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_on_lost_connections_answer_503_until_the_pool_has_fresh_ones() {
+    let app = spawn_app(postgres()).await;
+    let m = app.create_merchant("reader@example.com").await;
+    let (s, body) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("kept", "1.00")).await;
+    assert_eq!(s, 201, "{body}");
+    // Open several pooled connections, then have the server end them all.
+    let mut reads = Vec::new();
+    for _ in 0..8 {
+        let (app, m) = (TestApp::detached(&app, &app.base), m.clone());
+        reads.push(tokio::spawn(async move {
+            app.signed(&m, "/api/v1/payin/get", json!({"merchant_order_id": "kept"})).await
+        }));
+    }
+    for r in reads {
+        assert_eq!(r.await.unwrap().0, 200);
+    }
+    assert!(kill_sessions(&app, "paygate").await >= 1, "the shared pool holds idle sessions");
+    let mut unavailable = 0;
+    loop {
+        let got = app.signed(&m, "/api/v1/payin/get", json!({"merchant_order_id": "kept"})).await;
+        if got.0 == 200 {
+            assert_eq!(got.1["data"]["merchant_order_id"], "kept");
+            break;
+        }
+        assert_error(&got, 503, "UNAVAILABLE");
+        unavailable += 1;
+        assert!(unavailable <= 16, "each lost connection is replaced after one failure");
+    }
+}
+
+/// Terminates the gateway's sessions named `application_name` (the writer's
+/// or the shared pool's) on the test database; returns how many there were.
+async fn kill_sessions(app: &TestApp, application_name: &str) -> i64 {
     let DbGuard::Postgres { admin_url, name } = &app.guard else { panic!("a PostgreSQL test") };
     let admin = paygate_store::Db::connect(admin_url, 1).await.expect("admin connection");
     let killed: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = $1 AND application_name = 'paygate-writer') AS t",
+         WHERE datname = $1 AND application_name = $2) AS t",
     )
     .bind(name.as_str())
+    .bind(application_name)
     .fetch_one(admin.pool())
     .await
     .expect("terminate the writer's sessions");
