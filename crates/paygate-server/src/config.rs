@@ -195,8 +195,8 @@ impl Settings {
 
     /// The limit every merchant gets.
     pub fn rate_limit(&self) -> crate::rate_limit::Limit {
-        let per_second = self.rate_limit_per_second;
-        crate::rate_limit::Limit { per_second, burst: self.rate_limit_burst.unwrap_or(per_second.saturating_mul(2)) }
+        let limit = crate::rate_limit::Limit::at(self.rate_limit_per_second);
+        crate::rate_limit::Limit { burst: self.rate_limit_burst.unwrap_or(limit.burst), ..limit }
     }
 
     /// Settings for tests and embedding: defaults plus the given database.

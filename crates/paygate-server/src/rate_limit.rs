@@ -6,7 +6,9 @@
 //! authentication take a token, so someone who knows a merchant's public
 //! token but not its secret cannot spend the merchant's budget. Several
 //! nodes behind a load balancer each keep their own buckets, so the limit
-//! a merchant meets is per node.
+//! a merchant meets is per node. The operator may give a merchant a rate of
+//! its own (`rate_limit_per_second` on the merchant, burst twice that);
+//! otherwise the node's settings apply.
 //!
 //! Tokens are counted in millionths, in integers, so a bucket never drifts
 //! and a rate of 1 per second refills exactly one token a second.
@@ -20,6 +22,21 @@ use std::time::Instant;
 pub struct Limit {
     pub per_second: u64,
     pub burst: u64,
+}
+
+impl Limit {
+    /// `per_second` with a burst of twice that.
+    pub fn at(per_second: u64) -> Limit {
+        Limit { per_second, burst: per_second.saturating_mul(2) }
+    }
+
+    /// The merchant's own rate if the operator set one, else `default`.
+    pub fn for_merchant(own: Option<i64>, default: Limit) -> Limit {
+        match own.and_then(|n| u64::try_from(n).ok()) {
+            Some(per_second) => Limit::at(per_second),
+            None => default,
+        }
+    }
 }
 
 /// One request, in the bucket's unit.
@@ -140,6 +157,16 @@ mod tests {
         for _ in 0..1000 {
             assert_eq!(limiter.take("a", unlimited), Ok(()));
         }
+    }
+
+    #[test]
+    fn a_merchants_own_rate_replaces_the_default() {
+        let default = Limit { per_second: 1000, burst: 5000 };
+        assert_eq!(Limit::for_merchant(None, default), default);
+        assert_eq!(Limit::for_merchant(Some(7), default), Limit { per_second: 7, burst: 14 });
+        assert_eq!(Limit::for_merchant(Some(0), default), Limit { per_second: 0, burst: 0 });
+        // The column's CHECK keeps negatives out; were one there, the default holds.
+        assert_eq!(Limit::for_merchant(Some(-1), default), default);
     }
 
     #[test]

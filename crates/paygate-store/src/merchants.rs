@@ -37,6 +37,8 @@ pub struct MerchantRecord {
     /// JSON documents validated by the server before they are stored.
     pub fees: String,
     pub limits: String,
+    /// Requests per second on each node; `None`: the node's default.
+    pub rate_limit_per_second: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -62,10 +64,13 @@ pub struct MerchantPatch {
     pub ip_allowlist: Option<String>,
     pub fees: Option<String>,
     pub limits: Option<String>,
+    /// `Some(None)` goes back to the node's default.
+    pub rate_limit_per_second: Option<Option<i64>>,
 }
 
 const COLUMNS: &str = "id, email, name, mode, enabled, public_token, secret_sealed, prev_secret_sealed, \
-    prev_secret_expires_at, sign_body, webhook_url, ip_allowlist, fees, limits, created_at, updated_at";
+    prev_secret_expires_at, sign_body, webhook_url, ip_allowlist, fees, limits, rate_limit_per_second, created_at, \
+    updated_at";
 
 fn from_row(row: &AnyRow) -> Result<MerchantRecord> {
     let mode: String = row.try_get("mode")?;
@@ -84,6 +89,7 @@ fn from_row(row: &AnyRow) -> Result<MerchantRecord> {
         ip_allowlist: row.try_get("ip_allowlist")?,
         fees: row.try_get("fees")?,
         limits: row.try_get("limits")?,
+        rate_limit_per_second: row.try_get("rate_limit_per_second")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -135,6 +141,10 @@ impl Db {
             Some(v) => (1i64, v),
             None => (0i64, None),
         };
+        let (set_rate, rate) = match p.rate_limit_per_second {
+            Some(v) => (1i64, v),
+            None => (0i64, None),
+        };
         let done = sqlx::query(
             "UPDATE merchants SET \
                name = COALESCE($2, name), \
@@ -145,7 +155,8 @@ impl Db {
                ip_allowlist = COALESCE($8, ip_allowlist), \
                fees = COALESCE($9, fees), \
                limits = COALESCE($10, limits), \
-               updated_at = $11 \
+               updated_at = $11, \
+               rate_limit_per_second = CASE WHEN $12 = 1 THEN $13 ELSE rate_limit_per_second END \
              WHERE id = $1",
         )
         .bind(id)
@@ -159,6 +170,8 @@ impl Db {
         .bind(p.fees)
         .bind(p.limits)
         .bind(now_micros())
+        .bind(set_rate)
+        .bind(rate)
         .execute(self.pool())
         .await?;
         if done.rows_affected() == 0 {

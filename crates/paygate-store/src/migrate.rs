@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_event_claims"),
     migration!(7, "0007_disputes"),
     migration!(8, "0008_statistics"),
+    migration!(9, "0009_merchant_rate_limit"),
 ];
 
 /// The version the code expects; `/readyz` compares it with the database.

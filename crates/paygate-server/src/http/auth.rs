@@ -12,6 +12,7 @@ use super::body::{parse_json, read_limited, require_json_content_type};
 use crate::auth_cache::CachedMerchant;
 use crate::error::ApiError;
 use crate::merchants::usable_secrets;
+use crate::rate_limit::Limit;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -86,7 +87,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Signed<T> {
         if !ip_allowed(&merchant.ip_allowlist, ip) {
             return Err(ApiError::Forbidden("client address is not in the merchant's IP allow-list".into()));
         }
-        state.rate_limiter.take(&merchant.id, state.settings.rate_limit()).map_err(ApiError::RateLimited)?;
+        let limit = Limit::for_merchant(merchant.rate_limit_per_second, state.settings.rate_limit());
+        state.rate_limiter.take(&merchant.id, limit).map_err(ApiError::RateLimited)?;
         require_json_content_type(headers)?;
         let body = parse_json(&bytes)?;
         Ok(Signed { merchant, body })

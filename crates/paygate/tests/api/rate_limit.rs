@@ -10,6 +10,7 @@ both_backends!(
     over_the_limit_is_429_with_retry_after_and_changes_nothing,
     failed_authentication_does_not_spend_the_budget,
     zero_turns_the_limit_off,
+    operator_sets_a_merchants_own_rate,
 );
 
 const CREATE: &str = "/api/v1/payin/create";
@@ -106,4 +107,41 @@ async fn zero_turns_the_limit_off(app: TestApp) {
     let refused = &doc["paths"][CREATE]["post"]["responses"]["429"];
     assert!(refused["headers"]["Retry-After"].is_object(), "{refused}");
     assert!(doc["paths"]["/admin/v1/merchants"]["post"]["responses"]["429"].is_null());
+}
+
+async fn operator_sets_a_merchants_own_rate(app: TestApp) {
+    let m = app.create_merchant("slow@example.com").await;
+    let other = app.create_merchant("default@example.com").await;
+    let path = format!("/admin/v1/merchants/{}", m.id);
+    for bad in [json!(-1), json!(1_000_000_001_i64), json!("fast"), json!(1.5)] {
+        let before = app.snapshot().await;
+        let got = app.admin(reqwest::Method::PATCH, &path, Some(json!({"rate_limit_per_second": bad}))).await;
+        assert!(got.0 == 400 || got.0 == 422, "{bad}: {}", got.1);
+        assert_eq!(app.snapshot().await, before);
+    }
+    let (s, body) = app.admin(reqwest::Method::PATCH, &path, Some(json!({"rate_limit_per_second": 1}))).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["data"]["rate_limit_per_second"], 1);
+    // Its own rate of 1 a second comes with a burst of 2.
+    for i in 0..2 {
+        let (got, _) = create_payin(&app, &m, &format!("ord-{i}")).await;
+        assert_eq!(got.0, 201, "{}", got.1);
+    }
+    let (got, retry_after) = create_payin(&app, &m, "ord-2").await;
+    assert_error(&got, 429, "RATE_LIMITED");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    // Others keep the node's default (1,000 a second).
+    for i in 0..5 {
+        let (got, _) = create_payin(&app, &other, &format!("ord-{i}")).await;
+        assert_eq!(got.0, 201, "{}", got.1);
+    }
+    // null goes back to the default, at once on this node.
+    let (s, body) = app.admin(reqwest::Method::PATCH, &path, Some(json!({"rate_limit_per_second": null}))).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body["data"]["rate_limit_per_second"].is_null(), "{body}");
+    let (got, _) = create_payin(&app, &m, "ord-2").await;
+    assert_eq!(got.0, 201, "{}", got.1);
+    let (s, body) = app.admin(reqwest::Method::GET, &path, None).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body["data"]["rate_limit_per_second"].is_null(), "{body}");
 }

@@ -43,6 +43,9 @@ pub struct MerchantOut {
     pub fees: serde_json::Value,
     #[schema(value_type = Object)]
     pub limits: serde_json::Value,
+    /// Requests per second this merchant may make on each node (burst twice
+    /// that); `null`: the node's `rate_limit_per_second`; 0: no limit.
+    pub rate_limit_per_second: Option<i64>,
     /// Until when the secret replaced by the last rotation is still accepted.
     pub previous_secret_valid_until: Option<String>,
     pub created_at: String,
@@ -63,6 +66,7 @@ impl From<&MerchantRecord> for MerchantOut {
             ip_allowlist: serde_json::from_str(&m.ip_allowlist).unwrap_or_default(),
             fees: serde_json::from_str(&m.fees).unwrap_or_default(),
             limits: serde_json::from_str(&m.limits).unwrap_or_default(),
+            rate_limit_per_second: m.rate_limit_per_second,
             previous_secret_valid_until: m.prev_secret_expires_at.map(rfc3339),
             created_at: rfc3339(m.created_at),
             updated_at: rfc3339(m.updated_at),
@@ -175,11 +179,18 @@ pub struct PatchMerchantIn {
     pub fees: Option<FeeSchedule>,
     #[schema(value_type = Option<Object>)]
     pub limits: Option<Limits>,
+    /// Requests per second on each node, 0-1,000,000,000 (0: no limit);
+    /// `null` goes back to the node's default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub rate_limit_per_second: Option<Option<i64>>,
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-pub fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+pub fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Turns the request into a validated patch.
@@ -225,6 +236,11 @@ pub fn validate_patch(state: &AppState, input: PatchMerchantIn) -> Result<Mercha
             Ok::<_, ApiError>(serde_json::to_string(&l).expect("limits serialise"))
         })
         .transpose()?;
+    if let Some(Some(rate)) = input.rate_limit_per_second {
+        if !(0..=MAX_RATE_LIMIT).contains(&rate) {
+            return Err(ApiError::validation("rate_limit_per_second", "must be between 0 and 1000000000, or null"));
+        }
+    }
     Ok(MerchantPatch {
         name: input.name.as_deref().map(merchants::validate_name).transpose()?,
         mode: input.mode.as_deref().map(parse_mode).transpose()?,
@@ -234,14 +250,20 @@ pub fn validate_patch(state: &AppState, input: PatchMerchantIn) -> Result<Mercha
         ip_allowlist,
         fees,
         limits,
+        rate_limit_per_second: input.rate_limit_per_second,
     })
 }
+
+/// A billion requests a second is no limit in practice; anything larger is
+/// a typo.
+const MAX_RATE_LIMIT: i64 = 1_000_000_000;
 
 fn parse_net(s: &str) -> Option<ipnet::IpNet> {
     s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
-/// Change a merchant: webhook URL, IP allow-list, enabled, mode, fees, limits.
+/// Change a merchant: webhook URL, IP allow-list, enabled, mode, fees, limits,
+/// request rate limit.
 #[utoipa::path(patch, path = "/admin/v1/merchants/{id}", tag = "admin", security(("admin" = [])),
     params(("id" = String, Path)), request_body = PatchMerchantIn,
     responses((status = 200, body = inline(crate::http::envelope::Envelope<MerchantOut>)),
