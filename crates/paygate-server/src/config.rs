@@ -59,7 +59,7 @@ pub struct Settings {
     /// sustained; beyond it (and the burst) requests get 429 `RATE_LIMITED`
     /// with `Retry-After`. 0 turns the limit off.
     pub rate_limit_per_second: u64,
-    /// Requests a merchant may make at once on top of the sustained rate
+    /// Requests a merchant may make at once, counting the sustained rate
     /// (the bucket's size); default twice the rate.
     pub rate_limit_burst: Option<u64>,
 }

@@ -133,7 +133,7 @@ impl From<paygate_store::StoreError> for ApiError {
             // request: 503 says "retry", and the pool replaces the connection.
             other if other.is_connection_failure() => {
                 tracing::warn!(error = %other, "database connection failed");
-                ApiError::Unavailable("the database could not be reached; retry shortly".into())
+                ApiError::Unavailable("the database is unavailable or busy; retry shortly".into())
             }
             other => ApiError::Internal(other.into()),
         }
@@ -160,7 +160,14 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED && code == "UNAUTHORIZED" {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::RateLimited(seconds) = self {
+        // 503s are all worth retrying (a timeout, a lost or exhausted
+        // database connection, busy requisites, a stopped writer) after a moment.
+        let retry_after = match self {
+            ApiError::RateLimited(seconds) => Some(seconds),
+            ApiError::Unavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response

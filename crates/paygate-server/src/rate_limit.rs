@@ -42,25 +42,51 @@ impl Limit {
 /// One request, in the bucket's unit.
 const TOKEN: u64 = 1_000_000;
 
-/// Buckets beyond this are pruned to the ones not yet full again (a full
-/// bucket holds nothing a fresh one would not).
-const MAX_BUCKETS: usize = 100_000;
+/// Buckets are pruned when there are this many, and then each time their
+/// number has doubled, so a node serving very many merchants does not scan
+/// them all on every new one.
+const PRUNE_FROM: usize = 10_000;
 
 struct Bucket {
     /// Millionths of a request.
     tokens: u64,
     /// Microseconds since the limiter's epoch when `tokens` was right.
     at_micros: u64,
+    /// The limit the bucket last ran under (a merchant's own may change).
+    limit: Limit,
+}
+
+impl Bucket {
+    fn capacity(limit: Limit) -> u64 {
+        limit.burst.max(1).saturating_mul(TOKEN)
+    }
+
+    /// Tokens at `now_micros`, which is never taken to be earlier than the
+    /// last update: a caller that read the clock and then waited for the lock
+    /// must not rewind the bucket and have the same time refilled twice.
+    fn refill(&mut self, now_micros: u64) {
+        let now = now_micros.max(self.at_micros);
+        // A rate of n per second refills n millionths per microsecond.
+        let refill = (now - self.at_micros).saturating_mul(self.limit.per_second);
+        self.tokens = self.tokens.saturating_add(refill).min(Bucket::capacity(self.limit));
+        self.at_micros = now;
+    }
+}
+
+struct Buckets {
+    by_merchant: HashMap<String, Bucket>,
+    prune_at: usize,
 }
 
 pub struct RateLimiter {
     epoch: Instant,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    buckets: Mutex<Buckets>,
 }
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        RateLimiter { epoch: Instant::now(), buckets: Mutex::new(HashMap::new()) }
+        let buckets = Buckets { by_merchant: HashMap::new(), prune_at: PRUNE_FROM };
+        RateLimiter { epoch: Instant::now(), buckets: Mutex::new(buckets) }
     }
 }
 
@@ -77,17 +103,19 @@ impl RateLimiter {
     }
 
     fn take_at(&self, merchant_id: &str, limit: Limit, now_micros: u64) -> Result<(), u64> {
-        let capacity = limit.burst.max(1).saturating_mul(TOKEN);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(merchant_id) {
-            prune(&mut buckets, limit, now_micros);
+        if buckets.by_merchant.len() >= buckets.prune_at && !buckets.by_merchant.contains_key(merchant_id) {
+            buckets.by_merchant.retain(|_, b| !is_full(b, now_micros));
+            buckets.prune_at = (buckets.by_merchant.len() * 2).max(PRUNE_FROM);
         }
-        let bucket =
-            buckets.entry(merchant_id.to_string()).or_insert(Bucket { tokens: capacity, at_micros: now_micros });
-        // A rate of n per second refills n millionths per microsecond.
-        let refill = now_micros.saturating_sub(bucket.at_micros).saturating_mul(limit.per_second);
-        bucket.tokens = bucket.tokens.saturating_add(refill).min(capacity);
-        bucket.at_micros = now_micros;
+        let bucket = buckets.by_merchant.entry(merchant_id.to_string()).or_insert(Bucket {
+            tokens: Bucket::capacity(limit),
+            at_micros: now_micros,
+            limit,
+        });
+        bucket.refill(now_micros);
+        bucket.limit = limit;
+        bucket.tokens = bucket.tokens.min(Bucket::capacity(limit));
         if bucket.tokens >= TOKEN {
             bucket.tokens -= TOKEN;
             return Ok(());
@@ -97,17 +125,12 @@ impl RateLimiter {
     }
 }
 
-/// Drops every bucket that has refilled completely by now (under the
-/// default limit; a merchant with a higher one just starts full again).
-fn prune(buckets: &mut HashMap<String, Bucket>, limit: Limit, now_micros: u64) {
-    let capacity = limit.burst.max(1).saturating_mul(TOKEN);
-    buckets.retain(|_, b| {
-        let refill = now_micros.saturating_sub(b.at_micros).saturating_mul(limit.per_second.max(1));
-        b.tokens.saturating_add(refill) < capacity
-    });
-    if buckets.len() >= MAX_BUCKETS {
-        buckets.clear();
-    }
+/// Whether `b` has refilled completely by `now_micros`: forgetting it then
+/// changes nothing, as a new bucket starts full.
+fn is_full(b: &Bucket, now_micros: u64) -> bool {
+    let mut b = Bucket { ..*b };
+    b.refill(now_micros);
+    b.tokens >= Bucket::capacity(b.limit)
 }
 
 #[cfg(test)]
@@ -178,13 +201,47 @@ mod tests {
     }
 
     #[test]
-    fn pruning_keeps_buckets_that_are_still_refilling() {
-        let mut buckets = HashMap::new();
+    fn a_late_caller_does_not_rewind_the_clock() {
+        let limiter = RateLimiter::default();
         let limit = Limit { per_second: 1, burst: 2 };
-        buckets.insert("spent".to_string(), Bucket { tokens: 0, at_micros: 0 });
-        buckets.insert("full".to_string(), Bucket { tokens: 2 * TOKEN, at_micros: 0 });
-        prune(&mut buckets, limit, SECOND);
-        assert!(buckets.contains_key("spent"));
-        assert!(!buckets.contains_key("full"));
+        assert_eq!(limiter.take_at("m", limit, 2 * SECOND), Ok(()));
+        assert_eq!(limiter.take_at("m", limit, 2 * SECOND), Ok(()));
+        // Read the clock at 1 s, got the lock after the calls above.
+        assert_eq!(limiter.take_at("m", limit, SECOND), Err(1));
+        // Had the bucket gone back to 1 s, 3 s would find two seconds' worth.
+        assert_eq!(limiter.take_at("m", limit, 3 * SECOND), Ok(()));
+        assert_eq!(limiter.take_at("m", limit, 3 * SECOND), Err(1));
+    }
+
+    #[test]
+    fn lowering_a_merchants_rate_applies_at_once() {
+        let limiter = RateLimiter::default();
+        assert_eq!(limiter.take_at("m", Limit { per_second: 100, burst: 100 }, 0), Ok(()));
+        let lower = Limit { per_second: 1, burst: 1 };
+        assert_eq!(limiter.take_at("m", lower, 0), Ok(()));
+        assert_eq!(limiter.take_at("m", lower, 0), Err(1));
+    }
+
+    #[test]
+    fn pruning_forgets_only_full_buckets_under_their_own_limits() {
+        let limiter = RateLimiter::default();
+        let slow = Limit { per_second: 1, burst: 2 };
+        let fast = Limit { per_second: 1000, burst: 2 };
+        assert_eq!(limiter.take_at("slow", slow, 0), Ok(()));
+        assert_eq!(limiter.take_at("fast", fast, 0), Ok(()));
+        for i in 0..PRUNE_FROM - 2 {
+            assert_eq!(limiter.take_at(&format!("filler-{i}"), fast, 0), Ok(()));
+        }
+        // At 0.5 s the fast ones are full again; the slow one is not.
+        assert_eq!(limiter.take_at("newcomer", fast, SECOND / 2), Ok(()));
+        let buckets = limiter.buckets.lock().unwrap();
+        assert!(buckets.by_merchant.contains_key("slow"));
+        assert!(!buckets.by_merchant.contains_key("fast"));
+        assert_eq!(buckets.by_merchant.len(), 2, "slow and newcomer");
+        assert_eq!(buckets.prune_at, PRUNE_FROM);
+        // The slow bucket kept what it had spent.
+        drop(buckets);
+        assert_eq!(limiter.take_at("slow", slow, SECOND / 2), Ok(()));
+        assert_eq!(limiter.take_at("slow", slow, SECOND / 2), Err(1));
     }
 }

@@ -62,8 +62,9 @@ impl From<sqlx::Error> for StoreError {
 impl StoreError {
     /// Whether the connection itself failed (I/O, protocol, a crashed SQLite
     /// worker, no connection to be had, or PostgreSQL ending the session:
-    /// SQLSTATE class 08, connection exception, and 57P, the server shutting
-    /// the session down), as opposed to the database refusing a statement.
+    /// SQLSTATE class 08, connection exception, 57P, the server shutting the
+    /// session down, and 25P03, an idle-in-transaction timeout), as opposed
+    /// to the database refusing a statement.
     /// Such a failure says nothing about the request: it may be retried.
     pub fn is_connection_failure(&self) -> bool {
         let StoreError::Database(e) = self else { return false };
@@ -74,7 +75,9 @@ impl StoreError {
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::PoolClosed
             | sqlx::Error::PoolTimedOut => true,
-            sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            sqlx::Error::Database(db) => {
+                db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "25P03")
+            }
             _ => false,
         }
     }

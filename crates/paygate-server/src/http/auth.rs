@@ -5,8 +5,10 @@
 //! merchant may opt into signatures that cover it. Checks run in the
 //! documented order so each failure maps to one code: missing header →
 //! unknown token → stale timestamp → bad signature → disabled; then the IP
-//! allow-list (403) and the merchant's rate limit (429), which only
-//! requests that passed every other check count against.
+//! allow-list (403) and the merchant's rate limit (429). Requests that got
+//! this far count against the limit, including those later refused for
+//! their content type or body (415, 400, 422): only failed authentication
+//! is free.
 
 use super::body::{parse_json, read_limited, require_json_content_type};
 use crate::auth_cache::CachedMerchant;

@@ -298,8 +298,8 @@ impl TestApp {
             out.push((table.to_string(), n.to_string()));
         }
         let rows = sqlx::query(
-            "SELECT id, enabled, secret_sealed, COALESCE(webhook_url, '') AS w, ip_allowlist, fees, limits, updated_at \
-             FROM merchants ORDER BY id",
+            "SELECT id, enabled, secret_sealed, COALESCE(webhook_url, '') AS w, ip_allowlist, fees, limits, \
+             COALESCE(rate_limit_per_second, -1) AS rate, updated_at FROM merchants ORDER BY id",
         )
         .fetch_all(self.state.db.pool())
         .await
@@ -312,8 +312,9 @@ impl TestApp {
             let allow: String = r.get("ip_allowlist");
             let fees: String = r.get("fees");
             let limits: String = r.get("limits");
+            let rate: i64 = r.get("rate");
             let updated: i64 = r.get("updated_at");
-            out.push((id, format!("{enabled}|{sealed}|{w}|{allow}|{fees}|{limits}|{updated}")));
+            out.push((id, format!("{enabled}|{sealed}|{w}|{allow}|{fees}|{limits}|{rate}|{updated}")));
         }
         out
     }

@@ -182,7 +182,7 @@ pub struct PatchMerchantIn {
     /// Requests per second on each node, 0-1,000,000,000 (0: no limit);
     /// `null` goes back to the node's default.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000)]
     pub rate_limit_per_second: Option<Option<i64>>,
 }
 
