@@ -5,6 +5,12 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;
 use std::time::Duration;
 
+/// A pooled PostgreSQL connection idle this long is pinged before it is
+/// handed out, and replaced if the server has ended it (a restart, a
+/// failover, an idle kill), so such a request does not fail. Busy
+/// connections are never idle this long, so the hot path pays nothing.
+pub const IDLE_CHECK: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Backend {
     Sqlite,
@@ -108,10 +114,20 @@ impl Db {
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(10))
             // sqlx pings a connection before every acquire by default: a
-            // round trip per query on the hot path. A broken connection
-            // surfaces as an error on first use instead, and the pool
+            // round trip per query on the hot path. Only connections idle
+            // for IDLE_CHECK are pinged (below); one that broke while busy
+            // surfaces as an error on first use (503), and the pool
             // replaces it.
             .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for >= IDLE_CHECK {
+                        // An error closes this connection; the pool tries another.
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move { dialect::prepare_connection(backend, role, conn).await })
             })
