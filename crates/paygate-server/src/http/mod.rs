@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod filters;
 pub mod merchant;
 pub mod ops;
+mod retry_responses;
 
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::state::AppState;
@@ -78,38 +79,8 @@ fn routes_with_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(merchant::router())
         .merge(admin::router())
         .split_for_parts();
-    document_rate_limit(&mut doc);
+    retry_responses::document(&mut doc);
     (routes, doc)
-}
-
-/// Every merchant call may answer 429 (`crate::rate_limit`); written once
-/// here rather than in each handler's annotation.
-fn document_rate_limit(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, ResponseBuilder, Type};
-    let response = ResponseBuilder::new()
-        .description(
-            "RATE_LIMITED: more requests than the merchant's limit on this node \
-             (`rate_limit_per_second`, `rate_limit_burst`); retry after `Retry-After` seconds",
-        )
-        .header(
-            "Retry-After",
-            HeaderBuilder::new()
-                .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
-                .description(Some("Whole seconds until a request will be accepted"))
-                .build(),
-        )
-        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorEnvelope"))).build())
-        .build();
-    for (path, item) in doc.paths.paths.iter_mut() {
-        if !path.starts_with("/api/v1/") {
-            continue;
-        }
-        for op in
-            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
-        {
-            op.responses.responses.insert("429".into(), response.clone().into());
-        }
-    }
 }
 
 /// This document (OpenAPI 3.1).

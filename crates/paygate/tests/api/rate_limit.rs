@@ -158,11 +158,18 @@ async fn zero_turns_the_limit_off(app: TestApp) {
         assert_eq!(got.0, 201, "{}", got.1);
         assert_eq!(retry_after, None);
     }
-    // And the contract documents the 429 on merchant calls only.
+    // And the contract documents the 429 on merchant calls only, the 503
+    // on merchant and admin calls.
     let doc: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
-    let refused = &doc["paths"][CREATE]["post"]["responses"]["429"];
-    assert!(refused["headers"]["Retry-After"].is_object(), "{refused}");
-    assert!(doc["paths"]["/admin/v1/merchants"]["post"]["responses"]["429"].is_null());
+    let responses = &doc["paths"][CREATE]["post"]["responses"];
+    for status in ["429", "503"] {
+        assert!(responses[status]["headers"]["Retry-After"].is_object(), "{status}: {responses}");
+    }
+    let admin = &doc["paths"]["/admin/v1/merchants"]["post"]["responses"];
+    assert!(admin["429"].is_null() && admin["503"]["headers"]["Retry-After"].is_object(), "{admin}");
+    // Operations outside the two APIs keep their own 503 (readiness).
+    let ready = &doc["paths"]["/readyz"]["get"]["responses"]["503"];
+    assert!(ready["headers"].is_null(), "{ready}");
 }
 
 async fn operator_sets_a_merchants_own_rate(app: TestApp) {
