@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Sustained requests per second and the burst allowed on top of it.
+/// Sustained requests per second, and the burst: the bucket's size, i.e.
+/// how many requests may come at once after a quiet spell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limit {
     pub per_second: u64,
@@ -47,6 +48,7 @@ const TOKEN: u64 = 1_000_000;
 /// them all on every new one.
 const PRUNE_FROM: usize = 10_000;
 
+#[derive(Clone, Copy)]
 struct Bucket {
     /// Millionths of a request.
     tokens: u64,
@@ -103,16 +105,19 @@ impl RateLimiter {
     }
 
     fn take_at(&self, merchant_id: &str, limit: Limit, now_micros: u64) -> Result<(), u64> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.by_merchant.len() >= buckets.prune_at && !buckets.by_merchant.contains_key(merchant_id) {
-            buckets.by_merchant.retain(|_, b| !is_full(b, now_micros));
-            buckets.prune_at = (buckets.by_merchant.len() * 2).max(PRUNE_FROM);
+        let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let buckets = &mut *guard;
+        // Looked up before inserting, so a known merchant's request does not
+        // allocate its id again.
+        if !buckets.by_merchant.contains_key(merchant_id) {
+            if buckets.by_merchant.len() >= buckets.prune_at {
+                buckets.by_merchant.retain(|_, b| !is_full(b, now_micros));
+                buckets.prune_at = (buckets.by_merchant.len() * 2).max(PRUNE_FROM);
+            }
+            let fresh = Bucket { tokens: Bucket::capacity(limit), at_micros: now_micros, limit };
+            buckets.by_merchant.insert(merchant_id.to_string(), fresh);
         }
-        let bucket = buckets.by_merchant.entry(merchant_id.to_string()).or_insert(Bucket {
-            tokens: Bucket::capacity(limit),
-            at_micros: now_micros,
-            limit,
-        });
+        let bucket = buckets.by_merchant.get_mut(merchant_id).expect("inserted above when absent");
         bucket.refill(now_micros);
         bucket.limit = limit;
         bucket.tokens = bucket.tokens.min(Bucket::capacity(limit));
@@ -128,7 +133,7 @@ impl RateLimiter {
 /// Whether `b` has refilled completely by `now_micros`: forgetting it then
 /// changes nothing, as a new bucket starts full.
 fn is_full(b: &Bucket, now_micros: u64) -> bool {
-    let mut b = Bucket { ..*b };
+    let mut b = *b;
     b.refill(now_micros);
     b.tokens >= Bucket::capacity(b.limit)
 }
