@@ -199,10 +199,14 @@ impl Settings {
         crate::rate_limit::Limit { burst: self.rate_limit_burst.unwrap_or(limit.burst), ..limit }
     }
 
-    /// Settings for tests and embedding: defaults plus the given database.
+    /// Settings for tests and embedding: the embedded defaults plus the given
+    /// database, and nothing from the environment, so that a `PAYGATE_*`
+    /// variable exported in the shell cannot change what a test sees.
     pub fn for_database(url: &str) -> Settings {
-        let mut s = Settings::load(None, &Overrides::default()).expect("embedded defaults are valid");
+        let mut s: Settings =
+            Figment::from(Serialized::defaults(DEFAULTS)).extract().expect("embedded defaults are complete");
         s.database_url = SecretString::from(url.to_string());
+        s.validate().expect("embedded defaults are valid");
         s
     }
 }
@@ -219,6 +223,17 @@ mod tests {
         assert_eq!(s.rate_limit().burst, 5);
         s.rate_limit_burst = Some(0);
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn settings_for_a_database_ignore_the_environment() {
+        // Cargo runs this crate's tests in one process; the variable set
+        // here is one no other test reads.
+        std::env::set_var("PAYGATE_RATE_LIMIT_BURST", "7");
+        let s = Settings::for_database("sqlite://x.db");
+        std::env::remove_var("PAYGATE_RATE_LIMIT_BURST");
+        assert_eq!(s.rate_limit_burst, None);
+        assert_eq!(s.rate_limit_per_second, 1000);
     }
 
     #[test]
