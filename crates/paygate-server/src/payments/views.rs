@@ -51,15 +51,8 @@ pub struct PayInOut {
 /// `canonical_json`, which is what re-serialising would give). `null` if the
 /// stored text is not JSON.
 fn raw_json(text: &str) -> Box<RawValue> {
-    RawValue::from_string(text.to_owned()).unwrap_or_else(|_| null_json())
-}
-
-fn null_json() -> Box<RawValue> {
-    RawValue::from_string("null".to_owned()).expect("null is JSON")
-}
-
-fn json_or_null(text: &Option<String>) -> Option<Box<RawValue>> {
-    text.as_deref().and_then(|t| RawValue::from_string(t.to_owned()).ok())
+    RawValue::from_string(text.to_owned())
+        .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
 }
 
 pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
@@ -86,7 +79,7 @@ pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
         completed_at: r.completed_at.map(rfc3339),
         failure_reason: r.failure_reason.clone(),
         has_open_dispute: r.has_open_dispute,
-        metadata: json_or_null(&r.metadata),
+        metadata: r.metadata.as_deref().map(raw_json),
         mode: r.mode.clone(),
         merchant_id: None,
     }
@@ -144,7 +137,7 @@ pub fn payout_out(r: &PayOutRow, currencies: &Currencies) -> PayOutOut {
         updated_at: rfc3339(r.updated_at),
         completed_at: r.completed_at.map(rfc3339),
         failure_reason: r.failure_reason.clone(),
-        metadata: json_or_null(&r.metadata),
+        metadata: r.metadata.as_deref().map(raw_json),
         mode: r.mode.clone(),
         merchant_id: None,
         destination_full: None,
