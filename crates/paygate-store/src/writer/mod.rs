@@ -251,7 +251,7 @@ async fn process(
 /// Applies `cmds` optimistically, and once more carefully if that met an
 /// existing order id. `Err` means nothing was written.
 async fn apply(conn: &mut Conn, render: &dyn Render, cmds: &[Command], notify: &tokio::sync::Notify) -> Answers {
-    if autocommit::eligible(backend_of(conn), cmds) {
+    if autocommit::eligible(cmds) {
         return autocommit::apply(conn, render, cmds, notify).await;
     }
     apply_in_transaction(conn, render, cmds, notify).await
