@@ -20,10 +20,12 @@
 //! The one difference from a transaction: when some order ids already exist,
 //! the rows that went in are committed anyway (SQLite inserts the others with
 //! `ON CONFLICT DO NOTHING`; PostgreSQL's plain `INSERT` fails as a whole, so
-//! there none went in). Those that went in are answered as created (their
-//! freshly made ids are in the table), and only the commands whose rows did
-//! not go in are decided again, carefully, in a transaction: each is a repeat
-//! (200 with the existing payin) or a conflict (409).
+//! there the only rows found are those of an earlier try of the same batch
+//! whose commit landed before its connection failed). Rows that are in the
+//! table are answered as created (their ids were made fresh for these
+//! commands), and only the commands whose rows are not are decided again,
+//! carefully, in a transaction: each is a repeat (200 with the existing
+//! payin) or a conflict (409).
 
 use super::backend_of;
 use super::batch::Batch;

@@ -42,9 +42,10 @@ pub struct Applied {
 pub struct Batch<'a> {
     backend: Backend,
     /// Optimistic mode skips looking up existing order ids: new payments are
-    /// inserted with ON CONFLICT DO NOTHING, and a conflict (a repeated order
-    /// id, rare in real traffic) aborts the batch with [`CmdError::Retry`]
-    /// so it is redone carefully. It saves a round trip on every batch.
+    /// inserted as if none existed, and a conflict (a repeated order id, rare
+    /// in real traffic; see `insert_new`) aborts the batch with
+    /// [`CmdError::Retry`] so it is redone carefully. It saves a round trip
+    /// on every batch.
     optimistic: bool,
     /// Set in optimistic mode when a create was refused: it may have been a
     /// repeat of an existing order (which must answer 200 or 409, not 402),
@@ -717,9 +718,7 @@ async fn insert_new(
                 let sql = insert_sql(backend, table, columns, size, "");
                 if let Err(e) = bind_all(sqlx::query(&sql), params).execute(&mut *conn).await {
                     return Err(match CmdError::from(e) {
-                        CmdError::Store(crate::StoreError::Conflict(c)) if c == order_constraint(table) => {
-                            CmdError::Retry
-                        }
+                        CmdError::Store(crate::StoreError::Conflict(c)) if is_repeat(table, &c) => CmdError::Retry,
                         other => other,
                     });
                 }
@@ -729,10 +728,15 @@ async fn insert_new(
     Ok(())
 }
 
-/// PostgreSQL's name for the `UNIQUE (merchant_id, merchant_order_id)`
-/// constraint of a payments table (migration 0003).
-fn order_constraint(table: &str) -> String {
-    format!("{table}_merchant_id_merchant_order_id_key")
+/// Whether PostgreSQL refused a new payment's row because it exists: its
+/// order id is taken (`UNIQUE (merchant_id, merchant_order_id)`, migration
+/// 0003), or its id is, which for a freshly made id means this very command
+/// went in before: the writer re-applies a batch whose connection failed,
+/// and that can happen after the commit landed. PostgreSQL checks the
+/// primary key first, so a re-applied row is refused on `{table}_pkey`.
+/// Either way the careful redo finds the existing row.
+fn is_repeat(table: &str, constraint: &str) -> bool {
+    constraint.strip_prefix(table).is_some_and(|rest| rest == "_pkey" || rest == "_merchant_id_merchant_order_id_key")
 }
 
 /// Sets the new balances of existing accounts, all in one statement:

@@ -18,6 +18,7 @@ mod operations;
 mod payments;
 mod property;
 mod rate_limit;
+mod reapplied;
 mod receiver;
 mod secrets;
 mod statistics;
