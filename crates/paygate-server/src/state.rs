@@ -69,7 +69,10 @@ impl AppState {
             Backend::Sqlite => 1,
             Backend::Postgres => 2,
         });
-        let writer = Writer::start(settings.database_url.expose_secret(), render, tasks)?;
+        // A batch that outlives the request timeout serves no caller: the
+        // writer then gives up its connection (see `writer::stalled`).
+        let deadline = std::time::Duration::from_secs(settings.request_timeout_secs);
+        let writer = Writer::start(settings.database_url.expose_secret(), render, tasks, deadline)?;
         let settings_ttl = settings.auth_cache_ttl_ms;
         let statistics_concurrency = (settings.max_db_connections as usize / 8).max(1);
         let state = AppState(Arc::new(Inner {

@@ -25,6 +25,7 @@ use crate::StoreError;
 use batch::Batch;
 use connection::{connection_failed, Conn, Connections};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most commands one transaction takes; beyond it the next batch starts.
@@ -53,7 +54,15 @@ impl Writer {
     /// runtime and connections. The writer is a serial chain of database round
     /// trips; sharing worker threads with hundreds of request handlers would
     /// make every one of its wake-ups wait in line behind them.
-    pub fn start(database_url: &str, render: Arc<dyn Render>, tasks: usize) -> Result<Writer, StoreError> {
+    ///
+    /// `deadline` is the longest a batch may wait on the database; see
+    /// [`stalled`].
+    pub fn start(
+        database_url: &str,
+        render: Arc<dyn Render>,
+        tasks: usize,
+        deadline: Duration,
+    ) -> Result<Writer, StoreError> {
         let tasks = tasks.max(1);
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..tasks).map(|_| mpsc::channel::<Job>(MAX_BATCH * 16)).unzip();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), StoreError>>();
@@ -91,7 +100,7 @@ impl Writer {
                     let _ = ready_tx.send(Ok(()));
                     let shards: Vec<_> = receivers
                         .into_iter()
-                        .map(|rx| tokio::spawn(run(db.clone(), render.clone(), rx, notify.clone())))
+                        .map(|rx| tokio::spawn(run(db.clone(), render.clone(), rx, notify.clone(), deadline)))
                         .collect();
                     for shard in shards {
                         let _ = shard.await;
@@ -126,7 +135,13 @@ fn shard_of(key: &str, shards: usize) -> usize {
     (h % shards as u64) as usize
 }
 
-async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notify: Arc<tokio::sync::Notify>) {
+async fn run(
+    db: Db,
+    render: Arc<dyn Render>,
+    mut rx: mpsc::Receiver<Job>,
+    notify: Arc<tokio::sync::Notify>,
+    deadline: Duration,
+) {
     let mut connections = Connections::new(db.clone());
     loop {
         let next = if connections.holds_one() {
@@ -161,7 +176,7 @@ async fn run(db: Db, render: Arc<dyn Render>, mut rx: mpsc::Receiver<Job>, notif
                 continue;
             }
         };
-        let healthy = process(&db, &mut conn.0, render.as_ref(), jobs, &notify).await;
+        let healthy = process(&db, &mut conn.0, render.as_ref(), jobs, &notify, deadline).await;
         connections.put(conn, healthy);
         metrics::histogram!("paygate_writer_batch_seconds").record(started.elapsed().as_secs_f64());
     }
@@ -178,6 +193,7 @@ async fn process(
     render: &dyn Render,
     jobs: Vec<Job>,
     notify: &tokio::sync::Notify,
+    deadline: Duration,
 ) -> bool {
     // A caller that gave up (its request timed out) gets nothing applied if
     // its job has not started yet: it was answered 503 and may retry.
@@ -186,17 +202,25 @@ async fn process(
         return true;
     }
     let (cmds, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().map(|j| (j.cmd, j.reply)).unzip();
-    let mut result = apply(conn, render, &cmds, notify).await;
+    let mut result = apply(conn, render, &cmds, notify, deadline).await;
     if matches!(&result, Err(e) if connection_failed(e)) {
-        // The connection died (a restart, a failover, an idle kill): the
-        // whole batch once more on a fresh one. Every command is keyed (order
-        // id, idempotency key, current status), so one whose commit did land
-        // is found, not applied twice.
+        // The connection died (a restart, a failover, an idle kill) or
+        // stalled: the whole batch once more on a fresh one. Every command is
+        // keyed (order id, idempotency key, current status), so one whose
+        // commit did land is found, not applied twice.
         if let Err(e) = connection::renew(pool, conn).await {
             answer_unavailable(&e, replies);
             return false;
         }
-        result = apply(conn, render, &cmds, notify).await;
+        result = apply(conn, render, &cmds, notify, deadline).await;
+        if let Err(e) = &result {
+            if connection_failed(e) {
+                // Twice in a row: the database is gone or stalled. Trying the
+                // commands one by one would wait out the deadline for each.
+                answer_unavailable(e, replies);
+                return false;
+            }
+        }
     }
     match result {
         Ok(answers) => {
@@ -209,7 +233,7 @@ async fn process(
             // A unique violation alone usually means a concurrent node just
             // created the same order: one more try finds and compares it.
             let retried = match e {
-                CmdError::Store(crate::StoreError::Conflict(_)) => apply(conn, render, &cmds, notify).await,
+                CmdError::Store(crate::StoreError::Conflict(_)) => apply(conn, render, &cmds, notify, deadline).await,
                 other => Err(other),
             };
             let answer = retried.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)));
@@ -233,9 +257,9 @@ async fn process(
                     }
                 }
                 let one = vec![cmd];
-                let answer = match apply(conn, render, &one, notify).await {
+                let answer = match apply(conn, render, &one, notify, deadline).await {
                     Ok(mut a) => a.pop().unwrap_or(Err(CmdError::Unavailable)),
-                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => apply(conn, render, &one, notify)
+                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => apply(conn, render, &one, notify, deadline)
                         .await
                         .and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable))),
                     Err(e) => Err(e),
@@ -249,12 +273,33 @@ async fn process(
 }
 
 /// Applies `cmds` optimistically, and once more carefully if that met an
-/// existing order id. `Err` means nothing was written.
-async fn apply(conn: &mut Conn, render: &dyn Render, cmds: &[Command], notify: &tokio::sync::Notify) -> Answers {
-    if autocommit::eligible(cmds) {
-        return autocommit::apply(conn, render, cmds, notify).await;
-    }
-    apply_in_transaction(conn, render, cmds, notify).await
+/// existing order id, within `deadline`. `Err` means nothing was written,
+/// except after a lost or stalled connection, whose commit may have landed.
+async fn apply(
+    conn: &mut Conn,
+    render: &dyn Render,
+    cmds: &[Command],
+    notify: &tokio::sync::Notify,
+    deadline: Duration,
+) -> Answers {
+    let attempt = async {
+        if autocommit::eligible(cmds) {
+            return autocommit::apply(conn, render, cmds, notify).await;
+        }
+        apply_in_transaction(conn, render, cmds, notify).await
+    };
+    tokio::time::timeout(deadline, attempt).await.unwrap_or_else(|_| Err(stalled()))
+}
+
+/// A batch that outlived its deadline counts as a lost connection: the
+/// connection is closed and the batch goes once more on a fresh one. Without
+/// this, a session that stops answering without closing its socket (a
+/// frozen server, a failover behind a NAT; sqlx sets no TCP keepalive) would
+/// hold its shard, and every payment routed to it, until a restart. The
+/// deadline is the request timeout: by then no caller is waiting anyway.
+fn stalled() -> CmdError {
+    let why = std::io::Error::new(std::io::ErrorKind::TimedOut, "the database did not answer within the deadline");
+    CmdError::from(sqlx::Error::Io(why))
 }
 
 /// [`apply`] inside a transaction: optimistic first, then careful.
@@ -314,7 +359,7 @@ type Reply = oneshot::Sender<Result<Outcome, CmdError>>;
 type Answers = Result<Vec<Result<Outcome, CmdError>>, CmdError>;
 
 /// No connection could be had: the callers get 503 and may retry.
-fn answer_unavailable(e: &sqlx::Error, replies: impl IntoIterator<Item = Reply>) {
+fn answer_unavailable(e: &dyn std::fmt::Display, replies: impl IntoIterator<Item = Reply>) {
     tracing::error!(error = %e, "writer has no database connection");
     for reply in replies {
         let _ = reply.send(Err(CmdError::Unavailable));

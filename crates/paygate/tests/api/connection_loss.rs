@@ -154,3 +154,68 @@ async fn count_on_server(app: &TestApp, sql: &str, application_name: &str) -> i6
     admin.close().await;
     n
 }
+
+/// A writer session that stops answering without closing its socket (a
+/// frozen server, a failover behind a NAT) must not hold the writer: a batch
+/// that outlives the request timeout gives its connection up and goes again
+/// on a fresh one. The server process behind the writer's sessions is
+/// stopped with SIGSTOP, which keeps its socket open and silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writer_gives_up_a_session_that_stops_answering() {
+    let app = spawn_app(postgres().with(|s| s.request_timeout_secs = 2)).await;
+    let m = app.create_merchant("frozen@example.com").await;
+    let (s, body) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("before", "1.00")).await;
+    assert_eq!(s, 201, "{body}");
+    let frozen = Stopped::writer_session(&app).await;
+
+    // Caught by the stop: answered 503 at the request timeout, or 201 if the
+    // writer's second try on a fresh session beat it.
+    let (s, body) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("during", "2.00")).await;
+    assert!(s == 503 || s == 201, "{s} {body}");
+    // The writer is free again: a new payin goes through on a fresh session
+    // while the old one is still stopped.
+    let (s, body) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("after", "3.00")).await;
+    assert_eq!(s, 201, "{body}");
+    // The caught create was applied once: repeating it finds it.
+    let (s, body) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body("during", "2.00")).await;
+    assert!(s == 200 || s == 201, "{s} {body}");
+    drop(frozen);
+    let (s, body) = app.signed(&m, "/api/v1/payin/list", json!({"limit": 10})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["data"]["items"].as_array().unwrap().len(), 3, "{body}");
+}
+
+/// A server process stopped with SIGSTOP; it continues when this is dropped.
+struct Stopped(i32);
+
+impl Stopped {
+    /// Stops the server process of the writer's session that inserted the
+    /// last payin: the one its shard keeps between batches.
+    async fn writer_session(app: &TestApp) -> Stopped {
+        let DbGuard::Postgres { admin_url, name } = &app.guard else { panic!("a PostgreSQL test") };
+        let admin = paygate_store::Db::connect(admin_url, 1).await.expect("admin connection");
+        let pid: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'paygate-writer' \
+             AND query LIKE 'INSERT INTO payins%' ORDER BY state_change DESC LIMIT 1",
+        )
+        .bind(name.as_str())
+        .fetch_optional(admin.pool())
+        .await
+        .expect("query the server's sessions");
+        admin.close().await;
+        let pid = pid.expect("the writer keeps the session of its last batch");
+        assert!(signal("-STOP", pid), "kill -STOP {pid}: the tests must be allowed to signal PostgreSQL");
+        Stopped(pid)
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        signal("-CONT", self.0);
+    }
+}
+
+/// Sends `kill <which> <pid>`; whether it was delivered.
+fn signal(which: &str, pid: i32) -> bool {
+    std::process::Command::new("kill").arg(which).arg(pid.to_string()).status().is_ok_and(|s| s.success())
+}
