@@ -68,6 +68,16 @@ pub async fn prepare_connection(backend: Backend, role: Role, conn: &mut AnyConn
                 Role::Writer => "paygate-writer",
             };
             conn.execute(format!("SET application_name = '{name}'").as_str()).await?;
+            if role == Role::Writer {
+                // A writer session whose client vanished in the middle of a
+                // batch (the writer gave it up after its deadline, or the
+                // network dropped it without a word) would keep the batch's
+                // row locks, and stall that merchant's next batches, until
+                // the server noticed; this ends such a session. A live batch
+                // is never idle between its statements for more than a
+                // round trip.
+                conn.execute("SET idle_in_transaction_session_timeout = '60s'").await?;
+            }
         }
     }
     Ok(())

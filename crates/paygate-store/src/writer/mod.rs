@@ -55,8 +55,8 @@ impl Writer {
     /// trips; sharing worker threads with hundreds of request handlers would
     /// make every one of its wake-ups wait in line behind them.
     ///
-    /// `deadline` is the longest a batch may wait on the database; see
-    /// [`stalled`].
+    /// `deadline` is the longest a PostgreSQL batch may wait on the
+    /// database; see [`stall`].
     pub fn start(
         database_url: &str,
         render: Arc<dyn Render>,
@@ -203,11 +203,21 @@ async fn process(
     }
     let (cmds, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().map(|j| (j.cmd, j.reply)).unzip();
     let mut result = apply(conn, render, &cmds, notify, deadline).await;
+    if let Err(e) = &result {
+        if is_stall(e) {
+            // Its callers were answered 503 by the same deadline, and the old
+            // session may still commit the batch (a COMMIT waiting on a slow
+            // disk): applying it again could post an unkeyed adjustment
+            // twice. Closing the connection is all there is to do.
+            answer_unavailable(e, replies);
+            return false;
+        }
+    }
     if matches!(&result, Err(e) if connection_failed(e)) {
-        // The connection died (a restart, a failover, an idle kill) or
-        // stalled: the whole batch once more on a fresh one. Every command is
-        // keyed (order id, idempotency key, current status), so one whose
-        // commit did land is found, not applied twice.
+        // The connection died (a restart, a failover, an idle kill): the
+        // whole batch once more on a fresh one. Every command is keyed (order
+        // id, idempotency key, current status), so one whose commit did land
+        // is found, not applied twice.
         if let Err(e) = connection::renew(pool, conn).await {
             answer_unavailable(&e, replies);
             return false;
@@ -216,7 +226,7 @@ async fn process(
         if let Err(e) = &result {
             if connection_failed(e) {
                 // Twice in a row: the database is gone or stalled. Trying the
-                // commands one by one would wait out the deadline for each.
+                // commands one by one could wait out the deadline for each.
                 answer_unavailable(e, replies);
                 return false;
             }
@@ -249,7 +259,12 @@ async fn process(
         Err(e) => {
             tracing::warn!(error = %e, size = cmds.len(), "batch failed; retrying its commands one by one");
             let mut healthy = !connection_failed(&e);
-            for (cmd, reply) in cmds.into_iter().zip(replies) {
+            let mut pending = cmds.into_iter().zip(replies);
+            while let Some((cmd, reply)) = pending.next() {
+                if reply.is_closed() {
+                    // Its caller was answered 503 and may retry.
+                    continue;
+                }
                 if !healthy {
                     if let Err(e) = connection::renew(pool, conn).await {
                         answer_unavailable(&e, [reply]);
@@ -265,6 +280,12 @@ async fn process(
                     Err(e) => Err(e),
                 };
                 healthy = !matches!(&answer, Err(e) if connection_failed(e));
+                if let Err(e) = &answer {
+                    if is_stall(e) {
+                        answer_unavailable(e, std::iter::once(reply).chain(pending.map(|(_, r)| r)));
+                        return false;
+                    }
+                }
                 let _ = reply.send(answer);
             }
             healthy
@@ -282,24 +303,36 @@ async fn apply(
     notify: &tokio::sync::Notify,
     deadline: Duration,
 ) -> Answers {
+    let backend = backend_of(conn);
     let attempt = async {
         if autocommit::eligible(cmds) {
             return autocommit::apply(conn, render, cmds, notify).await;
         }
         apply_in_transaction(conn, render, cmds, notify).await
     };
-    tokio::time::timeout(deadline, attempt).await.unwrap_or_else(|_| Err(stalled()))
+    match backend {
+        Backend::Postgres => tokio::time::timeout(deadline, attempt).await.unwrap_or_else(|_| Err(stall())),
+        // An embedded database has no socket to go silent; a new connection
+        // would only queue behind the old one's write lock.
+        Backend::Sqlite => attempt.await,
+    }
 }
 
-/// A batch that outlived its deadline counts as a lost connection: the
-/// connection is closed and the batch goes once more on a fresh one. Without
-/// this, a session that stops answering without closing its socket (a
-/// frozen server, a failover behind a NAT; sqlx sets no TCP keepalive) would
-/// hold its shard, and every payment routed to it, until a restart. The
-/// deadline is the request timeout: by then no caller is waiting anyway.
-fn stalled() -> CmdError {
+/// A PostgreSQL batch that outlived its deadline: the connection is closed
+/// and the batch answered 503, and the shard goes on with a fresh
+/// connection. Without this, a session that stops answering without closing
+/// its socket (a frozen server, a failover behind a NAT; sqlx sets no TCP
+/// keepalive) would hold its shard, and every payment routed to it, until a
+/// restart. The deadline is the request timeout: by then its callers have
+/// been answered 503 already.
+fn stall() -> CmdError {
     let why = std::io::Error::new(std::io::ErrorKind::TimedOut, "the database did not answer within the deadline");
     CmdError::from(sqlx::Error::Io(why))
+}
+
+/// Whether `e` is [`stall`]'s error.
+fn is_stall(e: &CmdError) -> bool {
+    matches!(e, CmdError::Store(StoreError::Database(sqlx::Error::Io(io))) if io.kind() == std::io::ErrorKind::TimedOut)
 }
 
 /// [`apply`] inside a transaction: optimistic first, then careful.
