@@ -38,6 +38,7 @@ pub fn api_error(e: CmdError) -> ApiError {
         }
         CmdError::Overflow => ApiError::validation("amount", "is too large"),
         CmdError::Unavailable => ApiError::Unavailable("the payment writer is not running".into()),
+        CmdError::Stalled => ApiError::Unavailable("the database did not answer in time; retry".into()),
         // The writer resolves retries itself; seeing one here is a bug.
         CmdError::Retry => ApiError::internal(anyhow::anyhow!("writer leaked an internal retry")),
         CmdError::Store(StoreError::Conflict(c)) => ApiError::Unavailable(format!("concurrent update ({c}); retry")),

@@ -164,6 +164,10 @@ pub enum CmdError {
     Overflow,
     #[error("the writer has stopped")]
     Unavailable,
+    /// A PostgreSQL batch outlived the writer's deadline; its connection is
+    /// closed, and the batch is not applied again (see `writer::apply`).
+    #[error("the database did not answer within the writer's deadline")]
+    Stalled,
     /// Internal to the writer: an optimistic batch met an existing order id
     /// and must be redone in careful mode. Never reaches a caller.
     #[error("batch must be retried")]

@@ -65,9 +65,9 @@ pub(super) async fn renew(db: &Db, conn: &mut Conn) -> Result<(), sqlx::Error> {
 }
 
 /// Whether `e` means the connection itself failed (see
-/// [`crate::StoreError::is_connection_failure`]) rather than the database refusing
-/// a statement, after which the connection is fine: sqlx rolls the
-/// transaction back on its next use.
+/// [`crate::StoreError::is_connection_failure`]) or stalled, rather than the
+/// database refusing a statement, after which the connection is fine: sqlx
+/// rolls the transaction back on its next use.
 pub(super) fn connection_failed(e: &CmdError) -> bool {
-    matches!(e, CmdError::Store(s) if s.is_connection_failure())
+    matches!(e, CmdError::Stalled) || matches!(e, CmdError::Store(s) if s.is_connection_failure())
 }

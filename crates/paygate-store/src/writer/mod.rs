@@ -56,7 +56,7 @@ impl Writer {
     /// make every one of its wake-ups wait in line behind them.
     ///
     /// `deadline` is the longest a PostgreSQL batch may wait on the
-    /// database; see [`stall`].
+    /// database; see [`apply`].
     pub fn start(
         database_url: &str,
         render: Arc<dyn Render>,
@@ -203,15 +203,13 @@ async fn process(
     }
     let (cmds, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().map(|j| (j.cmd, j.reply)).unzip();
     let mut result = apply(conn, render, &cmds, notify, deadline).await;
-    if let Err(e) = &result {
-        if is_stall(e) {
-            // Its callers were answered 503 by the same deadline, and the old
-            // session may still commit the batch (a COMMIT waiting on a slow
-            // disk): applying it again could post an unkeyed adjustment
-            // twice. Closing the connection is all there is to do.
-            answer_unavailable(e, replies);
-            return false;
-        }
+    if let Err(e @ CmdError::Stalled) = &result {
+        // Its callers were answered 503 by the same deadline, and the old
+        // session may still commit the batch (a COMMIT waiting on a slow
+        // disk): applying it again could post an unkeyed adjustment twice.
+        // Closing the connection is all there is to do.
+        answer_unavailable(e, replies);
+        return false;
     }
     if matches!(&result, Err(e) if connection_failed(e)) {
         // The connection died (a restart, a failover, an idle kill): the
@@ -280,11 +278,9 @@ async fn process(
                     Err(e) => Err(e),
                 };
                 healthy = !matches!(&answer, Err(e) if connection_failed(e));
-                if let Err(e) = &answer {
-                    if is_stall(e) {
-                        answer_unavailable(e, std::iter::once(reply).chain(pending.map(|(_, r)| r)));
-                        return false;
-                    }
+                if let Err(e @ CmdError::Stalled) = &answer {
+                    answer_unavailable(e, std::iter::once(reply).chain(pending.map(|(_, r)| r)));
+                    return false;
                 }
                 let _ = reply.send(answer);
             }
@@ -294,8 +290,15 @@ async fn process(
 }
 
 /// Applies `cmds` optimistically, and once more carefully if that met an
-/// existing order id, within `deadline`. `Err` means nothing was written,
-/// except after a lost or stalled connection, whose commit may have landed.
+/// existing order id. `Err` means nothing was written, except after a lost
+/// or stalled connection, whose commit may have landed.
+///
+/// On PostgreSQL within `deadline`, the request timeout: past it the batch
+/// is [`CmdError::Stalled`], answered 503 (its callers have been by then)
+/// and its connection closed, and the shard goes on with a fresh one.
+/// Without this, a session that stops answering without closing its socket
+/// (a frozen server, a failover behind a NAT; sqlx sets no TCP keepalive)
+/// would hold its shard, and every payment routed to it, until a restart.
 async fn apply(
     conn: &mut Conn,
     render: &dyn Render,
@@ -311,28 +314,11 @@ async fn apply(
         apply_in_transaction(conn, render, cmds, notify).await
     };
     match backend {
-        Backend::Postgres => tokio::time::timeout(deadline, attempt).await.unwrap_or_else(|_| Err(stall())),
+        Backend::Postgres => tokio::time::timeout(deadline, attempt).await.unwrap_or(Err(CmdError::Stalled)),
         // An embedded database has no socket to go silent; a new connection
         // would only queue behind the old one's write lock.
         Backend::Sqlite => attempt.await,
     }
-}
-
-/// A PostgreSQL batch that outlived its deadline: the connection is closed
-/// and the batch answered 503, and the shard goes on with a fresh
-/// connection. Without this, a session that stops answering without closing
-/// its socket (a frozen server, a failover behind a NAT; sqlx sets no TCP
-/// keepalive) would hold its shard, and every payment routed to it, until a
-/// restart. The deadline is the request timeout: by then its callers have
-/// been answered 503 already.
-fn stall() -> CmdError {
-    let why = std::io::Error::new(std::io::ErrorKind::TimedOut, "the database did not answer within the deadline");
-    CmdError::from(sqlx::Error::Io(why))
-}
-
-/// Whether `e` is [`stall`]'s error.
-fn is_stall(e: &CmdError) -> bool {
-    matches!(e, CmdError::Store(StoreError::Database(sqlx::Error::Io(io))) if io.kind() == std::io::ErrorKind::TimedOut)
 }
 
 /// [`apply`] inside a transaction: optimistic first, then careful.

@@ -86,12 +86,7 @@ async fn concurrent_identical_payins_create_one(app: TestApp) {
     for (i, t) in tasks.into_iter().enumerate() {
         assert_eq!(t.await.unwrap(), if i % 2 == 0 { 200 } else { 409 });
     }
-    use sqlx::Row;
-    let n: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM payins")
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap()
-        .get("n");
+    let n = app.count("payins").await;
     assert_eq!(n, 1);
 }
 
@@ -183,11 +178,6 @@ async fn new_and_repeated_payins_in_one_burst_are_told_apart(app: TestApp) {
             _ => assert_eq!(status, 409, "{order}"),
         }
     }
-    use sqlx::Row;
-    let n: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM payins")
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap()
-        .get("n");
+    let n = app.count("payins").await;
     assert_eq!(n, 40 + 40, "40 old and 40 new payins, nothing twice");
 }

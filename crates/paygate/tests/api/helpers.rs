@@ -273,6 +273,16 @@ impl TestApp {
         read(req.send().await.unwrap()).await
     }
 
+    /// How many rows `table` holds.
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(&format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table}"))
+            .fetch_one(self.state.db.pool())
+            .await
+            .unwrap()
+            .get("n")
+    }
+
     /// Row counts of every table plus a digest of the merchants' rows: two
     /// equal snapshots mean a request changed nothing.
     pub async fn snapshot(&self) -> Vec<(String, String)> {
@@ -290,12 +300,7 @@ impl TestApp {
             "disputes",
             "dispute_receipts",
         ] {
-            let n: i64 = sqlx::query(&format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table}"))
-                .fetch_one(self.state.db.pool())
-                .await
-                .unwrap()
-                .get("n");
-            out.push((table.to_string(), n.to_string()));
+            out.push((table.to_string(), self.count(table).await.to_string()));
         }
         let rows = sqlx::query(
             "SELECT id, enabled, secret_sealed, COALESCE(webhook_url, '') AS w, ip_allowlist, fees, limits, \

@@ -7,7 +7,6 @@
 use crate::both_backends;
 use crate::helpers::*;
 use paygate_store::writer::{Command, Outcome};
-use sqlx::Row;
 
 both_backends!(a_reapplied_payin_create_finds_its_payin, a_reapplied_payout_create_finds_its_payout);
 
@@ -22,7 +21,7 @@ async fn a_reapplied_payin_create_finds_its_payin(app: TestApp) {
         Ok(Outcome::PayIn { row: found, .. }) => assert_eq!(*found, row),
         other => panic!("a re-applied create must find its payin, got {other:?}"),
     }
-    assert_eq!(count(&app, "payins").await, 1);
+    assert_eq!(app.count("payins").await, 1);
 }
 
 async fn a_reapplied_payout_create_finds_its_payout(app: TestApp) {
@@ -38,15 +37,7 @@ async fn a_reapplied_payout_create_finds_its_payout(app: TestApp) {
         Ok(Outcome::PayOut { row: found, .. }) => assert_eq!(found.id, row.id),
         other => panic!("a re-applied create must find its payout, got {other:?}"),
     }
-    assert_eq!(count(&app, "payouts").await, 1);
+    assert_eq!(app.count("payouts").await, 1);
     assert_eq!(app.balance(&m, "RUB").await, before, "the amount is held once");
     app.assert_ledger_ok().await;
-}
-
-async fn count(app: &TestApp, table: &str) -> i64 {
-    sqlx::query(&format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table}"))
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap()
-        .get("n")
 }
