@@ -93,20 +93,21 @@ async fn stale_or_future_or_malformed_ts_is_auth_ts_expired(app: TestApp) {
 async fn wrong_signature_is_auth_bad_signature(app: TestApp) {
     let m = app.create_merchant("shop@example.com").await;
     let other = app.create_merchant("other@example.com").await;
-    let ts = now_secs().to_string();
+    let now = now_secs();
+    let ts = now.to_string();
     let good = sign(&m.secret, &ts, &m.email);
     let mut flipped = good.clone().into_bytes();
     flipped[10] = if flipped[10] == b'a' { b'b' } else { b'a' };
     let flipped = String::from_utf8(flipped).unwrap();
     let before = app.snapshot().await;
     let cases = [
-        flipped,                                                  // one character of the signature
-        sign(&m.secret, &ts, "Shop@example.com"),                 // e-mail case matters
-        sign(&m.secret, &(now_secs() - 1).to_string(), &m.email), // another timestamp
-        sign(&other.secret, &ts, &m.email),                       // another merchant's secret
-        sign(&m.secret, &ts, &format!("{} ", m.email)),           // a stray space
-        good[..63].to_string(),                                   // truncated
-        "zz".repeat(32),                                          // not hex
+        flipped,                                           // one character of the signature
+        sign(&m.secret, &ts, "Shop@example.com"),          // e-mail case matters
+        sign(&m.secret, &(now - 1).to_string(), &m.email), // another timestamp than sent
+        sign(&other.secret, &ts, &m.email),                // another merchant's secret
+        sign(&m.secret, &ts, &format!("{} ", m.email)),    // a stray space
+        good[..63].to_string(),                            // truncated
+        "zz".repeat(32),                                   // not hex
     ];
     for sig in &cases {
         let got = app.post_with_headers(BALANCE, &auth_triplet(&m.public_token, &ts, sig), "{}").await;
