@@ -73,6 +73,23 @@ async fn openapi_covers_every_route(app: TestApp) {
     for (path, method) in served {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");
     }
+    // Parameters say where they go: a path parameter is in the path template,
+    // and query filters are optional query parameters (generated clients
+    // otherwise put `?status=` into the path, or demand every filter).
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                match param["in"].as_str().unwrap() {
+                    "path" => {
+                        assert!(path.contains(&format!("{{{name}}}")), "{method} {path}: {name} is not in the path")
+                    }
+                    "query" => assert_ne!(param["required"], true, "{method} {path}: filter {name} is required"),
+                    other => panic!("{method} {path}: {name} in {other}"),
+                }
+            }
+        }
+    }
     // And every documented route answers something other than the 404 fallback.
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
