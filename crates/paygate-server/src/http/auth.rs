@@ -201,6 +201,22 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
     }
 }
 
+/// Path parameters with our error envelope: an id that is not UTF-8 once
+/// percent-decoded is refused as 400 `BAD_REQUEST` (axum's own rejection is
+/// plain text).
+pub struct PathParam<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
 /// A JSON body for unsigned (admin) endpoints, with our error envelope.
 pub struct JsonBody<T>(pub T);
 

@@ -11,6 +11,7 @@ mod concurrency;
 mod connection_loss;
 mod crash;
 mod disputes;
+mod hostile;
 mod isolation;
 mod ledgers;
 mod manual_provider;

@@ -2,7 +2,7 @@
 //! with a resolved amount, reject with a reason, and download the receipt.
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{Admin, JsonBody, QueryParams};
+use crate::http::auth::{Admin, JsonBody, PathParam, QueryParams};
 use crate::http::envelope::{ok, Envelope, Page};
 use crate::http::filters::{comma_list, AmountBounds};
 use crate::http::merchant::disputes::{dispute_filter, dispute_outcome};
@@ -11,7 +11,7 @@ use crate::payments::api_error;
 use crate::payments::disputes::{dispute_out, optional_text, DisputeOut};
 use crate::payments::input::AmountIn;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use paygate_core::disputes::{DisputeStatus, RejectionReason};
@@ -86,7 +86,7 @@ async fn search_disputes(
 /// Read any dispute.
 #[utoipa::path(get, path = "/admin/v1/disputes/{id}", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
     responses((status = 200, body = inline(Envelope<DisputeOut>)), (status = 404, body = crate::error::ErrorEnvelope)))]
-async fn get_dispute(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_dispute(_: Admin, State(state): State<AppState>, PathParam(id): PathParam<String>) -> ApiResult<Response> {
     let row = state.db.dispute(None, &id).await?.ok_or(ApiError::NotFound)?;
     Ok(ok(operator_view(&row, &state)))
 }
@@ -113,7 +113,7 @@ pub struct AcceptIn {
 async fn accept_dispute(
     _: Admin,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(input): JsonBody<AcceptIn>,
 ) -> ApiResult<Response> {
     let dispute = state.db.dispute(None, &id).await?.ok_or(ApiError::NotFound)?;
@@ -141,7 +141,7 @@ pub struct RejectIn {
 async fn reject_dispute(
     _: Admin,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(input): JsonBody<RejectIn>,
 ) -> ApiResult<Response> {
     let reason = RejectionReason::parse(&input.reason).ok_or_else(|| {
@@ -178,7 +178,11 @@ async fn resolve(
 #[utoipa::path(get, path = "/admin/v1/disputes/{id}/receipt", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "the receipt bytes", content_type = "application/octet-stream"),
               (status = 404, body = crate::error::ErrorEnvelope)))]
-async fn dispute_receipt(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn dispute_receipt(
+    _: Admin,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<Response> {
     let receipt = state.db.dispute_receipt(&id).await?.ok_or(ApiError::NotFound)?;
     let headers = [
         (header::CONTENT_TYPE, receipt.content_type),

@@ -1,11 +1,11 @@
 //! Operator endpoints for merchants (API.md section 5).
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{Admin, JsonBody, QueryParams};
+use crate::http::auth::{Admin, JsonBody, PathParam, QueryParams};
 use crate::http::envelope::{created, ok, rfc3339, Page};
 use crate::merchants::{self, WithSecret};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use paygate_core::callback_url::CallbackUrl;
 use paygate_core::fees::{FeeSchedule, Limits};
@@ -157,7 +157,11 @@ async fn list_merchants(
     params(("id" = String, Path)),
     responses((status = 200, body = inline(crate::http::envelope::Envelope<MerchantOut>)),
               (status = 404, body = crate::error::ErrorEnvelope)))]
-async fn get_merchant(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_merchant(
+    _: Admin,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<Response> {
     let m = state.db.merchant(&id).await?.ok_or(ApiError::NotFound)?;
     Ok(ok(MerchantOut::from(&m)))
 }
@@ -273,7 +277,7 @@ fn parse_net(s: &str) -> Option<ipnet::IpNet> {
 async fn patch_merchant(
     _: Admin,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(input): JsonBody<PatchMerchantIn>,
 ) -> ApiResult<Response> {
     let patch = validate_patch(&state, input)?;
@@ -289,7 +293,11 @@ async fn patch_merchant(
     params(("id" = String, Path)),
     responses((status = 200, body = inline(crate::http::envelope::Envelope<MerchantWithSecretOut>)),
               (status = 404, body = crate::error::ErrorEnvelope)))]
-async fn rotate_secret(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn rotate_secret(
+    _: Admin,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<Response> {
     let rotated = merchants::rotate_secret(&state, &id).await?;
     Ok(ok(MerchantWithSecretOut::from(rotated)))
 }

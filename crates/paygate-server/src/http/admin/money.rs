@@ -2,13 +2,13 @@
 //! ledger check, and the manual provider's requisites pool.
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{Admin, JsonBody};
+use crate::http::auth::{Admin, JsonBody, PathParam};
 use crate::http::envelope::{ok, Envelope};
 use crate::http::merchant::balance::{balances_out, BalancesOut};
 use crate::payments::api_error;
 use crate::payments::input::currency_exponent;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use paygate_core::ids::{new_id, IdKind};
 use paygate_core::money::{format_minor, parse_minor, parse_signed_minor};
@@ -64,7 +64,7 @@ pub struct AdjustOut {
 async fn adjust(
     _: Admin,
     State(state): State<AppState>,
-    Path(merchant_id): Path<String>,
+    PathParam(merchant_id): PathParam<String>,
     JsonBody(input): JsonBody<AdjustIn>,
 ) -> ApiResult<Response> {
     let exp = currency_exponent(&state.currencies, &input.currency)?;
@@ -121,7 +121,7 @@ async fn adjust(
 async fn merchant_balances(
     _: Admin,
     State(state): State<AppState>,
-    Path(merchant_id): Path<String>,
+    PathParam(merchant_id): PathParam<String>,
 ) -> ApiResult<Response> {
     let merchant = state.db.merchant(&merchant_id).await?.ok_or(ApiError::NotFound)?;
     let rows = state.db.merchant_balances(&merchant_id, merchant.mode.as_str(), None).await?;

@@ -2,7 +2,7 @@
 //! across merchants, read, and drive the manual provider's statuses.
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{Admin, JsonBody, QueryParams};
+use crate::http::auth::{Admin, JsonBody, PathParam, QueryParams};
 use crate::http::envelope::{ok, Envelope, Page};
 use crate::http::filters::{self, comma_list, AmountBounds};
 use crate::http::merchant::paging::page;
@@ -11,7 +11,7 @@ use crate::payments::api_error;
 use crate::payments::input::AmountIn;
 use crate::payments::views::{payin_out, payout_out, PayInOut, PayOutOut};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
 use paygate_store::payments::ListFilter;
@@ -95,7 +95,7 @@ async fn search_payins(
 /// Read any payin.
 #[utoipa::path(get, path = "/admin/v1/payins/{id}", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
     responses((status = 200, body = inline(Envelope<PayInOut>)), (status = 404, body = crate::error::ErrorEnvelope)))]
-async fn get_payin(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_payin(_: Admin, State(state): State<AppState>, PathParam(id): PathParam<String>) -> ApiResult<Response> {
     let r = state.db.payin(None, Some(&id), None).await?.ok_or(ApiError::NotFound)?;
     Ok(ok(PayInOut { merchant_id: Some(r.merchant_id.clone()), ..payin_out(&r, &state.currencies) }))
 }
@@ -116,7 +116,7 @@ pub struct ConfirmIn {
 async fn confirm_payin(
     _: Admin,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(input): JsonBody<ConfirmIn>,
 ) -> ApiResult<Response> {
     let payin = state.db.payin(None, Some(&id), None).await?.ok_or(ApiError::NotFound)?;
@@ -150,7 +150,7 @@ fn reason(input: &ReasonIn) -> ApiResult<String> {
 async fn fail_payin(
     _: Admin,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(input): JsonBody<ReasonIn>,
 ) -> ApiResult<Response> {
     let why = reason(&input)?;
@@ -191,7 +191,7 @@ async fn search_payouts(
 /// Read any payout, with its unmasked destination (the operator pays it).
 #[utoipa::path(get, path = "/admin/v1/payouts/{id}", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
     responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 404, body = crate::error::ErrorEnvelope)))]
-async fn get_payout(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_payout(_: Admin, State(state): State<AppState>, PathParam(id): PathParam<String>) -> ApiResult<Response> {
     let r = state.db.payout(None, Some(&id), None).await?.ok_or(ApiError::NotFound)?;
     let full = state
         .master_key
@@ -207,7 +207,11 @@ async fn get_payout(_: Admin, State(state): State<AppState>, Path(id): Path<Stri
 /// Hand a pending payout to the provider: `processing`.
 #[utoipa::path(post, path = "/admin/v1/payouts/{id}/processing", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
     responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 409, body = crate::error::ErrorEnvelope)))]
-async fn payout_processing(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn payout_processing(
+    _: Admin,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<Response> {
     payout_change(&state, PayOutChange { id, merchant_id: None, path: vec![PayOutStatus::Processing], reason: None })
         .await
 }
@@ -215,7 +219,11 @@ async fn payout_processing(_: Admin, State(state): State<AppState>, Path(id): Pa
 /// The payee was paid: `success`; the hold leaves the merchant's balance.
 #[utoipa::path(post, path = "/admin/v1/payouts/{id}/success", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
     responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 409, body = crate::error::ErrorEnvelope)))]
-async fn payout_success(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn payout_success(
+    _: Admin,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<Response> {
     payout_change(&state, PayOutChange { id, merchant_id: None, path: vec![PayOutStatus::Success], reason: None }).await
 }
 
@@ -225,7 +233,7 @@ async fn payout_success(_: Admin, State(state): State<AppState>, Path(id): Path<
 async fn payout_fail(
     _: Admin,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(input): JsonBody<ReasonIn>,
 ) -> ApiResult<Response> {
     let why = reason(&input)?;

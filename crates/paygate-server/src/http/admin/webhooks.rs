@@ -1,12 +1,12 @@
 //! Operator view of webhook deliveries, and resending any event.
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{Admin, QueryParams};
+use crate::http::auth::{Admin, PathParam, QueryParams};
 use crate::http::envelope::{ok, Envelope, Page};
 use crate::http::merchant::paging::page;
 use crate::http::merchant::webhooks::{delivery_filter, delivery_out, DeliveriesIn, DeliveryOut, ResendOut};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use paygate_store::time::now_micros;
 use serde::Deserialize;
@@ -53,7 +53,11 @@ async fn list_deliveries(
 /// Queue any event for delivery again, now.
 #[utoipa::path(post, path = "/admin/v1/events/{id}/resend", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
     responses((status = 200, body = inline(Envelope<ResendOut>)), (status = 404, body = crate::error::ErrorEnvelope)))]
-async fn resend_event(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn resend_event(
+    _: Admin,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<Response> {
     if !state.db.requeue_event(&id, None, now_micros()).await? {
         return Err(ApiError::NotFound);
     }
