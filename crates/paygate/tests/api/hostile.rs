@@ -103,12 +103,54 @@ fn sample(doc: &Value, schema: &Value, depth: usize) -> Value {
             Value::Object(props.iter().map(|(k, v)| (k.clone(), sample(doc, v, depth + 1))).collect())
         }
         Some("object") => json!({}),
+        // An array of objects gets one element for `mutations` to work on.
+        Some("array") if depth < 4 && schema["items"]["$ref"].is_string() => {
+            json!([sample(doc, &schema["items"], depth + 1)])
+        }
         Some("array") => json!([]),
         Some("string") => json!("x"),
         Some("integer") | Some("number") => json!(1),
         Some("boolean") => json!(true),
         _ => Value::Null,
     }
+}
+
+/// `base` with one field replaced by each hostile value or left out, for
+/// every field, and one level down into objects (and into the first element
+/// of an array of objects): `(what was changed, the body)`.
+fn mutations(base: &Value, depth: usize) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    match base {
+        Value::Object(fields) => {
+            for (field, value) in fields {
+                let with = |v: Value| {
+                    let mut body = fields.clone();
+                    body.insert(field.clone(), v);
+                    Value::Object(body)
+                };
+                for v in hostile_values() {
+                    out.push((format!("{field}={}", v.to_string().chars().take(30).collect::<String>()), with(v)));
+                }
+                let mut without = fields.clone();
+                without.remove(field);
+                out.push((format!("without {field}"), Value::Object(without)));
+                if depth == 0 {
+                    for (what, inner) in mutations(value, depth + 1) {
+                        out.push((format!("{field}.{what}"), with(inner)));
+                    }
+                }
+            }
+        }
+        Value::Array(items) if items.first().is_some_and(Value::is_object) => {
+            for (what, first) in mutations(&items[0], depth) {
+                let mut body = items.clone();
+                body[0] = first;
+                out.push((format!("[0].{what}"), Value::Array(body)));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Known-good bodies where a schema sample alone would stop at the first check.
@@ -192,20 +234,8 @@ async fn hostile_input_never_gets_a_5xx(app: TestApp) {
                 let what = format!("body {:?}", String::from_utf8_lossy(&body).chars().take(20).collect::<String>());
                 add(&path, None, Some(body), what);
             }
-            let fields: Vec<String> = match &base {
-                Value::Object(o) => o.keys().cloned().collect(),
-                _ => Vec::new(),
-            };
-            for field in fields {
-                for v in hostile_values() {
-                    let mut body = base.as_object().cloned().unwrap_or_else(Map::new);
-                    let what = format!("{field}={}", v.to_string().chars().take(30).collect::<String>());
-                    body.insert(field.clone(), v);
-                    add(&path, None, Some(Value::Object(body).to_string().into_bytes()), what);
-                }
-                let mut without = base.as_object().cloned().unwrap_or_else(Map::new);
-                without.remove(&field);
-                add(&path, None, Some(Value::Object(without).to_string().into_bytes()), format!("without {field}"));
+            for (what, body) in mutations(&base, 0) {
+                add(&path, None, Some(body.to_string().into_bytes()), what);
             }
         }
     }
