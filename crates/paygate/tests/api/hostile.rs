@@ -10,7 +10,7 @@
 use crate::both_backends;
 use crate::helpers::*;
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 both_backends!(hostile_input_never_gets_a_5xx);
