@@ -9,6 +9,7 @@
 
 use crate::both_backends;
 use crate::helpers::*;
+use crate::spec;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -82,39 +83,6 @@ fn hostile_ids() -> Vec<String> {
 const HOSTILE_QUERY: &[&str] =
     &["-1", "abc", "", "99999999999999999999999", "%FF", "1e400", "null", "2026-02-30T00:00:00Z"];
 
-/// A plausible instance of `schema`: its example where it has one, else the
-/// simplest value of its type, so that replacing one field at a time reaches
-/// the checks behind the first one.
-fn sample(doc: &Value, schema: &Value, depth: usize) -> Value {
-    if let Some(r) = schema["$ref"].as_str() {
-        let name = r.rsplit('/').next().unwrap();
-        return sample(doc, &doc["components"]["schemas"][name], depth);
-    }
-    if !schema["example"].is_null() {
-        return schema["example"].clone();
-    }
-    let ty = match &schema["type"] {
-        Value::Array(types) => types.iter().find(|t| *t != "null").cloned().unwrap_or(Value::Null),
-        t => t.clone(),
-    };
-    match ty.as_str() {
-        Some("object") if depth < 4 => {
-            let props = schema["properties"].as_object().cloned().unwrap_or_default();
-            Value::Object(props.iter().map(|(k, v)| (k.clone(), sample(doc, v, depth + 1))).collect())
-        }
-        Some("object") => json!({}),
-        // An array of objects gets one element for `mutations` to work on.
-        Some("array") if depth < 4 && schema["items"]["$ref"].is_string() => {
-            json!([sample(doc, &schema["items"], depth + 1)])
-        }
-        Some("array") => json!([]),
-        Some("string") => json!("x"),
-        Some("integer") | Some("number") => json!(1),
-        Some("boolean") => json!(true),
-        _ => Value::Null,
-    }
-}
-
 /// `base` with one field replaced by each hostile value or left out, for
 /// every field, and one level down into objects (and into the first element
 /// of an array of objects): `(what was changed, the body)`.
@@ -153,18 +121,6 @@ fn mutations(base: &Value, depth: usize) -> Vec<(String, Value)> {
     out
 }
 
-/// Known-good bodies where a schema sample alone would stop at the first check.
-fn good_body(path: &str, payin_id: &str) -> Option<Value> {
-    Some(match path {
-        "/api/v1/payin/create" => TestApp::payin_body("h-1", "10.00"),
-        "/api/v1/payout/create" => TestApp::payout_body("h-2", "1.00"),
-        "/api/v1/statistics" => json!({"date_from": "2026-11-01T00:00:00Z", "date_to": "2026-11-02T00:00:00Z"}),
-        "/api/v1/dispute/create" => json!({"payin_id": payin_id, "amount": "10.00", "comment": "c",
-            "receipt": {"filename": "r.pdf", "content_type": "application/pdf", "data_base64": "JVBERi0xLjQK"}}),
-        _ => return None,
-    })
-}
-
 /// One request to make, and what it is for the failure report.
 #[derive(Clone)]
 struct Case {
@@ -188,19 +144,17 @@ async fn hostile_input_never_gets_a_5xx(app: TestApp) {
     let (_, po) = app.signed(&m, "/api/v1/payout/create", TestApp::payout_body("h-p", "1.00")).await;
     let payout_id = po["data"]["id"].as_str().unwrap().to_string();
     let (s, d) =
-        app.signed(&m, "/api/v1/dispute/create", good_body("/api/v1/dispute/create", &payin_id).unwrap()).await;
+        app.signed(&m, "/api/v1/dispute/create", spec::good_body("/api/v1/dispute/create", &payin_id).unwrap()).await;
     assert_eq!(s, 201, "{d}");
     let dispute_id = d["data"]["id"].as_str().unwrap().to_string();
     let (_, ev) = app.admin(Method::GET, "/admin/v1/webhooks/deliveries", None).await;
     let event_id = ev["data"]["items"][0]["event_id"].as_str().unwrap_or("evt_x").to_string();
 
-    let doc: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let (doc, operations) = spec::operations(&app).await;
     let mut cases = Vec::new();
-    for (template, ops) in doc["paths"].as_object().unwrap() {
-        if !template.starts_with("/api/") && !template.starts_with("/admin/") {
-            continue;
-        }
-        let real_id = match template.as_str() {
+    for op in &operations {
+        let template = op.template.as_str();
+        let real_id = match template {
             t if t.contains("/merchants/") || t.contains("/balances/") => victim.id.clone(),
             t if t.contains("/payins/") => payin_id.clone(),
             t if t.contains("/payouts/") => payout_id.clone(),
@@ -208,35 +162,31 @@ async fn hostile_input_never_gets_a_5xx(app: TestApp) {
             _ => event_id.clone(),
         };
         let with_id = |id: &str| template.replace("{id}", id).replace("{merchant_id}", id);
-        for (method, op) in ops.as_object().unwrap() {
-            let method: Method = method.to_uppercase().parse().unwrap();
-            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
-            let base = good_body(template, &payin_id).unwrap_or_else(|| sample(&doc, schema, 0));
-            let path = with_id(&real_id);
-            let mut add = |path: &str, query: Option<(String, String)>, body: Option<Vec<u8>>, what: String| {
-                let label = format!("{method} {path} {what}");
-                cases.push(Case { method: method.clone(), path: path.to_string(), query, body, label });
-            };
-            for id in hostile_ids() {
-                let body = (!schema.is_null()).then(|| base.to_string().into_bytes());
-                add(&with_id(&id), None, body, format!("id={}", id.chars().take(20).collect::<String>()));
+        let schema = &op.body_schema;
+        let base = spec::good_body(template, &payin_id).unwrap_or_else(|| spec::sample(&doc, schema, 0));
+        let path = with_id(&real_id);
+        let mut add = |path: &str, query: Option<(String, String)>, body: Option<Vec<u8>>, what: String| {
+            let label = format!("{} {path} {what}", op.method);
+            cases.push(Case { method: op.method.clone(), path: path.to_string(), query, body, label });
+        };
+        for id in hostile_ids() {
+            let body = (!schema.is_null()).then(|| base.to_string().into_bytes());
+            add(&with_id(&id), None, body, format!("id={}", id.chars().take(20).collect::<String>()));
+        }
+        for name in &op.query {
+            for v in HOSTILE_QUERY {
+                add(&path, Some((name.to_string(), v.to_string())), None, format!("?{name}={v}"));
             }
-            for param in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "query") {
-                let name = param["name"].as_str().unwrap();
-                for v in HOSTILE_QUERY {
-                    add(&path, Some((name.to_string(), v.to_string())), None, format!("?{name}={v}"));
-                }
-            }
-            if schema.is_null() {
-                continue;
-            }
-            for body in hostile_bodies() {
-                let what = format!("body {:?}", String::from_utf8_lossy(&body).chars().take(20).collect::<String>());
-                add(&path, None, Some(body), what);
-            }
-            for (what, body) in mutations(&base, 0) {
-                add(&path, None, Some(body.to_string().into_bytes()), what);
-            }
+        }
+        if schema.is_null() {
+            continue;
+        }
+        for body in hostile_bodies() {
+            let what = format!("body {:?}", String::from_utf8_lossy(&body).chars().take(20).collect::<String>());
+            add(&path, None, Some(body), what);
+        }
+        for (what, body) in mutations(&base, 0) {
+            add(&path, None, Some(body.to_string().into_bytes()), what);
         }
     }
     assert!(cases.len() > 2000, "the sweep covers the document: {} cases", cases.len());
@@ -250,22 +200,8 @@ async fn hostile_input_never_gets_a_5xx(app: TestApp) {
             let (app, m) = (app.clone(), m.clone());
             let Case { method, path, query, body, label } = case.clone();
             set.spawn(async move {
-                let mut url = app.url(&path);
-                if let Some((k, v)) = query {
-                    // Sent as written: "%FF" must reach the server undecoded.
-                    url = format!("{url}?{k}={v}");
-                }
-                let mut req = app.http.request(method, url);
-                if path.starts_with("/api/") {
-                    let ts = now_secs().to_string();
-                    req = req.headers(auth_headers(&m.public_token, &ts, &sign(&m.secret, &ts, &m.email)));
-                } else {
-                    req = req.bearer_auth(ADMIN_TOKEN);
-                }
-                if let Some(b) = body {
-                    req = req.header("content-type", "application/json").body(b);
-                }
-                let (status, answer) = read(req.send().await.unwrap()).await;
+                let query = query.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+                let (status, answer) = spec::call(&app, &m, method, &path, query, body).await;
                 (status, verdict(status, &answer).err().map(|why| format!("{label}: {why}")))
             });
         }

@@ -3,9 +3,10 @@
 
 use crate::both_backends;
 use crate::helpers::*;
+use crate::spec;
 use serde_json::json;
 
-both_backends!(foreign_ids_are_not_found_everywhere);
+both_backends!(foreign_ids_are_not_found_everywhere, no_merchant_call_reveals_or_changes_anothers_objects);
 
 async fn foreign_ids_are_not_found_everywhere(app: TestApp) {
     let a = app.create_merchant("a@example.com").await;
@@ -56,4 +57,111 @@ async fn foreign_ids_are_not_found_everywhere(app: TestApp) {
     // A's objects are untouched.
     let (_, still) = app.signed(&a, "/api/v1/payout/get", json!({"id": po})).await;
     assert_eq!(still["data"]["status"], "pending");
+}
+
+/// Every merchant operation of the OpenAPI document, called by B with each
+/// field that names an object set in turn to each of A's ids and order ids.
+/// B's answers never show A's data (a marker in A's payments and dispute) or
+/// an id of A's objects other than the one B sent, and A's payments,
+/// dispute, balances and webhook events are exactly as they were.
+async fn no_merchant_call_reveals_or_changes_anothers_objects(app: TestApp) {
+    const MARKER: &str = "only-a-knows-this";
+    // A's events are tried once right away and then not for an hour, so any
+    // later change to them is B's doing.
+    let app = app
+        .restart_with(|s| {
+            s.rate_limit_per_second = 0;
+            s.webhook_retry_schedule_secs = vec![3600];
+        })
+        .await;
+    let a = app.create_merchant("owner@example.com").await;
+    let b = app.create_merchant("prober@example.com").await;
+    app.fund(&a, "RUB", "100.00").await;
+    let create = |order: &str, amount: &str, payout: bool| {
+        let mut body = if payout { TestApp::payout_body(order, amount) } else { TestApp::payin_body(order, amount) };
+        body["customer_id"] = json!(MARKER);
+        body
+    };
+    let id_of = |(s, body): (u16, serde_json::Value)| {
+        assert!(s == 200 || s == 201, "{body}");
+        body["data"]["id"].as_str().unwrap().to_string()
+    };
+    let paid = id_of(app.signed(&a, "/api/v1/payin/create", create("a-paid", "10.00", false)).await);
+    app.signed(&a, "/api/v1/sandbox/payin/pay", json!({"id": paid})).await;
+    let pending = id_of(app.signed(&a, "/api/v1/payin/create", create("a-pending", "20.00", false)).await);
+    let payout = id_of(app.signed(&a, "/api/v1/payout/create", create("a-payout", "5.00", true)).await);
+    let mut dispute_body = spec::good_body("/api/v1/dispute/create", &paid).unwrap();
+    dispute_body["comment"] = json!(MARKER);
+    let dispute = id_of(app.signed(&a, "/api/v1/dispute/create", dispute_body).await);
+    let events: Vec<String> = sqlx::query_scalar("SELECT id FROM events WHERE merchant_id = $1 ORDER BY id")
+        .bind(&a.id)
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+    assert!(events.len() >= 2, "the payment and the dispute made webhook events: {events:?}");
+    // B has objects of its own, so its lists and searches have something to return.
+    id_of(app.signed(&b, "/api/v1/payin/create", TestApp::payin_body("b-own", "1.00")).await);
+
+    let mut a_ids = vec![paid.clone(), pending.clone(), payout, dispute, a.id.clone(), a.public_token.clone()];
+    a_ids.extend(events);
+    let mut probes = a_ids.clone();
+    probes.extend(["a-paid", "a-pending", "a-payout"].map(String::from));
+    let untried = "SELECT CAST(COUNT(*) AS BIGINT) FROM events WHERE merchant_id = $1 AND attempts = 0";
+    for _ in 0..100 {
+        let n: i64 = sqlx::query_scalar(untried).bind(&a.id).fetch_one(app.state.db.pool()).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let before = owner_state(&app, &a).await;
+
+    let (doc, operations) = spec::operations(&app).await;
+    let mut calls = 0;
+    for op in operations.iter().filter(|op| op.is_merchant()) {
+        let base = spec::good_body(&op.template, &pending).unwrap_or_else(|| spec::sample(&doc, &op.body_schema, 0));
+        let mut bodies = vec![(None, base.clone())];
+        for field in base.as_object().into_iter().flat_map(|o| o.keys()) {
+            if field.ends_with("id") || field == "cursor" {
+                for probe in &probes {
+                    let mut body = base.clone();
+                    body[field] = json!(probe);
+                    bodies.push((Some(probe.clone()), body));
+                }
+            }
+        }
+        for (sent, body) in bodies {
+            let label = format!("{} {body}", op.template);
+            let bytes = Some(body.to_string().into_bytes());
+            let (status, answer) = spec::call(&app, &b, op.method.clone(), &op.template, None, bytes).await;
+            calls += 1;
+            assert!(status < 500, "{label}: {status} {answer}");
+            let text = answer.to_string();
+            assert!(!text.contains(MARKER), "{label} answered {status} with A's data: {answer}");
+            for id in a_ids.iter().filter(|id| sent.as_ref() != Some(*id)) {
+                assert!(!text.contains(id.as_str()), "{label} answered {status} with A's {id}: {answer}");
+            }
+        }
+    }
+    assert!(calls > 100, "{calls} calls");
+    assert_eq!(owner_state(&app, &a).await, before, "B's calls changed A's objects");
+    app.assert_ledger_ok().await;
+}
+
+/// Everything of `m`'s that another merchant could try to change.
+async fn owner_state(app: &TestApp, m: &Merchant) -> Vec<String> {
+    use sqlx::Row;
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT id || '|' || status || '|' || amount || '|' || updated_at FROM payins WHERE merchant_id = $1 ORDER BY id",
+        "SELECT id || '|' || status || '|' || amount || '|' || updated_at FROM payouts WHERE merchant_id = $1 ORDER BY id",
+        "SELECT id || '|' || status || '|' || claimed_amount || '|' || updated_at FROM disputes WHERE merchant_id = $1 ORDER BY id",
+        "SELECT id || '|' || status || '|' || attempts || '|' || next_attempt_at FROM events WHERE merchant_id = $1 ORDER BY id",
+        "SELECT id || '|' || balance FROM accounts WHERE owner = $1 ORDER BY id",
+    ] {
+        for r in sqlx::query(sql).bind(&m.id).fetch_all(app.state.db.pool()).await.unwrap() {
+            out.push(r.get::<String, _>(0));
+        }
+    }
+    out
 }

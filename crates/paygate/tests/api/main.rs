@@ -22,6 +22,7 @@ mod rate_limit;
 mod reapplied;
 mod receiver;
 mod secrets;
+mod spec;
 mod statistics;
 mod validation;
 mod webhook_durability;
