@@ -1,7 +1,7 @@
 //! The manual provider's pool of requisites: where payers send money
 //! (cards, phones, IBANs, bank accounts, crypto addresses).
 
-use crate::db::{flag, Db, Result};
+use crate::db::{flag, Backend, Db, Result};
 use crate::time::now_micros;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -61,9 +61,25 @@ impl Db {
     /// Replaces the pool with `items` in one transaction: listed ids are
     /// inserted or updated, unlisted ones removed. Payins keep a copy of the
     /// details they were shown, so removing a requisite changes no payin.
+    ///
+    /// Concurrent replacements run one after the other, so the pool ends as
+    /// exactly one of the lists: SQLite takes the write lock up front
+    /// (`BEGIN IMMEDIATE`; a deferred transaction that read first could not
+    /// wait for the lock and failed with SQLITE_BUSY), PostgreSQL locks the
+    /// table against other writers (each transaction would otherwise delete
+    /// only the rows it saw and leave the two lists merged). Readers, such
+    /// as a payin choosing requisites, are not blocked.
     pub async fn replace_requisites(&self, items: &[RequisiteRow]) -> Result<Vec<RequisiteRow>> {
         let now = now_micros();
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.pool().acquire().await?;
+        let mut tx = match self.backend() {
+            Backend::Sqlite => sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                sqlx::query("LOCK TABLE requisites IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+                tx
+            }
+        };
         let existing: Vec<String> = sqlx::query("SELECT id FROM requisites")
             .fetch_all(&mut *tx)
             .await?

@@ -11,7 +11,8 @@ use std::sync::Arc;
 both_backends!(
     live_payins_use_the_pool_and_operator_confirms,
     concurrent_payins_are_told_apart,
-    sandbox_is_refused_for_live_merchants
+    sandbox_is_refused_for_live_merchants,
+    concurrent_pool_replacements_leave_one_of_the_lists
 );
 
 async fn live_merchant(app: &TestApp, email: &str) -> Merchant {
@@ -142,4 +143,34 @@ async fn sandbox_is_refused_for_live_merchants(app: TestApp) {
         "FORBIDDEN",
     );
     assert_eq!(app.snapshot().await, before);
+}
+
+/// `PUT /admin/v1/requisites` replaces the pool: eight operators replacing
+/// it at once all succeed, one after the other, and the pool is then exactly
+/// one of their lists, never a mix (nor a 500 from a busy SQLite lock).
+async fn concurrent_pool_replacements_leave_one_of_the_lists(app: TestApp) {
+    put_pool(&app, 3).await;
+    let app = Arc::new(app);
+    let mut puts = Vec::new();
+    for n in 0..8 {
+        let app = app.clone();
+        puts.push(tokio::spawn(async move {
+            let items: Vec<_> = (0..2)
+                .map(|i| {
+                    json!({"id": format!("op{n}-{i}"), "method": "card", "currency": "RUB",
+                                 "details": {"type": "card", "card_number": "2200000000000000"}})
+                })
+                .collect();
+            app.admin(Method::PUT, "/admin/v1/requisites", Some(json!(items))).await
+        }));
+    }
+    for p in puts {
+        let (s, body) = p.await.unwrap();
+        assert_eq!(s, 200, "{body}");
+    }
+    let (_, pool) = app.admin(Method::GET, "/admin/v1/requisites", None).await;
+    let ids: Vec<&str> = pool["data"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let operator = ids[0].split('-').next().unwrap();
+    assert_eq!(ids, [format!("{operator}-0"), format!("{operator}-1")], "one operator's list, whole");
 }
