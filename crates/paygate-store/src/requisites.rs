@@ -109,6 +109,10 @@ impl Db {
             .await?;
         }
         tx.commit().await?;
+        // Back to the pool before the read takes one: concurrent replacements
+        // each holding one connection while waiting for a second would
+        // exhaust the pool.
+        drop(conn);
         self.list_requisites().await
     }
 }
