@@ -210,10 +210,15 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for PathParam<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| PathParam(p.0))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
+        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| PathParam(p.0)).map_err(|e| {
+            // A route whose handler asks for parameters its path lacks is our
+            // bug, not the client's: axum answers those 500 and so do we.
+            if e.status().is_server_error() {
+                ApiError::internal(anyhow::anyhow!("path parameters: {}", e.body_text()))
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
+        })
     }
 }
 

@@ -79,6 +79,15 @@ pub async fn call(
     read(req.send().await.unwrap()).await
 }
 
+/// The property names of an object schema (following a `$ref`).
+pub fn properties(doc: &Value, schema: &Value) -> Vec<String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        return properties(doc, &doc["components"]["schemas"][name]);
+    }
+    schema["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default()
+}
+
 /// A plausible instance of `schema`: its example where it has one, else the
 /// simplest value of its type, so that replacing one field at a time reaches
 /// the checks behind the first one.
@@ -112,14 +121,81 @@ pub fn sample(doc: &Value, schema: &Value, depth: usize) -> Value {
     }
 }
 
-/// Known-good bodies where a schema sample alone would stop at the first check.
-pub fn good_body(path: &str, payin_id: &str) -> Option<Value> {
-    Some(match path {
-        "/api/v1/payin/create" => TestApp::payin_body("h-1", "10.00"),
-        "/api/v1/payout/create" => TestApp::payout_body("h-2", "1.00"),
+/// A merchant's objects of every kind, for bodies and paths to refer to.
+pub struct Known {
+    /// Paid (and disputed).
+    pub paid: String,
+    pub pending: String,
+    pub payout: String,
+    pub dispute: String,
+    pub event: String,
+}
+
+/// Gives `m` a balance and one object of every kind: a paid payin with an
+/// open dispute, a pending payin, a pending payout and their webhook events.
+/// Order ids start with `prefix`; `customer` is the customer id of the
+/// payments and the comment of the dispute.
+pub async fn furnish(app: &TestApp, m: &Merchant, prefix: &str, customer: &str) -> Known {
+    let id_of = |(s, body): (u16, Value)| {
+        assert!(s == 200 || s == 201, "{body}");
+        body["data"]["id"].as_str().unwrap().to_string()
+    };
+    app.fund(m, "RUB", "1000.00").await;
+    let mut payin = TestApp::payin_body(&format!("{prefix}-paid"), "10.00");
+    payin["customer_id"] = json!(customer);
+    let paid = id_of(app.signed(m, "/api/v1/payin/create", payin.clone()).await);
+    id_of(app.signed(m, "/api/v1/sandbox/payin/pay", json!({"id": paid})).await);
+    payin["merchant_order_id"] = json!(format!("{prefix}-pending"));
+    let pending = id_of(app.signed(m, "/api/v1/payin/create", payin).await);
+    let mut payout = TestApp::payout_body(&format!("{prefix}-payout"), "5.00");
+    payout["customer_id"] = json!(customer);
+    let payout = id_of(app.signed(m, "/api/v1/payout/create", payout).await);
+    let mut dispute = dispute_body(&paid);
+    dispute["comment"] = json!(customer);
+    let dispute = id_of(app.signed(m, "/api/v1/dispute/create", dispute).await);
+    let event = sqlx::query_scalar("SELECT id FROM events WHERE merchant_id = $1 ORDER BY id")
+        .bind(&m.id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("the paid payin made a webhook event");
+    Known { paid, pending, payout, dispute, event }
+}
+
+fn dispute_body(payin_id: &str) -> Value {
+    json!({"payin_id": payin_id, "amount": "10.00", "comment": "c",
+           "receipt": {"filename": "r.pdf", "content_type": "application/pdf", "data_base64": "JVBERi0xLjQK"}})
+}
+
+/// A body each operation accepts for `k`'s merchant (or, on operator paths,
+/// for the object in the path), so that changing one field of it reaches
+/// that field's own check rather than stopping at another one.
+pub fn good_body(template: &str, k: &Known) -> Option<Value> {
+    Some(match template {
+        "/api/v1/payin/create" => TestApp::payin_body("good-payin", "10.00"),
+        "/api/v1/payout/create" => TestApp::payout_body("good-payout", "1.00"),
+        "/api/v1/payin/get" | "/api/v1/payin/cancel" | "/api/v1/sandbox/payin/pay" => json!({"id": k.pending}),
+        "/api/v1/payout/get" | "/api/v1/payout/cancel" => json!({"id": k.payout}),
+        "/api/v1/sandbox/payout/settle" => json!({"id": k.payout, "outcome": "success"}),
+        "/api/v1/dispute/create" => dispute_body(&k.paid),
+        "/api/v1/dispute/get" | "/api/v1/dispute/cancel" => json!({"id": k.dispute}),
+        "/api/v1/webhook/resend" => json!({"event_id": k.event}),
         "/api/v1/statistics" => json!({"date_from": "2026-11-01T00:00:00Z", "date_to": "2026-11-02T00:00:00Z"}),
-        "/api/v1/dispute/create" => json!({"payin_id": payin_id, "amount": "10.00", "comment": "c",
-            "receipt": {"filename": "r.pdf", "content_type": "application/pdf", "data_base64": "JVBERi0xLjQK"}}),
+        "/api/v1/balance"
+        | "/api/v1/balance/history"
+        | "/api/v1/payin/list"
+        | "/api/v1/payout/list"
+        | "/api/v1/dispute/list"
+        | "/api/v1/webhook/deliveries"
+        | "/api/v1/webhook/settings" => json!({}),
+        "/admin/v1/merchants" => json!({"email": "made-by-a-sweep@example.com", "name": "Sweep"}),
+        "/admin/v1/merchants/{id}" => json!({"name": "Renamed"}),
+        "/admin/v1/balances/{merchant_id}/adjust" => json!({"currency": "RUB", "amount": "1.00", "reason": "sweep"}),
+        "/admin/v1/payins/{id}/confirm" => json!({}),
+        "/admin/v1/payins/{id}/fail" | "/admin/v1/payouts/{id}/fail" => json!({"reason": "sweep"}),
+        "/admin/v1/disputes/{id}/accept" => json!({"resolved_amount": "10.00"}),
+        "/admin/v1/disputes/{id}/reject" => json!({"reason": "other"}),
+        "/admin/v1/requisites" => json!([{"method": "card", "currency": "RUB",
+            "details": {"type": "card", "card_number": "2200000000000000"}}]),
         _ => return None,
     })
 }
