@@ -158,9 +158,9 @@ async fn hostile_input_never_gets_a_5xx(app: TestApp) {
     // Each operation's good request, unchanged, goes first and one at a time:
     // it shows that the bodies changed one field at a time below do get past
     // validation, so each change meets its own field's check.
-    let mut bases = Vec::new();
-    let mut cases = Vec::new();
+    let mut per_operation = Vec::new();
     for op in &operations {
+        let mut cases = Vec::new();
         let template = op.template.as_str();
         let with_id = |id: &str| template.replace("{id}", id).replace("{merchant_id}", id);
         let path = with_id(&real_id(template));
@@ -168,14 +168,14 @@ async fn hostile_input_never_gets_a_5xx(app: TestApp) {
         let base = spec::good_body(template, &known).unwrap_or_else(|| spec::sample(&doc, schema, 0));
         let base_bytes = (!schema.is_null()).then(|| base.to_string().into_bytes());
         let label = format!("{} {path} (good request)", op.method);
-        bases.push(Case {
+        let good = Case {
             method: op.method.clone(),
             path: path.clone(),
             query: None,
             body: base_bytes.clone(),
             label,
             base: true,
-        });
+        };
         let mut add = |path: &str, query: Option<(String, String)>, body: Option<Vec<u8>>, what: String| {
             let label = format!("{} {path} {what}", op.method);
             cases.push(Case { method: op.method.clone(), path: path.to_string(), query, body, label, base: false });
@@ -190,48 +190,52 @@ async fn hostile_input_never_gets_a_5xx(app: TestApp) {
                 add(&path, Some((name.to_string(), v.to_string())), None, format!("?{name}={v}"));
             }
         }
-        if schema.is_null() {
-            continue;
+        if !schema.is_null() {
+            for body in hostile_bodies() {
+                let what = format!("body {:?}", String::from_utf8_lossy(&body).chars().take(20).collect::<String>());
+                add(&path, None, Some(body), what);
+            }
+            for (what, body) in mutations(&base, 0) {
+                add(&path, None, Some(body.to_string().into_bytes()), what);
+            }
         }
-        for body in hostile_bodies() {
-            let what = format!("body {:?}", String::from_utf8_lossy(&body).chars().take(20).collect::<String>());
-            add(&path, None, Some(body), what);
-        }
-        for (what, body) in mutations(&base, 0) {
-            add(&path, None, Some(body.to_string().into_bytes()), what);
-        }
+        per_operation.push((good, cases));
     }
-    assert!(cases.len() > 2000, "the sweep covers the document: {} cases", cases.len());
+    let total: usize = per_operation.iter().map(|(_, cases)| 1 + cases.len()).sum();
+    assert!(total > 2000, "the sweep covers the document: {total} requests");
 
     let (app, m) = (Arc::new(app), Arc::new(m));
     let mut failures = Vec::new();
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
-    let batches = bases.chunks(1).chain(cases.chunks(PARALLEL));
-    for chunk in batches {
-        let mut set = tokio::task::JoinSet::new();
-        for case in chunk {
-            let (app, m) = (app.clone(), m.clone());
-            let Case { method, path, query, body, label, base } = case.clone();
-            set.spawn(async move {
-                let query = query.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
-                let (status, answer) = spec::call(&app, &m, method, &path, query, body).await;
-                let mut verdict = verdict(status, &answer);
-                if base && verdict.is_ok() && !past_validation(status) {
-                    verdict = Err(format!("the good request was refused: {status} {answer}"));
-                }
-                (status, verdict.err().map(|why| format!("{label}: {why}")))
-            });
+    let mut checked_unchanged = 0;
+    for (good, cases) in &per_operation {
+        let answers = send_all(&app, &m, std::slice::from_ref(good)).await;
+        // An operation's hostile requests run between two snapshots: when
+        // every one of them was refused, the database must be as it was.
+        let before = app.snapshot().await;
+        let mut all_refused = true;
+        for chunk in cases.chunks(PARALLEL) {
+            for (status, failure) in send_all(&app, &m, chunk).await {
+                all_refused &= status >= 400;
+                *statuses.entry(status).or_insert(0) += 1;
+                failures.extend(failure);
+            }
         }
-        while let Some(r) = set.join_next().await {
-            let (status, failure) = r.unwrap();
+        if all_refused && !cases.is_empty() {
+            checked_unchanged += 1;
+            if app.snapshot().await != before {
+                failures.push(format!("{}: refused requests changed the database", good.label));
+            }
+        }
+        for (status, failure) in answers {
             *statuses.entry(status).or_insert(0) += 1;
             failures.extend(failure);
         }
     }
-    let total = bases.len() + cases.len();
     let shown: Vec<&String> = failures.iter().take(20).collect();
     assert!(failures.is_empty(), "{} of {total} requests were mishandled:\n{shown:#?}", failures.len());
-    eprintln!("hostile sweep: {total} requests, statuses {statuses:?}");
+    assert!(checked_unchanged >= 10, "only {checked_unchanged} operations refused all their hostile requests");
+    eprintln!("hostile sweep: {total} requests, statuses {statuses:?}, {checked_unchanged} operations refused everything and changed nothing");
     // Every request was authenticated, so each one reached its handler's own
     // checks: some were refused by them and some went through.
     assert!(!statuses.contains_key(&401) && !statuses.contains_key(&403), "{statuses:?}");
@@ -239,6 +243,29 @@ async fn hostile_input_never_gets_a_5xx(app: TestApp) {
         assert!(statuses.get(&status).is_some_and(|n| *n > 0), "no {status} in {statuses:?}");
     }
     app.assert_ledger_ok().await;
+}
+
+/// Sends `cases` at once; each answer's status and, when it is wrong, why.
+async fn send_all(app: &Arc<TestApp>, m: &Arc<Merchant>, cases: &[Case]) -> Vec<(u16, Option<String>)> {
+    let mut set = tokio::task::JoinSet::new();
+    for case in cases {
+        let (app, m) = (app.clone(), m.clone());
+        let Case { method, path, query, body, label, base } = case.clone();
+        set.spawn(async move {
+            let query = query.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+            let (status, answer) = spec::call(&app, &m, method, &path, query, body).await;
+            let mut verdict = verdict(status, &answer);
+            if base && verdict.is_ok() && !past_validation(status) {
+                verdict = Err(format!("the good request was refused: {status} {answer}"));
+            }
+            (status, verdict.err().map(|why| format!("{label}: {why}")))
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = set.join_next().await {
+        out.push(r.unwrap());
+    }
+    out
 }
 
 /// Below 500, and a refusal in the documented envelope.
