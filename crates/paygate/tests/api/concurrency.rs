@@ -11,6 +11,7 @@ both_backends!(
     concurrent_identical_payins_create_one,
     concurrent_mixed_operations_keep_the_ledger_exact,
     new_and_repeated_payins_in_one_burst_are_told_apart,
+    racing_transitions_have_one_winner,
 );
 
 async fn exactly_the_covered_payouts_succeed(app: TestApp) {
@@ -180,4 +181,94 @@ async fn new_and_repeated_payins_in_one_burst_are_told_apart(app: TestApp) {
     }
     let n = app.count("payins").await;
     assert_eq!(n, 40 + 40, "40 old and 40 new payins, nothing twice");
+}
+
+/// The merchant, the sandbox and the operator move the same payment at the
+/// same moment: exactly one of them wins (200), the others are told the
+/// payment has moved on (409 INVALID_STATE), the payment ends in the
+/// winner's status, and the money follows the winner only.
+async fn racing_transitions_have_one_winner(app: TestApp) {
+    let m = app.create_merchant("racing@example.com").await;
+    app.fund(&m, "RUB", "100.00").await;
+    let app = Arc::new(app);
+    let created = |(s, body): (u16, serde_json::Value)| {
+        assert_eq!(s, 201, "{body}");
+        body["data"]["id"].as_str().unwrap().to_string()
+    };
+    let mut payins = Vec::new();
+    let mut payouts = Vec::new();
+    for i in 0..10 {
+        payins.push(created(
+            app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("r-in-{i}"), "3.00")).await,
+        ));
+        payouts.push(created(
+            app.signed(&m, "/api/v1/payout/create", TestApp::payout_body(&format!("r-out-{i}"), "2.00")).await,
+        ));
+    }
+    // (who, what it makes of the payment), raced per payment.
+    type Move = (&'static str, &'static str);
+    let payin_moves: [Move; 3] =
+        [("merchant cancel", "cancelled"), ("sandbox pay", "success"), ("operator fail", "failed")];
+    let payout_moves: [Move; 3] =
+        [("merchant cancel", "cancelled"), ("sandbox settle", "success"), ("operator fail", "failed")];
+    let mut tasks = Vec::new();
+    for (kind, ids, moves) in [("payin", &payins, payin_moves), ("payout", &payouts, payout_moves)] {
+        for (i, id) in ids.iter().enumerate() {
+            // Each mover goes first for a third of the payments.
+            let mut moves = moves;
+            moves.rotate_left(i % 3);
+            for (who, status) in moves {
+                let (app, m, id) = (app.clone(), m.clone(), id.clone());
+                tasks.push(tokio::spawn(async move {
+                    let got = match (kind, who) {
+                        (_, "merchant cancel") => {
+                            app.signed(&m, &format!("/api/v1/{kind}/cancel"), json!({"id": id})).await
+                        }
+                        ("payin", "sandbox pay") => {
+                            app.signed(&m, "/api/v1/sandbox/payin/pay", json!({"id": id})).await
+                        }
+                        (_, "sandbox settle") => {
+                            app.signed(&m, "/api/v1/sandbox/payout/settle", json!({"id": id, "outcome": "success"}))
+                                .await
+                        }
+                        _ => {
+                            let path = format!("/admin/v1/{kind}s/{id}/fail");
+                            app.admin(reqwest::Method::POST, &path, Some(json!({"reason": "race"}))).await
+                        }
+                    };
+                    (kind, id, status, got)
+                }));
+            }
+        }
+    }
+    let mut winners: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+    for t in tasks {
+        let (kind, id, status, (s, body)) = t.await.unwrap();
+        match s {
+            200 => {
+                assert_eq!(body["data"]["status"], status, "{kind} {id}: {body}");
+                winners.entry(id).or_default().push(status);
+            }
+            _ => assert_error(&(s, body), 409, "INVALID_STATE"),
+        }
+    }
+    let mut paid_in = 0;
+    let mut paid_out = 0;
+    for (kind, ids) in [("payin", &payins), ("payout", &payouts)] {
+        for id in ids {
+            let won = winners.get(id).cloned().unwrap_or_default();
+            assert_eq!(won.len(), 1, "{kind} {id} had one winner: {won:?}");
+            let (_, got) = app.signed(&m, &format!("/api/v1/{kind}/get"), json!({"id": id})).await;
+            assert_eq!(got["data"]["status"], won[0], "{kind} {id} ends as its winner made it");
+            if won[0] == "success" {
+                *(if kind == "payin" { &mut paid_in } else { &mut paid_out }) += 1;
+            }
+        }
+    }
+    // 100.00 funded, 3.00 per paid payin, 2.00 per settled payout; nothing held.
+    let (available, hold, _) = app.balance(&m, "RUB").await;
+    let minor = |t: &str| paygate_core::money::parse_minor(t, 2).unwrap();
+    assert_eq!(minor(&hold), 0);
+    assert_eq!(minor(&available), 10_000 + 300 * paid_in - 200 * paid_out);
+    app.assert_ledger_ok().await;
 }
