@@ -12,6 +12,7 @@ both_backends!(
     concurrent_mixed_operations_keep_the_ledger_exact,
     new_and_repeated_payins_in_one_burst_are_told_apart,
     racing_transitions_have_one_winner,
+    racing_dispute_resolutions_have_one_winner,
 );
 
 async fn exactly_the_covered_payouts_succeed(app: TestApp) {
@@ -270,5 +271,74 @@ async fn racing_transitions_have_one_winner(app: TestApp) {
     let minor = |t: &str| paygate_core::money::parse_minor(t, 2).unwrap();
     assert_eq!(minor(&hold), 0);
     assert_eq!(minor(&available), 10_000 + 300 * paid_in - 200 * paid_out);
+    app.assert_ledger_ok().await;
+}
+
+/// The merchant cancels, and the operator accepts and rejects, the same
+/// open dispute at once: one of them wins, the others get 409, and nothing
+/// stays frozen whoever won.
+async fn racing_dispute_resolutions_have_one_winner(app: TestApp) {
+    let m = app.create_merchant("racing-disputes@example.com").await;
+    let app = Arc::new(app);
+    let mut disputes = Vec::new();
+    for i in 0..9 {
+        let (_, p) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("rd-{i}"), "10.00")).await;
+        let id = p["data"]["id"].as_str().unwrap().to_string();
+        assert_eq!(app.signed(&m, "/api/v1/sandbox/payin/pay", json!({"id": id})).await.0, 200);
+        // Claimed lower than credited: 4.00 of each payin is frozen while open.
+        let receipt = json!({"filename": "r.pdf", "content_type": "application/pdf", "data_base64": "JVBERi0xLjQK"});
+        let (s, d) = app
+            .signed(&m, "/api/v1/dispute/create", json!({"payin_id": id, "amount": "6.00", "receipt": receipt}))
+            .await;
+        assert_eq!(s, 201, "{d}");
+        assert_eq!(d["data"]["frozen_amount"], "4.00");
+        disputes.push(d["data"]["id"].as_str().unwrap().to_string());
+    }
+    let moves = ["cancelled", "accepted", "rejected"];
+    let mut tasks = Vec::new();
+    for (i, id) in disputes.iter().enumerate() {
+        let mut moves = moves;
+        moves.rotate_left(i % 3);
+        for status in moves {
+            let (app, m, id) = (app.clone(), m.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                let got = match status {
+                    "cancelled" => app.signed(&m, "/api/v1/dispute/cancel", json!({"id": id})).await,
+                    "accepted" => {
+                        let body = json!({"resolved_amount": "6.00"});
+                        app.admin(reqwest::Method::POST, &format!("/admin/v1/disputes/{id}/accept"), Some(body)).await
+                    }
+                    _ => {
+                        let body = json!({"reason": "other"});
+                        app.admin(reqwest::Method::POST, &format!("/admin/v1/disputes/{id}/reject"), Some(body)).await
+                    }
+                };
+                (id, status, got)
+            }));
+        }
+    }
+    let mut winners: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+    for t in tasks {
+        let (id, status, (s, body)) = t.await.unwrap();
+        if s == 200 {
+            assert_eq!(body["data"]["status"], status, "{id}: {body}");
+            winners.entry(id).or_default().push(status);
+        } else {
+            assert_error(&(s, body), 409, "INVALID_STATE");
+        }
+    }
+    let mut accepted = 0;
+    for id in &disputes {
+        let won = winners.get(id).cloned().unwrap_or_default();
+        assert_eq!(won.len(), 1, "dispute {id} had one winner: {won:?}");
+        let (_, got) = app.signed(&m, "/api/v1/dispute/get", json!({"id": id})).await;
+        assert_eq!(got["data"]["status"], won[0]);
+        accepted += i64::from(won[0] == "accepted");
+    }
+    // Nine payins of 10.00; an accepted dispute settles its payin at 6.00.
+    let (available, hold, frozen) = app.balance(&m, "RUB").await;
+    let minor = |t: &str| paygate_core::money::parse_minor(t, 2).unwrap();
+    assert_eq!((minor(&hold), minor(&frozen)), (0, 0));
+    assert_eq!(minor(&available), 9 * 1000 - 400 * accepted);
     app.assert_ledger_ok().await;
 }
