@@ -283,8 +283,9 @@ impl TestApp {
             .get("n")
     }
 
-    /// Row counts of every table plus a digest of the merchants' rows: two
-    /// equal snapshots mean a request changed nothing.
+    /// Row counts of every table, the latest in-place change of payments,
+    /// disputes and requisites, the money on all accounts, and a digest of
+    /// the merchants' rows: two equal snapshots mean a request changed nothing.
     pub async fn snapshot(&self) -> Vec<(String, String)> {
         use sqlx::Row;
         let mut out = Vec::new();
@@ -301,6 +302,21 @@ impl TestApp {
             "dispute_receipts",
         ] {
             out.push((table.to_string(), self.count(table).await.to_string()));
+        }
+        // Rows changed in place: the latest change of each kind of object,
+        // and every account's balance.
+        for (what, sql) in [
+            ("payins changed", "SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM payins"),
+            ("payouts changed", "SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM payouts"),
+            ("disputes changed", "SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM disputes"),
+            ("requisites changed", "SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM requisites"),
+        ] {
+            let v: i64 = sqlx::query_scalar(sql).fetch_one(self.state.db.pool()).await.unwrap();
+            out.push((what.to_string(), v.to_string()));
+        }
+        let balances = sqlx::query("SELECT id, balance FROM accounts ORDER BY id").fetch_all(self.state.db.pool());
+        for r in balances.await.unwrap() {
+            out.push((r.get::<String, _>("id"), r.get::<i64, _>("balance").to_string()));
         }
         let rows = sqlx::query(
             "SELECT id, enabled, secret_sealed, COALESCE(webhook_url, '') AS w, ip_allowlist, fees, limits, \

@@ -74,7 +74,12 @@ async fn limited(app: TestApp) -> TestApp {
 fn plus_payins(mut before: Vec<(String, String)>, n: i64) -> Vec<(String, String)> {
     let row = before.iter_mut().find(|(table, _)| table == "payins").expect("payins counted");
     row.1 = (row.1.parse::<i64>().unwrap() + n).to_string();
-    before
+    without_payin_changes(before)
+}
+
+/// A snapshot without its latest-payin-change entry, which new payins move.
+fn without_payin_changes(snapshot: Vec<(String, String)>) -> Vec<(String, String)> {
+    snapshot.into_iter().filter(|(key, _)| key != "payins changed").collect()
 }
 
 async fn over_the_limit_is_429_with_retry_after_and_changes_nothing(app: TestApp) {
@@ -98,7 +103,11 @@ async fn over_the_limit_is_429_with_retry_after_and_changes_nothing(app: TestApp
     assert_error(&refused, 429, "RATE_LIMITED");
     assert_eq!(retry_after.as_deref(), Some("1"));
     assert_eq!(get_status, 429, "reads count too");
-    assert_eq!(app.snapshot().await, plus_payins(before, 3), "the refused create wrote something");
+    assert_eq!(
+        without_payin_changes(app.snapshot().await),
+        plus_payins(before, 3),
+        "the refused create wrote something"
+    );
 
     // Another merchant has a budget of its own.
     let (got, _) = create_payin(&app, &other, "ord-0").await;
