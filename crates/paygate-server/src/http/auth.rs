@@ -197,7 +197,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| QueryParams(q.0))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
+            .map_err(|e| rejected(e.status(), e.body_text()))
     }
 }
 
@@ -210,15 +210,21 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for PathParam<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| PathParam(p.0)).map_err(|e| {
-            // A route whose handler asks for parameters its path lacks is our
-            // bug, not the client's: axum answers those 500 and so do we.
-            if e.status().is_server_error() {
-                ApiError::internal(anyhow::anyhow!("path parameters: {}", e.body_text()))
-            } else {
-                ApiError::BadRequest(e.body_text())
-            }
-        })
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|e| rejected(e.status(), e.body_text()))
+    }
+}
+
+/// axum's rejection of a query or path as our error. A client's mistake is
+/// 400 `BAD_REQUEST`; what axum answers 500 (a handler asking for parameters
+/// its route lacks) is our bug and stays a 500.
+fn rejected(status: axum::http::StatusCode, text: String) -> ApiError {
+    if status.is_server_error() {
+        ApiError::internal(anyhow::anyhow!("request parameters: {text}"))
+    } else {
+        ApiError::BadRequest(text)
     }
 }
 
