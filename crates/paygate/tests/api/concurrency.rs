@@ -3,6 +3,7 @@
 
 use crate::both_backends;
 use crate::helpers::*;
+use crate::spec;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -197,25 +198,19 @@ async fn racing_transitions_have_one_winner(app: TestApp) {
     let m = app.create_merchant("racing@example.com").await;
     app.fund(&m, "RUB", "100.00").await;
     let app = Arc::new(app);
-    let created = |(s, body): (u16, serde_json::Value)| {
-        assert_eq!(s, 201, "{body}");
-        body["data"]["id"].as_str().unwrap().to_string()
-    };
     let mut payins = Vec::new();
     let mut payouts = Vec::new();
     for i in 0..12 {
-        payins.push(created(
-            app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("r-in-{i}"), "3.00")).await,
-        ));
-        payouts.push(created(
-            app.signed(&m, "/api/v1/payout/create", TestApp::payout_body(&format!("r-out-{i}"), "2.00")).await,
-        ));
+        let payin = TestApp::payin_body(&format!("r-in-{i}"), "3.00");
+        payins.push(id_of(app.signed(&m, "/api/v1/payin/create", payin).await));
+        let payout = TestApp::payout_body(&format!("r-out-{i}"), "2.00");
+        payouts.push(id_of(app.signed(&m, "/api/v1/payout/create", payout).await));
     }
     // (who, what it makes of the payment), raced per payment.
-    type Move = (&'static str, &'static str);
-    let payin_moves: [Move; 3] =
+    type Mover = (&'static str, &'static str);
+    let payin_moves: [Mover; 3] =
         [("merchant cancel", "cancelled"), ("sandbox pay", "success"), ("operator fail", "failed")];
-    let payout_moves: [Move; 3] =
+    let payout_moves: [Mover; 3] =
         [("merchant cancel", "cancelled"), ("sandbox settle", "success"), ("operator fail", "failed")];
     let mut tasks = Vec::new();
     for (kind, ids, moves) in [("payin", &payins, payin_moves), ("payout", &payouts, payout_moves)] {
@@ -243,34 +238,22 @@ async fn racing_transitions_have_one_winner(app: TestApp) {
                             app.admin(reqwest::Method::POST, &path, Some(json!({"reason": "race"}))).await
                         }
                     };
-                    (kind, id, status, got)
+                    (id, status, got)
                 }));
             }
         }
     }
-    let mut winners: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
-    for t in tasks {
-        let (kind, id, status, (s, body)) = t.await.unwrap();
-        match s {
-            200 => {
-                assert_eq!(body["data"]["status"], status, "{kind} {id}: {body}");
-                winners.entry(id).or_default().push(status);
-            }
-            _ => assert_error(&(s, body), 409, "INVALID_STATE"),
-        }
-    }
+    let winners = winners(tasks).await;
     let mut paid_in = 0;
     let mut paid_out = 0;
     for (kind, ids) in [("payin", &payins), ("payout", &payouts)] {
-        let outcomes: std::collections::BTreeSet<&str> =
-            ids.iter().filter_map(|id| winners.get(id)).flatten().copied().collect();
+        let outcomes: std::collections::BTreeSet<&str> = ids.iter().map(|id| winners[id]).collect();
         assert_eq!(outcomes.len(), 3, "every mover won some {kind}: {outcomes:?}");
         for id in ids {
-            let won = winners.get(id).cloned().unwrap_or_default();
-            assert_eq!(won.len(), 1, "{kind} {id} had one winner: {won:?}");
+            let won = winners[id];
             let (_, got) = app.signed(&m, &format!("/api/v1/{kind}/get"), json!({"id": id})).await;
-            assert_eq!(got["data"]["status"], won[0], "{kind} {id} ends as its winner made it");
-            if won[0] == "success" {
+            assert_eq!(got["data"]["status"], won, "{kind} {id} ends as its winner made it");
+            if won == "success" {
                 *(if kind == "payin" { &mut paid_in } else { &mut paid_out }) += 1;
             }
         }
@@ -291,14 +274,10 @@ async fn racing_dispute_resolutions_have_one_winner(app: TestApp) {
     let app = Arc::new(app);
     let mut disputes = Vec::new();
     for i in 0..9 {
-        let (_, p) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("rd-{i}"), "10.00")).await;
-        let id = p["data"]["id"].as_str().unwrap().to_string();
-        assert_eq!(app.signed(&m, "/api/v1/sandbox/payin/pay", json!({"id": id})).await.0, 200);
+        let id = id_of(app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("rd-{i}"), "10.00")).await);
+        id_of(app.signed(&m, "/api/v1/sandbox/payin/pay", json!({"id": id})).await);
         // Claimed lower than credited: 4.00 of each payin is frozen while open.
-        let receipt = json!({"filename": "r.pdf", "content_type": "application/pdf", "data_base64": "JVBERi0xLjQK"});
-        let (s, d) = app
-            .signed(&m, "/api/v1/dispute/create", json!({"payin_id": id, "amount": "6.00", "receipt": receipt}))
-            .await;
+        let (s, d) = app.signed(&m, "/api/v1/dispute/create", spec::dispute_body(&id, "6.00")).await;
         assert_eq!(s, 201, "{d}");
         assert_eq!(d["data"]["frozen_amount"], "4.00");
         disputes.push(d["data"]["id"].as_str().unwrap().to_string());
@@ -326,23 +305,13 @@ async fn racing_dispute_resolutions_have_one_winner(app: TestApp) {
             }));
         }
     }
-    let mut winners: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
-    for t in tasks {
-        let (id, status, (s, body)) = t.await.unwrap();
-        if s == 200 {
-            assert_eq!(body["data"]["status"], status, "{id}: {body}");
-            winners.entry(id).or_default().push(status);
-        } else {
-            assert_error(&(s, body), 409, "INVALID_STATE");
-        }
-    }
+    let winners = winners(tasks).await;
     let mut accepted = 0;
     for id in &disputes {
-        let won = winners.get(id).cloned().unwrap_or_default();
-        assert_eq!(won.len(), 1, "dispute {id} had one winner: {won:?}");
+        let won = winners[id];
         let (_, got) = app.signed(&m, "/api/v1/dispute/get", json!({"id": id})).await;
-        assert_eq!(got["data"]["status"], won[0]);
-        accepted += i64::from(won[0] == "accepted");
+        assert_eq!(got["data"]["status"], won);
+        accepted += i64::from(won == "accepted");
     }
     // Nine payins of 10.00; an accepted dispute settles its payin at 6.00.
     let (available, hold, frozen) = app.balance(&m, "RUB").await;
@@ -350,4 +319,34 @@ async fn racing_dispute_resolutions_have_one_winner(app: TestApp) {
     assert_eq!((minor(&hold), minor(&frozen)), (0, 0));
     assert_eq!(minor(&available), 9 * 1000 - 400 * accepted);
     app.assert_ledger_ok().await;
+}
+
+/// One move of a race: the object's id, the status the move makes of it,
+/// and the answer.
+type Move = (String, &'static str, (u16, serde_json::Value));
+
+/// Collects a race's answers: every object had exactly one winner, which answered 200
+/// with that status, and every other move was told 409 INVALID_STATE.
+/// Returns each object's winning status.
+async fn winners(tasks: Vec<tokio::task::JoinHandle<Move>>) -> std::collections::BTreeMap<String, &'static str> {
+    let mut won: std::collections::BTreeMap<String, Vec<&'static str>> = Default::default();
+    let mut raced = std::collections::BTreeSet::new();
+    for t in tasks {
+        let (id, status, (s, body)) = t.await.unwrap();
+        raced.insert(id.clone());
+        if s == 200 {
+            assert_eq!(body["data"]["status"], status, "{id}: {body}");
+            won.entry(id).or_default().push(status);
+        } else {
+            assert_error(&(s, body), 409, "INVALID_STATE");
+        }
+    }
+    raced
+        .into_iter()
+        .map(|id| {
+            let w = won.remove(&id).unwrap_or_default();
+            assert_eq!(w.len(), 1, "{id} had one winner: {w:?}");
+            (id, w[0])
+        })
+        .collect()
 }

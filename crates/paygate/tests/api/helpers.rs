@@ -455,6 +455,12 @@ pub fn auth_headers(token: &str, ts: &str, sig: &str) -> reqwest::header::Header
 }
 
 /// Asserts the documented error envelope with `status` and `code`.
+/// The id in a 200 or 201 answer.
+pub fn id_of((status, body): (u16, Value)) -> String {
+    assert!(status == 200 || status == 201, "{status} {body}");
+    body["data"]["id"].as_str().expect("an id").to_string()
+}
+
 pub fn assert_error(got: &(u16, Value), status: u16, code: &str) {
     assert_eq!(got.0, status, "body: {}", got.1);
     assert_eq!(got.1["success"], Value::Bool(false), "{}", got.1);

@@ -136,10 +136,6 @@ pub struct Known {
 /// Order ids start with `prefix`; `customer` is the customer id of the
 /// payments and the comment of the dispute.
 pub async fn furnish(app: &TestApp, m: &Merchant, prefix: &str, customer: &str) -> Known {
-    let id_of = |(s, body): (u16, Value)| {
-        assert!(s == 200 || s == 201, "{body}");
-        body["data"]["id"].as_str().unwrap().to_string()
-    };
     app.fund(m, "RUB", "1000.00").await;
     let mut payin = TestApp::payin_body(&format!("{prefix}-paid"), "10.00");
     payin["customer_id"] = json!(customer);
@@ -150,7 +146,7 @@ pub async fn furnish(app: &TestApp, m: &Merchant, prefix: &str, customer: &str) 
     let mut payout = TestApp::payout_body(&format!("{prefix}-payout"), "5.00");
     payout["customer_id"] = json!(customer);
     let payout = id_of(app.signed(m, "/api/v1/payout/create", payout).await);
-    let mut dispute = dispute_body(&paid);
+    let mut dispute = dispute_body(&paid, "10.00");
     dispute["comment"] = json!(customer);
     let dispute = id_of(app.signed(m, "/api/v1/dispute/create", dispute).await);
     let event = sqlx::query_scalar("SELECT id FROM events WHERE merchant_id = $1 ORDER BY id")
@@ -161,8 +157,9 @@ pub async fn furnish(app: &TestApp, m: &Merchant, prefix: &str, customer: &str) 
     Known { paid, pending, payout, dispute, event }
 }
 
-fn dispute_body(payin_id: &str) -> Value {
-    json!({"payin_id": payin_id, "amount": "10.00", "comment": "c",
+/// A dispute of `payin_id` claiming `amount`, with a minimal PDF receipt.
+pub fn dispute_body(payin_id: &str, amount: &str) -> Value {
+    json!({"payin_id": payin_id, "amount": amount, "comment": "c",
            "receipt": {"filename": "r.pdf", "content_type": "application/pdf", "data_base64": "JVBERi0xLjQK"}})
 }
 
@@ -176,7 +173,7 @@ pub fn good_body(template: &str, k: &Known) -> Option<Value> {
         "/api/v1/payin/get" | "/api/v1/payin/cancel" | "/api/v1/sandbox/payin/pay" => json!({"id": k.pending}),
         "/api/v1/payout/get" | "/api/v1/payout/cancel" => json!({"id": k.payout}),
         "/api/v1/sandbox/payout/settle" => json!({"id": k.payout, "outcome": "success"}),
-        "/api/v1/dispute/create" => dispute_body(&k.paid),
+        "/api/v1/dispute/create" => dispute_body(&k.paid, "10.00"),
         "/api/v1/dispute/get" | "/api/v1/dispute/cancel" => json!({"id": k.dispute}),
         "/api/v1/webhook/resend" => json!({"event_id": k.event}),
         "/api/v1/statistics" => json!({"date_from": "2026-11-01T00:00:00Z", "date_to": "2026-11-02T00:00:00Z"}),
