@@ -9,6 +9,11 @@ use std::net::IpAddr;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallbackUrl(url::Url);
 
+/// What a refusal of an internal target tells the operator: the first thing
+/// anyone tries on a laptop is a receiver on 127.0.0.1.
+pub const ALLOW_PRIVATE_HINT: &str =
+    "for local use, start paygate with PAYGATE_ALLOW_PRIVATE_CALLBACKS=true or allow_private_callbacks = true in its config";
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CallbackUrlError {
     #[error("not a valid absolute URL")]
@@ -19,7 +24,7 @@ pub enum CallbackUrlError {
     Credentials,
     #[error("longer than 2048 characters")]
     TooLong,
-    #[error("targets a loopback, private, link-local or otherwise internal address")]
+    #[error("targets a loopback, private, link-local or otherwise internal address ({ALLOW_PRIVATE_HINT})")]
     PrivateTarget,
 }
 

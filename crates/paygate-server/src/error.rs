@@ -29,8 +29,10 @@ pub enum ApiError {
     AuthMissingHeaders(&'static str),
     #[error("unknown X-App-Token")]
     AuthUnknownToken,
-    #[error("X-App-Access-Ts is outside the accepted window")]
-    AuthTsExpired,
+    /// The message says what is wrong with the timestamp (milliseconds
+    /// instead of seconds, or how far off it is).
+    #[error("{0}")]
+    AuthTsExpired(String),
     #[error("X-App-Access-Sig does not match")]
     AuthBadSignature,
     #[error("admin token missing or wrong")]
@@ -103,7 +105,7 @@ impl ApiError {
             BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
             AuthMissingHeaders(_) => (StatusCode::UNAUTHORIZED, "AUTH_MISSING_HEADERS"),
             AuthUnknownToken => (StatusCode::UNAUTHORIZED, "AUTH_UNKNOWN_TOKEN"),
-            AuthTsExpired => (StatusCode::UNAUTHORIZED, "AUTH_TS_EXPIRED"),
+            AuthTsExpired(_) => (StatusCode::UNAUTHORIZED, "AUTH_TS_EXPIRED"),
             AuthBadSignature => (StatusCode::UNAUTHORIZED, "AUTH_BAD_SIGNATURE"),
             AdminUnauthorized => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             MerchantDisabled => (StatusCode::FORBIDDEN, "MERCHANT_DISABLED"),

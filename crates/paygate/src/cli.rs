@@ -172,7 +172,10 @@ async fn merchant(settings: Settings, cmd: MerchantCommand) -> anyhow::Result<Ex
         MerchantCommand::Disable { id } => set_enabled(&state, &id, false).await?,
         MerchantCommand::Enable { id } => set_enabled(&state, &id, true).await?,
         MerchantCommand::RotateSecret { id } => {
-            let rotated = paygate_server::merchants::rotate_secret(&state, &id).await.map_err(api_to_anyhow)?;
+            let rotated = paygate_server::merchants::rotate_secret(&state, &id).await.map_err(|e| match e {
+                paygate_server::error::ApiError::NotFound => no_merchant(&id),
+                other => api_to_anyhow(other),
+            })?;
             print(serde_json::to_value(MerchantWithSecretOut::from(rotated))?);
         }
     }
@@ -182,9 +185,14 @@ async fn merchant(settings: Settings, cmd: MerchantCommand) -> anyhow::Result<Ex
 
 async fn set_enabled(state: &AppState, id: &str, enabled: bool) -> anyhow::Result<()> {
     let patch = MerchantPatch { enabled: Some(enabled), ..Default::default() };
-    let m = state.db.update_merchant(id, patch).await?.with_context(|| format!("no merchant {id}"))?;
+    let m = state.db.update_merchant(id, patch).await?.ok_or_else(|| no_merchant(id))?;
     println!("{}", serde_json::to_value(MerchantOut::from(&m))?);
     Ok(())
+}
+
+/// Names what was not found and how to find the right one.
+fn no_merchant(id: &str) -> anyhow::Error {
+    anyhow::anyhow!("merchant {id:?} not found; `paygate merchant list` shows every merchant's id")
 }
 
 /// API errors carry codes meant for HTTP; on the command line their

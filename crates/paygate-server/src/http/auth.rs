@@ -65,8 +65,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Signed<T> {
         };
 
         let now = now_micros();
-        if !timestamp_fresh(ts, now / 1_000_000, state.settings.auth_window_secs) {
-            return Err(ApiError::AuthTsExpired);
+        if let Err(why) = timestamp_fresh(ts, now / 1_000_000, state.settings.auth_window_secs) {
+            return Err(ApiError::AuthTsExpired(why));
         }
 
         let bytes = read_limited(body, state.settings.max_body_bytes).await?;
@@ -126,11 +126,23 @@ fn signature_matches(m: &CachedMerchant, ts: &str, body: &[u8], sig: &str, now: 
 }
 
 /// `ts` must be decimal seconds within `window` of `now` either way.
-fn timestamp_fresh(ts: &str, now_secs: i64, window: u64) -> bool {
-    if ts.is_empty() || ts.len() > 12 || !ts.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
+/// `Ok` when `ts` is decimal Unix seconds within `window` of now; otherwise
+/// the message of the 401, which names the likely mistake: milliseconds
+/// (13 digits, what `Date.now()` and `time.time_ns() // 10**6` give) or
+/// a clock that is off.
+fn timestamp_fresh(ts: &str, now_secs: i64, window: u64) -> Result<(), String> {
+    let within = format!("X-App-Access-Ts must be Unix time in seconds within {window} s of the server's clock");
+    if ts.is_empty() || !ts.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{within}; it is not a decimal number"));
     }
-    ts.parse::<i64>().is_ok_and(|t| t.abs_diff(now_secs) <= window)
+    let millis_like = |t: i64| t / 1000 != 0 && (t / 1000).abs_diff(now_secs) <= window;
+    match ts.parse::<i64>() {
+        Ok(t) if t.abs_diff(now_secs) <= window => Ok(()),
+        Ok(t) if millis_like(t) => Err(format!("{within}; this looks like milliseconds: send {}", t / 1000)),
+        Ok(t) => Err(format!("{within}; it is {} s off (server time {now_secs})", t.abs_diff(now_secs))),
+        // 20 digits and more: certainly not seconds.
+        Err(_) => Err(within),
+    }
 }
 
 /// The peer address, or the first `X-Forwarded-For` hop when the operator
@@ -247,14 +259,24 @@ mod tests {
 
     #[test]
     fn timestamp_window_is_symmetric_and_strict() {
-        assert!(timestamp_fresh("1000", 1000, 300));
-        assert!(timestamp_fresh("700", 1000, 300));
-        assert!(timestamp_fresh("1300", 1000, 300));
-        assert!(!timestamp_fresh("699", 1000, 300));
-        assert!(!timestamp_fresh("1301", 1000, 300));
+        assert!(timestamp_fresh("1000", 1000, 300).is_ok());
+        assert!(timestamp_fresh("700", 1000, 300).is_ok());
+        assert!(timestamp_fresh("1300", 1000, 300).is_ok());
+        assert!(timestamp_fresh("699", 1000, 300).is_err());
+        assert!(timestamp_fresh("1301", 1000, 300).is_err());
         for bad in ["", "-5", "+1000", "1000.0", "1e3", "99999999999999999999"] {
-            assert!(!timestamp_fresh(bad, 1000, 300), "{bad}");
+            assert!(timestamp_fresh(bad, 1000, 300).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_stale_timestamp_says_why() {
+        let now = 1_764_000_000;
+        let millis = timestamp_fresh("1764000000123", now, 300).unwrap_err();
+        assert!(millis.contains("milliseconds") && millis.contains("send 1764000000"), "{millis}");
+        let off = timestamp_fresh("1763999000", now, 300).unwrap_err();
+        assert!(off.contains("1000 s off") && off.contains("seconds"), "{off}");
+        assert!(timestamp_fresh("12ab", now, 300).unwrap_err().contains("not a decimal number"));
     }
 
     #[test]

@@ -81,6 +81,13 @@ async fn stale_or_future_or_malformed_ts_is_auth_ts_expired(app: TestApp) {
         let got = app.post_with_headers(BALANCE, &auth_triplet(&m.public_token, &ts, &sig), "{}").await;
         assert_error(&got, 401, "AUTH_TS_EXPIRED");
     }
+    // A timestamp in milliseconds (a common slip) is named as such, with the fix.
+    let millis = format!("{now}123");
+    let sig = sign(&m.secret, &millis, &m.email);
+    let got = app.post_with_headers(BALANCE, &auth_triplet(&m.public_token, &millis, &sig), "{}").await;
+    assert_error(&got, 401, "AUTH_TS_EXPIRED");
+    let message = got.1["error"]["message"].as_str().unwrap();
+    assert!(message.contains("milliseconds") && message.contains(&format!("send {now}")), "{message}");
     // Inside the window either way is fine.
     for ts in [(now - 280).to_string(), (now + 280).to_string()] {
         let sig = sign(&m.secret, &ts, &m.email);

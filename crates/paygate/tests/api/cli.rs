@@ -51,6 +51,14 @@ async fn merchant_commands_print_json(app: TestApp) {
     let renewed = Merchant { secret: new_secret.into(), ..merchant.clone() };
     assert_eq!(app.signed(&renewed, "/api/v1/balance", serde_json::json!({})).await.0, 200);
 
+    // A mistyped id is named in the error, with where to find the right one.
+    for cmd in ["rotate-secret", "disable", "enable"] {
+        let out = paygate(&app).args(["merchant", cmd, "mch_nope"]).output().await.unwrap();
+        assert!(!out.status.success(), "{cmd} of an unknown merchant fails");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("merchant \"mch_nope\" not found") && stderr.contains("merchant list"), "{stderr}");
+    }
+
     let disabled = run_json(&app, &["merchant", "disable", m["id"].as_str().unwrap()]).await;
     assert_eq!(disabled[0]["enabled"], false);
     // Another process changed the merchant: the server's auth cache sees it
