@@ -2,7 +2,9 @@
 # Makes sure what the test suite talks to is there: a PostgreSQL server on
 # 127.0.0.1:5432 that accepts the `postgres` user without a password, and
 # python3 (tests run the documented Python snippets). Installs and starts
-# them when missing, so a fresh machine needs nothing by hand.
+# them when missing, so a fresh machine needs nothing by hand. It changes
+# nothing else on the machine (the tests inject what they need, such as a
+# host name that resolves to loopback).
 set -euo pipefail
 
 PG_URL="${PAYGATE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -11,12 +13,6 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! command -v python3 >/dev/null 2>&1; then
   echo "ensure-test-deps: installing python3" >&2
   as_root apt-get update -qq && as_root apt-get install -y -qq python3 >/dev/null
-fi
-
-# The webhook SSRF test needs a host name (not an IP literal, not "localhost")
-# that resolves to loopback, to prove the check runs on resolved addresses.
-if ! getent hosts loopback.paygate.test >/dev/null 2>&1; then
-  echo "127.0.0.1 loopback.paygate.test" | as_root tee -a /etc/hosts >/dev/null
 fi
 
 pg_ready() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; }

@@ -62,6 +62,13 @@ pub struct Settings {
     /// Requests a merchant may make at once, counting the sustained rate
     /// (the bucket's size); default twice the rate.
     pub rate_limit_burst: Option<u64>,
+    /// Host names the webhook client resolves to fixed addresses instead of
+    /// asking the system, still subject to the internal-address guard. Set
+    /// only in code (not from a file or the environment): the test suite
+    /// uses it to prove the guard judges resolved addresses, without
+    /// editing the machine's `/etc/hosts`.
+    #[serde(skip)]
+    pub webhook_static_hosts: BTreeMap<String, std::net::IpAddr>,
 }
 
 /// The embedded defaults, as a serialisable layer beneath the others.

@@ -24,6 +24,9 @@ async fn fast(app: TestApp, allow_private: bool) -> TestApp {
         s.webhook_retry_schedule_secs = vec![1, 1, 1];
         s.webhook_poll_ms = 50;
         s.allow_private_callbacks = allow_private;
+        // A name that resolves to loopback, injected into the webhook
+        // client rather than written to the machine's /etc/hosts.
+        s.webhook_static_hosts.insert("loopback.paygate.test".into(), std::net::IpAddr::from([127, 0, 0, 1]));
     })
     .await
 }
@@ -163,6 +166,11 @@ async fn resend_delivers_the_same_event_again(app: TestApp) {
 
 async fn internal_targets_are_refused_at_delivery(app: TestApp) {
     let app = fast(app, false).await;
+    assert_eq!(
+        app.state.settings.webhook_static_hosts.get("loopback.paygate.test"),
+        Some(&std::net::IpAddr::from([127, 0, 0, 1])),
+        "the test server resolves the sneaky name to loopback"
+    );
     let m = app.create_merchant("ssrf@example.com").await;
     let rx = Receiver::start(&m.secret, "").await;
     let port = rx.url.rsplit(':').next().unwrap().trim_end_matches("/hook").to_string();
