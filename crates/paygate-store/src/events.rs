@@ -7,6 +7,16 @@
 //! A worker that dies leaves its lease to expire, and the event is claimed
 //! again: nothing is lost, and the worst case is one extra delivery, which
 //! at-least-once delivery allows.
+//!
+//! Order: each event carries its object's `sequence`, and an event is only
+//! claimed when no earlier event of the same object is `pending` or
+//! `waiting`, so a receiver never sees `payout.success` before
+//! `payout.processing` (unless the earlier one finally failed).
+//!
+//! No destination: an event whose object has no `callback_url` while its
+//! merchant has no `webhook_url` is not an attempt. It becomes `waiting`
+//! (no attempt logged, nothing counted as an error) and goes back to
+//! `pending`, due at once, when the merchant's webhook URL is set.
 
 use crate::db::{Backend, Db, Result};
 use crate::sql::{bind_all, P};
@@ -23,8 +33,10 @@ pub struct EventRow {
     pub callback_url: Option<String>,
     /// The exact bytes to send and sign.
     pub body: String,
-    /// `pending`, `delivered` or `failed`.
+    /// `pending`, `waiting` (no destination yet), `delivered` or `failed`.
     pub status: String,
+    /// 1, 2, … per object, in the order the events happened.
+    pub sequence: i64,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub created_at: i64,
@@ -32,8 +44,8 @@ pub struct EventRow {
     pub claim_token: Option<String>,
 }
 
-const EVENT_COLUMNS: &str =
-    "id, merchant_id, event_type, object_id, callback_url, body, status, attempts, next_attempt_at, created_at, claim_token";
+const EVENT_COLUMNS: &str = "id, merchant_id, event_type, object_id, callback_url, body, status, sequence, attempts, \
+     next_attempt_at, created_at, claim_token";
 
 fn event_from(r: &AnyRow) -> Result<EventRow> {
     Ok(EventRow {
@@ -44,11 +56,23 @@ fn event_from(r: &AnyRow) -> Result<EventRow> {
         callback_url: r.try_get("callback_url")?,
         body: r.try_get("body")?,
         status: r.try_get("status")?,
+        sequence: r.try_get("sequence")?,
         attempts: r.try_get("attempts")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
         created_at: r.try_get("created_at")?,
         claim_token: r.try_get("claim_token")?,
     })
+}
+
+/// An event a worker claimed.
+pub struct Claimed {
+    pub event: EventRow,
+    /// An earlier event of the same object is waiting for a destination:
+    /// this one must not be sent before it, so it waits too (settled as
+    /// [`Settle::NoDestination`] without an attempt). Sending it because a
+    /// URL appeared since the claim could overtake the earlier one, which
+    /// the same change of URL has just released.
+    pub behind_waiting: bool,
 }
 
 /// One delivery attempt, as logged.
@@ -69,14 +93,22 @@ pub struct DeliveryRow {
     pub created_at: i64,
 }
 
-/// What happened to an attempt, and what the event becomes.
+/// What became of a claimed event.
 pub struct AttemptRecord {
-    pub delivery: DeliveryRow,
-    /// The claim the attempt was made under; only it may settle the event.
+    pub event_id: String,
+    /// The claim the event was taken under; only it may settle the event.
     pub claim_token: Option<String>,
-    /// `Some(t)`: retry at `t`; `None`: final (`delivered` when the attempt
-    /// succeeded, `failed` otherwise).
-    pub retry_at: Option<i64>,
+    pub outcome: Settle,
+}
+
+pub enum Settle {
+    /// An attempt was made and is logged. `retry_at: Some(t)`: retry at `t`;
+    /// `None`: final (`delivered` when the attempt succeeded, `failed`
+    /// otherwise).
+    Attempted { delivery: Box<DeliveryRow>, retry_at: Option<i64> },
+    /// Nowhere to send it: the event waits for the merchant's webhook URL
+    /// (or is due again at once if one was set meanwhile).
+    NoDestination { now: i64 },
 }
 
 /// Filters of the deliveries log.
@@ -92,20 +124,35 @@ pub struct DeliveryFilter {
 
 impl Db {
     /// Claims up to `limit` due events for `lease_micros`, returning them.
-    pub async fn claim_due_events(&self, now: i64, lease_micros: i64, limit: i64) -> Result<Vec<EventRow>> {
+    pub async fn claim_due_events(&self, now: i64, lease_micros: i64, limit: i64) -> Result<Vec<Claimed>> {
         let skip_locked = match self.backend() {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        // An event waits while an earlier one of its object is pending:
+        // claimed together they could arrive in either order. One behind a
+        // `waiting` event is claimed, but only to be parked beside it (see
+        // `Claimed::behind_waiting`), so it does not sit at the head of the
+        // due index for every claim to step over.
+        let earlier = |row: &str, status: &str| {
+            format!(
+                "EXISTS (SELECT 1 FROM events AS earlier WHERE earlier.object_id = {row}.object_id \
+                 AND earlier.sequence < {row}.sequence AND earlier.status = '{status}')"
+            )
+        };
+        let (pending, waiting) = (earlier("due", "pending"), earlier("events", "waiting"));
         let sql = format!(
-            "UPDATE events SET lease_until = $1, claim_token = $4 WHERE id IN (SELECT id FROM events \
+            "UPDATE events SET lease_until = $1, claim_token = $4 WHERE id IN (SELECT id FROM events AS due \
              WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
-             ORDER BY next_attempt_at LIMIT $3{skip_locked}) RETURNING {EVENT_COLUMNS}"
+             AND NOT {pending} ORDER BY next_attempt_at LIMIT $3{skip_locked}) \
+             RETURNING {EVENT_COLUMNS}, CASE WHEN {waiting} THEN 1 ELSE 0 END AS behind_waiting"
         );
         let token = new_monotonic_id(IdKind::Event).replacen("evt_", "claim_", 1);
         let rows =
             sqlx::query(&sql).bind(now + lease_micros).bind(now).bind(limit).bind(token).fetch_all(self.pool()).await?;
-        rows.iter().map(event_from).collect()
+        rows.iter()
+            .map(|r| Ok(Claimed { event: event_from(r)?, behind_waiting: r.try_get::<i64, _>("behind_waiting")? == 1 }))
+            .collect()
     }
 
     /// Logs attempts and moves their events on, all in one transaction: a
@@ -117,53 +164,70 @@ impl Db {
         if records.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.pool().acquire().await?;
+        // Immediate on SQLite: the no-destination check reads before it
+        // writes, and must read what is current when it writes.
+        let mut tx = match self.backend() {
+            Backend::Sqlite => sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?,
+            Backend::Postgres => sqlx::Connection::begin(&mut *conn).await?,
+        };
         for rec in records {
-            let d = &rec.delivery;
-            sqlx::query(
-                "INSERT INTO deliveries (id, event_id, merchant_id, event_type, object_id, url, attempt, status, http_status, \
-                 latency_ms, error, response_excerpt, created_at) \
-                 SELECT $1, id, merchant_id, event_type, object_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM events WHERE id = $10",
-            )
-            .bind(&d.id)
-            .bind(&d.url)
-            .bind(d.attempt)
-            .bind(&d.status)
-            .bind(d.http_status)
-            .bind(d.latency_ms)
-            .bind(&d.error)
-            .bind(&d.response_excerpt)
-            .bind(d.created_at)
-            .bind(&d.event_id)
-            .execute(&mut *tx)
-            .await?;
-            let (status, next) = match (rec.retry_at, d.status.as_str()) {
-                (_, "success") => ("delivered", d.created_at),
-                (Some(t), _) => ("pending", t),
-                (None, _) => ("failed", d.created_at),
+            let (status, next, attempted) = match &rec.outcome {
+                Settle::Attempted { delivery, retry_at } => {
+                    log_delivery(&mut tx, delivery).await?;
+                    match (retry_at, delivery.status.as_str()) {
+                        (_, "success") => ("delivered", delivery.created_at, 1),
+                        (Some(t), _) => ("pending", *t, 1),
+                        (None, _) => ("failed", delivery.created_at, 1),
+                    }
+                }
+                Settle::NoDestination { now } => {
+                    let status =
+                        if self.has_no_webhook_url(&mut tx, &rec.event_id).await? { "waiting" } else { "pending" };
+                    (status, *now, 0)
+                }
             };
             // Only the attempt whose claim still holds the event settles it: a
             // resend or an expired lease may have handed the event to another
             // worker meanwhile, whose outcome must not be overwritten.
             let settled = sqlx::query(
-                "UPDATE events SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL, \
+                "UPDATE events SET status = $1, attempts = attempts + $5, next_attempt_at = $2, lease_until = NULL, \
                  claim_token = NULL WHERE id = $3 AND claim_token = $4",
             )
             .bind(status)
             .bind(next)
-            .bind(&d.event_id)
+            .bind(&rec.event_id)
             .bind(&rec.claim_token)
+            .bind(attempted)
             .execute(&mut *tx)
             .await?;
-            if settled.rows_affected() == 0 {
+            if settled.rows_affected() == 0 && attempted == 1 {
                 sqlx::query("UPDATE events SET attempts = attempts + 1 WHERE id = $1")
-                    .bind(&d.event_id)
+                    .bind(&rec.event_id)
                     .execute(&mut *tx)
                     .await?;
             }
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Whether the event's merchant still has no webhook URL. On PostgreSQL
+    /// the merchant row is share-locked until commit: a concurrent
+    /// [`Db::update_merchant`] that sets the URL either committed first (and
+    /// this sees the URL) or waits for this transaction and then releases
+    /// the event this one parks. Either way no event is left waiting
+    /// beside a URL.
+    async fn has_no_webhook_url(&self, conn: &mut sqlx::AnyConnection, event_id: &str) -> Result<bool> {
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR SHARE",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT id FROM merchants WHERE id = (SELECT merchant_id FROM events WHERE id = $1) \
+             AND webhook_url IS NULL{lock}"
+        );
+        Ok(sqlx::query(&sql).bind(event_id).fetch_optional(&mut *conn).await?.is_some())
     }
 
     /// Queues an event again now (resend), whatever its state, with a fresh
@@ -194,12 +258,20 @@ impl Db {
         rows.iter().map(event_from).collect()
     }
 
-    /// Events still waiting for delivery (the queue-depth gauge).
+    /// Events to be delivered (the queue-depth gauge).
     pub async fn pending_event_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM events WHERE status = 'pending'")
-            .fetch_one(self.pool())
-            .await?
-            .try_get("n")?)
+        self.count_events("pending").await
+    }
+
+    /// Events with no destination yet (waiting for a webhook URL).
+    pub async fn waiting_event_count(&self) -> Result<i64> {
+        self.count_events("waiting").await
+    }
+
+    async fn count_events(&self, status: &'static str) -> Result<i64> {
+        // The status is a literal so that each count uses its partial index.
+        let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM events WHERE status = '{status}'");
+        Ok(sqlx::query(&sql).fetch_one(self.pool()).await?.try_get("n")?)
     }
 
     /// Attempts, newest first.
@@ -248,6 +320,28 @@ impl Db {
             })
             .collect()
     }
+}
+
+/// Logs one attempt, with the event's own merchant, type and object.
+async fn log_delivery(conn: &mut sqlx::AnyConnection, d: &DeliveryRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO deliveries (id, event_id, merchant_id, event_type, object_id, url, attempt, status, http_status, \
+         latency_ms, error, response_excerpt, created_at) \
+         SELECT $1, id, merchant_id, event_type, object_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM events WHERE id = $10",
+    )
+    .bind(&d.id)
+    .bind(&d.url)
+    .bind(d.attempt)
+    .bind(&d.status)
+    .bind(d.http_status)
+    .bind(d.latency_ms)
+    .bind(&d.error)
+    .bind(&d.response_excerpt)
+    .bind(d.created_at)
+    .bind(&d.event_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A new delivery id (time-ordered).

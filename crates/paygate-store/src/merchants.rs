@@ -136,6 +136,8 @@ impl Db {
 
     /// Applies `patch` in one statement, so concurrent patches of different
     /// fields do not overwrite each other. Returns the row after the change.
+    /// Setting a webhook URL releases, in the same transaction, the events
+    /// that were waiting for one (see `events.rs`), due at once.
     pub async fn update_merchant(&self, id: &str, p: MerchantPatch) -> Result<Option<MerchantRecord>> {
         let (set_url, url) = match p.webhook_url {
             Some(v) => (1i64, v),
@@ -145,6 +147,9 @@ impl Db {
             Some(v) => (1i64, v),
             None => (0i64, None),
         };
+        let releases_waiting = set_url == 1 && url.is_some();
+        let now = now_micros();
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE merchants SET \
                name = COALESCE($2, name), \
@@ -169,14 +174,22 @@ impl Db {
         .bind(p.ip_allowlist)
         .bind(p.fees)
         .bind(p.limits)
-        .bind(now_micros())
+        .bind(now)
         .bind(set_rate)
         .bind(rate)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
+        if releases_waiting {
+            sqlx::query("UPDATE events SET status = 'pending', next_attempt_at = $2 WHERE merchant_id = $1 AND status = 'waiting'")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         self.merchant(id).await
     }
 

@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_disputes"),
     migration!(8, "0008_statistics"),
     migration!(9, "0009_merchant_rate_limit"),
+    migration!(10, "0010_event_order"),
 ];
 
 /// The version the code expects; `/readyz` compares it with the database.

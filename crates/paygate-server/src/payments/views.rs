@@ -175,8 +175,10 @@ pub fn entry_out(e: &EntryRow, currencies: &Currencies) -> EntryOut {
     }
 }
 
-/// Webhook bodies: `{"event_id","event","created_at","data"}`, compact, with
-/// `data` exactly as the object's `/get` returns it.
+/// Webhook bodies: `{"event_id","event","sequence","created_at","data"}`,
+/// compact, with `data` exactly as the object's `/get` returns it.
+/// `sequence` numbers the events of one object 1, 2, … in the order they
+/// happened, so a receiver can drop a state older than one it has.
 pub struct EventRenderer {
     pub currencies: Currencies,
 }
@@ -185,23 +187,40 @@ pub struct EventRenderer {
 struct EventBody<'a, T: Serialize> {
     event_id: &'a str,
     event: &'a str,
+    sequence: i64,
     created_at: String,
     data: T,
 }
 
 impl Render for EventRenderer {
-    fn event_body(&self, event_id: &str, event: &str, created_at: i64, object: EventObject<'_>) -> String {
+    fn event_body(
+        &self,
+        event_id: &str,
+        event: &str,
+        sequence: i64,
+        created_at: i64,
+        object: EventObject<'_>,
+    ) -> String {
         let created_at = rfc3339(created_at);
         let text = match object {
-            EventObject::PayIn(r) => {
-                serde_json::to_string(&EventBody { event_id, event, created_at, data: payin_out(r, &self.currencies) })
-            }
-            EventObject::PayOut(r) => {
-                serde_json::to_string(&EventBody { event_id, event, created_at, data: payout_out(r, &self.currencies) })
-            }
+            EventObject::PayIn(r) => serde_json::to_string(&EventBody {
+                event_id,
+                event,
+                sequence,
+                created_at,
+                data: payin_out(r, &self.currencies),
+            }),
+            EventObject::PayOut(r) => serde_json::to_string(&EventBody {
+                event_id,
+                event,
+                sequence,
+                created_at,
+                data: payout_out(r, &self.currencies),
+            }),
             EventObject::Dispute(r) => serde_json::to_string(&EventBody {
                 event_id,
                 event,
+                sequence,
                 created_at,
                 data: super::disputes::dispute_out(r, &self.currencies),
             }),

@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::state::AppState;
 use paygate_core::callback_url::CallbackUrl;
 use paygate_core::signature::webhook_signature;
-use paygate_store::events::{new_delivery_id, AttemptRecord, DeliveryRow, EventRow};
+use paygate_store::events::{new_delivery_id, AttemptRecord, DeliveryRow, EventRow, Settle};
 use paygate_store::time::now_micros;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -36,7 +36,10 @@ pub fn client(settings: &Settings) -> reqwest::Client {
         .connect_timeout(Duration::from_secs(settings.webhook_timeout_secs.min(5)))
         .no_proxy()
         .user_agent(concat!("paygate-webhooks/", env!("CARGO_PKG_VERSION")))
-        .dns_resolver(Arc::new(GuardedResolver { allow_private: settings.allow_private_callbacks }))
+        .dns_resolver(Arc::new(GuardedResolver {
+            allow_private: settings.allow_private_callbacks,
+            static_hosts: Arc::new(settings.webhook_static_hosts.clone()),
+        }))
         .build()
         .expect("static client configuration is valid")
 }
@@ -62,20 +65,28 @@ pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyho
     let events = state.db.claim_due_events(now_micros(), lease(&state.settings).as_micros() as i64, limit).await?;
     let n = events.len();
     let mut tasks = tokio::task::JoinSet::new();
-    for event in events {
+    for claimed in events {
         let (state, http) = (state.clone(), http.clone());
+        let event = claimed.event;
+        let behind_waiting = claimed.behind_waiting;
         tasks.spawn(async move {
-            let record = attempt(&state, &http, &event).await;
-            let outcome = record.delivery.status.clone();
-            metrics::counter!("paygate_webhook_deliveries_total", "outcome" => outcome).increment(1);
-            if let Some(ms) = record.delivery.latency_ms {
-                metrics::histogram!("paygate_webhook_delivery_seconds").record(ms as f64 / 1000.0);
+            let outcome = match behind_waiting {
+                true => Settle::NoDestination { now: now_micros() },
+                false => attempt(&state, &http, &event).await,
+            };
+            // An event with nowhere to go is not an attempt: not counted.
+            if let Settle::Attempted { delivery, .. } = &outcome {
+                let status = delivery.status.clone();
+                metrics::counter!("paygate_webhook_deliveries_total", "outcome" => status).increment(1);
+                if let Some(ms) = delivery.latency_ms {
+                    metrics::histogram!("paygate_webhook_delivery_seconds").record(ms as f64 / 1000.0);
+                }
+                if delivery.status == "success" {
+                    let age = (now_micros() - event.created_at) as f64 / 1e6;
+                    metrics::histogram!("paygate_webhook_end_to_end_seconds").record(age);
+                }
             }
-            if record.delivery.status == "success" {
-                let age = (now_micros() - event.created_at) as f64 / 1e6;
-                metrics::histogram!("paygate_webhook_end_to_end_seconds").record(age);
-            }
-            record
+            AttemptRecord { event_id: event.id, claim_token: event.claim_token, outcome }
         });
     }
     let mut records = Vec::with_capacity(n);
@@ -93,7 +104,7 @@ pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyho
         tracing::warn!(error = %e, "recording a batch of attempts failed; recording one by one");
         for record in records {
             if let Err(e) = state.db.record_attempts(std::slice::from_ref(&record)).await {
-                tracing::error!(error = %e, event_id = %record.delivery.event_id, "recording an attempt failed");
+                tracing::error!(error = %e, event_id = %record.event_id, "recording an attempt failed");
             }
         }
     }
@@ -102,9 +113,10 @@ pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyho
 
 /// One attempt at one event. Never fails: every problem becomes a logged
 /// attempt with an error, and the schedule decides what comes next.
-async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> AttemptRecord {
+async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> Settle {
     let started = now_micros();
     let attempts_made = event.attempts + 1;
+    let schedule = &state.settings.webhook_retry_schedule_secs;
     let mut delivery = DeliveryRow {
         id: new_delivery_id(),
         event_id: event.id.clone(),
@@ -119,29 +131,24 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
         response_excerpt: None,
         created_at: started,
     };
-    let schedule = &state.settings.webhook_retry_schedule_secs;
+    // A failed attempt, retried on schedule.
+    let retry = |delivery: DeliveryRow, retry_after: Option<u64>| Settle::Attempted {
+        delivery: Box::new(delivery),
+        retry_at: next_attempt_at(started, schedule, attempts_made, retry_after),
+    };
     let merchant = match state.db.merchant(&event.merchant_id).await {
         Ok(Some(m)) => m,
         Ok(None) => {
             delivery.error = Some("merchant no longer exists".into());
-            return AttemptRecord { claim_token: event.claim_token.clone(), delivery, retry_at: None };
+            return Settle::Attempted { delivery: Box::new(delivery), retry_at: None };
         }
         Err(e) => {
             delivery.error = Some(format!("store: {e}"));
-            return AttemptRecord {
-                claim_token: event.claim_token.clone(),
-                delivery,
-                retry_at: next_attempt_at(started, schedule, attempts_made, None),
-            };
+            return retry(delivery, None);
         }
     };
     let Some(url) = event.callback_url.clone().or(merchant.webhook_url.clone()) else {
-        delivery.error = Some("no callback_url on the object and no webhook_url on the merchant".into());
-        return AttemptRecord {
-            claim_token: event.claim_token.clone(),
-            delivery,
-            retry_at: next_attempt_at(started, schedule, attempts_made, None),
-        };
+        return Settle::NoDestination { now: started };
     };
     delivery.url = Some(url.clone());
     // The URL was checked when it was saved; checked again here because the
@@ -149,21 +156,13 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
     // the resolver at connect time).
     if let Err(e) = CallbackUrl::parse(&url, state.settings.allow_private_callbacks) {
         delivery.error = Some(format!("callback URL refused: {e}"));
-        return AttemptRecord {
-            claim_token: event.claim_token.clone(),
-            delivery,
-            retry_at: next_attempt_at(started, schedule, attempts_made, None),
-        };
+        return retry(delivery, None);
     }
     let secret = match state.master_key.open(&merchant.id, &merchant.secret.0) {
         Ok(s) => secrecy::SecretString::from(s),
         Err(e) => {
             delivery.error = Some(format!("cannot open the merchant secret: {e}"));
-            return AttemptRecord {
-                claim_token: event.claim_token.clone(),
-                delivery,
-                retry_at: next_attempt_at(started, schedule, attempts_made, None),
-            };
+            return retry(delivery, None);
         }
     };
     let signature = webhook_signature(secret.expose_secret().as_bytes(), event.body.as_bytes());
@@ -201,25 +200,17 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
             delivery.response_excerpt = Some(String::from_utf8_lossy(&excerpt).into_owned());
             if status.is_success() {
                 delivery.status = "success".into();
-                AttemptRecord { claim_token: event.claim_token.clone(), delivery, retry_at: None }
+                Settle::Attempted { delivery: Box::new(delivery), retry_at: None }
             } else {
                 delivery.status = "failed".into();
                 delivery.error = Some(format!("HTTP {}", status.as_u16()));
-                AttemptRecord {
-                    claim_token: event.claim_token.clone(),
-                    delivery,
-                    retry_at: next_attempt_at(started, schedule, attempts_made, retry_after),
-                }
+                retry(delivery, retry_after)
             }
         }
         Err(e) => {
             delivery.latency_ms = Some(clock.elapsed().as_millis() as i64);
             delivery.error = Some(describe(&e));
-            AttemptRecord {
-                claim_token: event.claim_token.clone(),
-                delivery,
-                retry_at: next_attempt_at(started, schedule, attempts_made, None),
-            }
+            retry(delivery, None)
         }
     }
 }
@@ -268,6 +259,9 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
         if gauge_at.elapsed() > Duration::from_secs(5) {
             if let Ok(depth) = state.db.pending_event_count().await {
                 metrics::gauge!("paygate_webhook_queue_depth").set(depth as f64);
+            }
+            if let Ok(waiting) = state.db.waiting_event_count().await {
+                metrics::gauge!("paygate_webhook_waiting_for_destination").set(waiting as f64);
             }
             gauge_at = Instant::now();
         }

@@ -75,6 +75,9 @@ pub struct Batch<'a> {
     touched: BTreeSet<String>,
     entries: Vec<Vec<P>>,
     events: Vec<Vec<P>>,
+    /// object id → sequence of its latest event (loaded, then advanced by
+    /// this batch), so each object's events are numbered 1, 2, ….
+    sequences: HashMap<String, i64>,
     disputes: HashMap<String, DisputeRow>,
     /// payin id → its open dispute, as loaded and as changed by this batch.
     open_dispute_of: HashMap<String, String>,
@@ -100,8 +103,17 @@ const ENTRY_COLUMNS: [&str; 13] = [
     "ref_id",
     "created_at",
 ];
-const EVENT_COLUMNS: [&str; 8] =
-    ["id", "merchant_id", "event_type", "object_id", "callback_url", "body", "next_attempt_at", "created_at"];
+const EVENT_COLUMNS: [&str; 9] = [
+    "id",
+    "merchant_id",
+    "event_type",
+    "object_id",
+    "sequence",
+    "callback_url",
+    "body",
+    "next_attempt_at",
+    "created_at",
+];
 const ACCOUNT_COLUMNS: [&str; 7] = ["id", "owner", "mode", "is_merchant", "currency", "bucket", "created_at"];
 
 /// Which ledger (merchant, mode, currency) a command posts to.
@@ -174,6 +186,7 @@ impl<'a> Batch<'a> {
             touched: BTreeSet::new(),
             entries: Vec::new(),
             events: Vec::new(),
+            sequences: HashMap::new(),
             disputes: HashMap::new(),
             open_dispute_of: HashMap::new(),
             disputes_of: HashMap::new(),
@@ -207,6 +220,8 @@ impl<'a> Batch<'a> {
         let mut payout_ids = BTreeSet::new();
         let mut payin_orders = BTreeSet::new();
         let mut payout_orders = BTreeSet::new();
+        // Objects whose events this batch may add to (a new dispute has none yet).
+        let mut announced = BTreeSet::new();
         for c in cmds {
             match c {
                 Command::CreatePayIn(r) => {
@@ -217,9 +232,11 @@ impl<'a> Batch<'a> {
                 }
                 Command::PayIn(ch) => {
                     payin_ids.insert(ch.id.clone());
+                    announced.insert(ch.id.clone());
                 }
                 Command::PayOut(ch) => {
                     payout_ids.insert(ch.id.clone());
+                    announced.insert(ch.id.clone());
                 }
                 Command::Adjust(_) => {}
                 Command::OpenDispute(d) => {
@@ -227,6 +244,7 @@ impl<'a> Batch<'a> {
                 }
                 Command::Dispute(ch) => {
                     payin_ids.insert(ch.payin_id.clone());
+                    announced.extend([ch.payin_id.clone(), ch.id.clone()]);
                 }
             }
         }
@@ -253,7 +271,27 @@ impl<'a> Batch<'a> {
         for r in fetch_rows(conn, backend, "payouts", &PAYOUT_COLUMNS, payout_ids, &payout_orders, optimistic).await? {
             self.remember_payout(PayOutRow::from_row(&r)?);
         }
+        self.load_sequences(conn, announced).await?;
         self.load_disputes(conn, cmds).await
+    }
+
+    /// The latest event sequence of each object. Runs after the objects'
+    /// rows are locked (PostgreSQL), so no other batch adds to them meanwhile;
+    /// the unique `(object_id, sequence)` index stands behind it.
+    async fn load_sequences(&mut self, conn: &mut AnyConnection, ids: BTreeSet<String>) -> Result<(), CmdError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = pad_pow2(ids.into_iter().collect::<Vec<_>>());
+        let sql = format!(
+            "SELECT object_id, MAX(sequence) AS seq FROM events WHERE object_id IN ({}) GROUP BY object_id",
+            list(self.backend, 1, ids.len())
+        );
+        let params = ids.into_iter().map(P::from).collect();
+        for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
+            self.sequences.insert(r.try_get("object_id")?, r.try_get("seq")?);
+        }
+        Ok(())
     }
 
     fn remember_payin(&mut self, row: PayInRow) {
@@ -550,12 +588,16 @@ impl<'a> Batch<'a> {
         object: EventObject<'_>,
     ) {
         let id = new_monotonic_id(IdKind::Event);
-        let body = self.render.event_body(&id, event, self.now, object);
+        let sequence = self.sequences.entry(object_id.to_string()).or_insert(0);
+        *sequence += 1;
+        let sequence = *sequence;
+        let body = self.render.event_body(&id, event, sequence, self.now, object);
         self.events.push(vec![
             id.into(),
             merchant.into(),
             event.into(),
             object_id.into(),
+            sequence.into(),
             callback_url.into(),
             body.into(),
             self.now.into(),

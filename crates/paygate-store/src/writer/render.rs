@@ -12,7 +12,15 @@ pub enum EventObject<'a> {
 }
 
 pub trait Render: Send + Sync + 'static {
-    /// The compact JSON body of event `event_id` (`payin.success`, …)
-    /// created at `created_at` (µs) about `object`.
-    fn event_body(&self, event_id: &str, event: &str, created_at: i64, object: EventObject<'_>) -> String;
+    /// The compact JSON body of event `event_id` (`payin.success`, …), the
+    /// `sequence`-th event of its object, created at `created_at` (µs)
+    /// about `object`.
+    fn event_body(
+        &self,
+        event_id: &str,
+        event: &str,
+        sequence: i64,
+        created_at: i64,
+        object: EventObject<'_>,
+    ) -> String;
 }

@@ -26,4 +26,5 @@ mod spec;
 mod statistics;
 mod validation;
 mod webhook_durability;
+mod webhook_order;
 mod webhooks;

@@ -30,6 +30,14 @@ pub struct SettingsOut {
 
 /// Read (`{}`) or set (`{webhook_url}`) where webhooks go when an object has
 /// no `callback_url` of its own.
+///
+/// Webhook bodies are compact JSON `{"event_id","event","sequence","created_at","data"}`
+/// signed with `X-Signature`; `sequence` counts one object's events 1, 2, … and each
+/// object's events are delivered in that order (a later one waits until the earlier one
+/// is delivered or has finally failed). Events produced while there is nowhere to send
+/// them (no `callback_url`, no `webhook_url`) wait, without counting as failed attempts,
+/// and are delivered in order as soon as a `webhook_url` is set. A loopback or private
+/// URL is refused unless paygate runs with `PAYGATE_ALLOW_PRIVATE_CALLBACKS=true`.
 #[utoipa::path(post, path = "/api/v1/webhook/settings", tag = "merchant", security(("app_token" = [], "app_ts" = [], "app_sig" = [])),
     request_body = SettingsIn, responses((status = 200, body = inline(Envelope<SettingsOut>)), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn settings(State(state): State<AppState>, req: Signed<SettingsIn>) -> ApiResult<Response> {
