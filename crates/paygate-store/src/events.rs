@@ -212,7 +212,8 @@ impl Db {
         Ok(())
     }
 
-    /// Whether the event's merchant still has no webhook URL. On PostgreSQL
+    /// Whether the event still has nowhere to go: no callback URL of its own
+    /// and none on its merchant. On PostgreSQL
     /// the merchant row is share-locked until commit: a concurrent
     /// [`Db::update_merchant`] that sets the URL either committed first (and
     /// this sees the URL) or waits for this transaction and then releases
@@ -224,7 +225,7 @@ impl Db {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "SELECT id FROM merchants WHERE id = (SELECT merchant_id FROM events WHERE id = $1) \
+            "SELECT id FROM merchants WHERE id = (SELECT merchant_id FROM events WHERE id = $1 AND callback_url IS NULL) \
              AND webhook_url IS NULL{lock}"
         );
         Ok(sqlx::query(&sql).bind(event_id).fetch_optional(&mut *conn).await?.is_some())
