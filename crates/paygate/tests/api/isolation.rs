@@ -66,8 +66,9 @@ async fn foreign_ids_are_not_found_everywhere(app: TestApp) {
 /// dispute, balances and webhook events are exactly as they were.
 async fn no_merchant_call_reveals_or_changes_anothers_objects(app: TestApp) {
     const MARKER: &str = "only-a-knows-this";
-    // A's events are tried once right away and then not for an hour, so any
-    // later change to them is B's doing.
+    // A has no webhook URL: its events are parked at once as waiting for
+    // one (and would not be retried for an hour anyway), so any later change
+    // to them is B's doing.
     let app = app
         .restart_with(|s| {
             s.rate_limit_per_second = 0;
@@ -86,7 +87,7 @@ async fn no_merchant_call_reveals_or_changes_anothers_objects(app: TestApp) {
         .await
         .unwrap();
     assert!(events.len() >= 2, "the payment and the dispute made webhook events: {events:?}");
-    let untried = "SELECT CAST(COUNT(*) AS BIGINT) FROM events WHERE merchant_id = $1 AND attempts = 0";
+    let untried = "SELECT CAST(COUNT(*) AS BIGINT) FROM events WHERE merchant_id = $1 AND status = 'pending'";
     let mut waiting = -1;
     for _ in 0..100 {
         waiting = sqlx::query_scalar(untried).bind(&a.id).fetch_one(app.state.db.pool()).await.unwrap();
@@ -95,7 +96,7 @@ async fn no_merchant_call_reveals_or_changes_anothers_objects(app: TestApp) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(waiting, 0, "A's events had their first attempt");
+    assert_eq!(waiting, 0, "A's events were parked as waiting for a webhook URL");
 
     let Known { paid, pending, payout, dispute, .. } = theirs;
     let mut a_ids = vec![paid, pending, payout, dispute, a.id.clone(), a.public_token.clone()];
