@@ -42,6 +42,13 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// An applied migration's file changed since: the schema the binary
+    /// assumes may not be the one the database has.
+    #[error(
+        "migration {name} was edited after this database applied it (checksum {applied} when applied, {now} now): \
+         restore the file as it was, and put the change in a new migration"
+    )]
+    MigrationEdited { name: &'static str, applied: String, now: String },
     #[error("migration {version} failed: {source}")]
     Migration {
         version: i64,

@@ -3,7 +3,12 @@
 //! same version number; a migration runs in its own transaction.
 //!
 //! We keep our own small runner instead of sqlx's macros: it costs a few
-//! lines and keeps the proc-macro stack out of the build.
+//! lines and keeps the proc-macro stack out of the build. Like sqlx's, it
+//! records each migration's SHA-256 when it applies it and refuses to start
+//! when an applied migration's file has changed since (an edited migration
+//! would otherwise go unnoticed: the database keeps the old schema while
+//! the code assumes the new one). Databases migrated before checksums were
+//! kept get them recorded on their next start.
 
 use crate::db::{Backend, Db, Result, StoreError};
 use sqlx::Row;
@@ -39,6 +44,21 @@ const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_event_order"),
 ];
 
+impl Migration {
+    fn sql(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        }
+    }
+
+    /// Lowercase hex SHA-256 of this engine's file.
+    fn checksum(&self, backend: Backend) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(self.sql(backend).as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// The version the code expects; `/readyz` compares it with the database.
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
@@ -64,20 +84,18 @@ async fn apply_pending(backend: Backend, conn: &mut sqlx::AnyConnection) -> Resu
     )
     .execute(&mut *conn)
     .await?;
+    verify_checksums(backend, conn).await?;
     let current = current_version_on(conn).await?;
     let mut applied = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-        let sql = match backend {
-            Backend::Sqlite => m.sqlite,
-            Backend::Postgres => m.postgres,
-        };
         let wrap = |source| StoreError::Migration { version: m.version, source };
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(wrap)?;
-        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(wrap)?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+        sqlx::raw_sql(m.sql(backend)).execute(&mut *tx).await.map_err(wrap)?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)")
             .bind(m.version)
             .bind(m.name)
             .bind(crate::time::now_micros())
+            .bind(m.checksum(backend))
             .execute(&mut *tx)
             .await
             .map_err(wrap)?;
@@ -86,6 +104,43 @@ async fn apply_pending(backend: Backend, conn: &mut sqlx::AnyConnection) -> Resu
         applied.push(m.version);
     }
     Ok(applied)
+}
+
+/// Compares every applied migration with its file; records the checksum
+/// where none was kept yet (databases migrated before checksums existed).
+async fn verify_checksums(backend: Backend, conn: &mut sqlx::AnyConnection) -> Result<()> {
+    let has_column = "SELECT checksum FROM schema_migrations LIMIT 1";
+    if sqlx::query(has_column).fetch_optional(&mut *conn).await.is_err() {
+        // Another process (a CLI beside the server, on SQLite) may add it
+        // at the same moment; what counts is that it is there afterwards.
+        if let Err(e) =
+            sqlx::raw_sql("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT").execute(&mut *conn).await
+        {
+            sqlx::query(has_column).fetch_optional(&mut *conn).await.map_err(|_| e)?;
+        }
+    }
+    let rows =
+        sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version").fetch_all(&mut *conn).await?;
+    for row in rows {
+        let version: i64 = row.try_get("version")?;
+        let applied: Option<String> = row.try_get("checksum")?;
+        // A version this binary does not know (a newer binary migrated the
+        // database) is judged by /readyz, not here.
+        let Some(m) = MIGRATIONS.iter().find(|m| m.version == version) else { continue };
+        let now = m.checksum(backend);
+        match applied {
+            Some(applied) if applied == now => {}
+            Some(applied) => return Err(StoreError::MigrationEdited { name: m.name, applied, now }),
+            None => {
+                sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE version = $2")
+                    .bind(now)
+                    .bind(version)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn current_version_on(conn: &mut sqlx::AnyConnection) -> Result<i64> {

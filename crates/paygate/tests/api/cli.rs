@@ -8,7 +8,11 @@ use serde_json::Value;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
-both_backends!(merchant_commands_print_json, served_binary_accepts_python_and_never_logs_secrets);
+both_backends!(
+    merchant_commands_print_json,
+    served_binary_accepts_python_and_never_logs_secrets,
+    an_edited_migration_stops_the_start
+);
 
 fn paygate(app: &TestApp) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paygate"));
@@ -171,5 +175,45 @@ async fn served_binary_accepts_python_and_never_logs_secrets(app: TestApp) {
     assert!(logs.contains("/api/v1/balance"), "debug logs were captured: {logs}");
     for secret in [m.secret.as_str(), new_secret.as_str(), admin_token] {
         assert!(!logs.contains(secret) && !rest.contains(secret), "a secret reached the output");
+    }
+}
+
+/// The database keeps the SHA-256 of each migration it applied; a file that
+/// differs from it (here: the record changed, as an edited file would make
+/// it) stops `migrate` and `serve` with an error that says what to do.
+async fn an_edited_migration_stops_the_start(app: TestApp) {
+    use sha2::Digest;
+    let engine = match app.backend {
+        paygate_store::Backend::Sqlite => "sqlite",
+        paygate_store::Backend::Postgres => "postgres",
+    };
+    let file = format!("{}/../paygate-store/migrations/{engine}/0002_ledger.sql", env!("CARGO_MANIFEST_DIR"));
+    let expected = hex::encode(sha2::Sha256::digest(std::fs::read(file).unwrap()));
+    let checksum_of = |version: i64| {
+        sqlx::query_scalar::<_, Option<String>>("SELECT checksum FROM schema_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_one(app.state.db.pool())
+    };
+    assert_eq!(checksum_of(2).await.unwrap(), Some(expected.clone()), "recorded when applied");
+    // A database migrated before checksums were kept gets them on its next start.
+    sqlx::query("UPDATE schema_migrations SET checksum = NULL WHERE version = 2")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    run_json(&app, &["migrate"]).await;
+    assert_eq!(checksum_of(2).await.unwrap(), Some(expected));
+
+    sqlx::query("UPDATE schema_migrations SET checksum = 'beforetheedit' WHERE version = 3")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    for args in [&["migrate"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
+        let out = paygate(&app).args(args).output().await.unwrap();
+        assert!(!out.status.success(), "{args:?} must refuse an edited migration");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("migration 0003_payments was edited") && stderr.contains("new migration"),
+            "{args:?}: {stderr}"
+        );
     }
 }
