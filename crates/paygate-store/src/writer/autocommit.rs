@@ -28,9 +28,8 @@
 //! payin) or a conflict (409).
 
 use super::backend_of;
-use super::batch::Batch;
+use super::batch::{Batch, Lookup};
 use super::command::{CmdError, Command, Outcome};
-use super::render::Render;
 use crate::payments::PAYIN_COLUMNS;
 use crate::sql::{bind_all, placeholders, rows_per_statement, P};
 use crate::time::now_micros;
@@ -46,12 +45,12 @@ pub(super) fn eligible(cmds: &[Command]) -> bool {
 
 pub(super) async fn apply(
     conn: &mut super::connection::Conn,
-    render: &dyn Render,
+    ctx: &super::Ctx<'_>,
     cmds: &[Command],
-    notify: &tokio::sync::Notify,
 ) -> super::Answers {
     let mut phase = super::Phases::start();
-    let result = Batch::new(backend_of(conn), render, now_micros(), true).apply(conn, cmds).await;
+    let lookup = Lookup::Recent(ctx.recent);
+    let result = Batch::new(backend_of(conn), ctx.render, now_micros(), lookup).apply(conn, cmds).await;
     phase.mark("autocommit");
     match result {
         Ok(applied) => Ok(applied.answers),
@@ -60,7 +59,7 @@ pub(super) async fn apply(
             let inserted = inserted_ids(conn, cmds).await?;
             let went_in = |c: &Command| matches!(c, Command::CreatePayIn(r) if inserted.contains(&r.id));
             let redo: Vec<Command> = cmds.iter().filter(|c| !went_in(c)).cloned().collect();
-            let mut redone = super::apply_in_transaction(conn, render, &redo, notify).await?.into_iter();
+            let mut redone = super::apply_in_transaction(conn, ctx, &redo).await?.into_iter();
             // Answers in command order: a command was either inserted or redone.
             Ok(cmds
                 .iter()

@@ -30,7 +30,17 @@ use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-type OrderKey = (String, String);
+use super::recent::{OrderKey, RecentOrders};
+
+/// Which existing order ids a batch looks up before deciding.
+#[derive(Clone, Copy)]
+pub enum Lookup<'a> {
+    /// Only those the shard saw lately (see `recent.rs`); any other repeat
+    /// fails the insert, and the batch is redone [`Lookup::Careful`]ly.
+    Recent(&'a RecentOrders),
+    /// Every order id the batch creates.
+    Careful,
+}
 
 /// Result of a batch: one answer per command.
 pub struct Applied {
@@ -41,12 +51,11 @@ pub struct Applied {
 
 pub struct Batch<'a> {
     backend: Backend,
-    /// Optimistic mode skips looking up existing order ids: new payments are
-    /// inserted as if none existed, and a conflict (a repeated order id, rare
-    /// in real traffic; see `insert_new`) aborts the batch with
-    /// [`CmdError::Retry`] so it is redone carefully. It saves a round trip
-    /// on every batch.
-    optimistic: bool,
+    /// With [`Lookup::Recent`], new payments whose order ids the shard has not
+    /// seen lately are inserted as if none existed, and a conflict (see
+    /// `insert_new`) aborts the batch with [`CmdError::Retry`] so it is
+    /// redone carefully. It saves a round trip on every batch.
+    lookup: Lookup<'a>,
     /// Set in optimistic mode when a create was refused: it may have been a
     /// repeat of an existing order (which must answer 200 or 409, not 402),
     /// so the batch is redone carefully.
@@ -163,10 +172,10 @@ fn accounts_for(
 }
 
 impl<'a> Batch<'a> {
-    pub fn new(backend: Backend, render: &'a dyn Render, now: i64, optimistic: bool) -> Self {
+    pub fn new(backend: Backend, render: &'a dyn Render, now: i64, lookup: Lookup<'a>) -> Self {
         Batch {
             backend,
-            optimistic,
+            lookup,
             unsure: false,
             requisite_amounts: Default::default(),
             adjustments: HashMap::new(),
@@ -264,11 +273,15 @@ impl<'a> Batch<'a> {
                 }
             }
         }
-        let (backend, optimistic) = (self.backend, self.optimistic);
-        for r in fetch_rows(conn, backend, "payins", &PAYIN_COLUMNS, payin_ids, &payin_orders, optimistic).await? {
+        if let Lookup::Recent(recent) = self.lookup {
+            payin_orders.retain(|k| recent.knows_payin(k));
+            payout_orders.retain(|k| recent.knows_payout(k));
+        }
+        let backend = self.backend;
+        for r in fetch_rows(conn, backend, "payins", &PAYIN_COLUMNS, payin_ids, &payin_orders).await? {
             self.remember_payin(PayInRow::from_row(&r)?);
         }
-        for r in fetch_rows(conn, backend, "payouts", &PAYOUT_COLUMNS, payout_ids, &payout_orders, optimistic).await? {
+        for r in fetch_rows(conn, backend, "payouts", &PAYOUT_COLUMNS, payout_ids, &payout_orders).await? {
             self.remember_payout(PayOutRow::from_row(&r)?);
         }
         self.load_sequences(conn, announced).await?;
@@ -396,7 +409,7 @@ impl<'a> Batch<'a> {
             (&row.merchant_id, &row.mode, &row.currency),
             vec![(ledger::payout_hold(total), "payout_hold", "payout", &row.id)],
         );
-        if held.is_err() && self.optimistic {
+        if held.is_err() && matches!(self.lookup, Lookup::Recent(_)) {
             self.unsure = true;
         }
         held?;
@@ -673,7 +686,7 @@ impl<'a> Batch<'a> {
 /// `(merchant_id = $1 AND merchant_order_id = $2) OR …`, which both engines
 /// answer from the unique index.
 /// Rows of `table` that the batch's commands refer to: by id (locked, in id
-/// order, on PostgreSQL) and, in careful mode, by (merchant, order id).
+/// order, on PostgreSQL) and by the (merchant, order id) pairs to look up.
 async fn fetch_rows(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -681,7 +694,6 @@ async fn fetch_rows(
     columns: &[&str],
     ids: BTreeSet<String>,
     orders: &BTreeSet<OrderKey>,
-    optimistic: bool,
 ) -> Result<Vec<AnyRow>, CmdError> {
     let cols = columns.join(", ");
     let mut rows = Vec::new();
@@ -692,7 +704,7 @@ async fn fetch_rows(
         let params = ids.into_iter().map(P::from).collect();
         rows.extend(bind_all(lookup(&sql), params).fetch_all(&mut *conn).await?);
     }
-    if !orders.is_empty() && !optimistic {
+    if !orders.is_empty() {
         let (cond, params) = order_condition(backend, orders);
         let sql = format!("SELECT {cols} FROM {table} WHERE {cond}");
         rows.extend(bind_all(lookup(&sql), params).fetch_all(&mut *conn).await?);

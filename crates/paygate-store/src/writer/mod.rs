@@ -11,6 +11,7 @@ mod batch;
 mod checkpoint;
 pub mod command;
 mod connection;
+mod recent;
 pub mod render;
 
 pub use command::{
@@ -22,8 +23,9 @@ use crate::db::{Backend, Db};
 use crate::dialect::Role;
 use crate::time::now_micros;
 use crate::StoreError;
-use batch::Batch;
+use batch::{Batch, Lookup};
 use connection::{connection_failed, Conn, Connections};
+use recent::RecentOrders;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -143,6 +145,7 @@ async fn run(
     deadline: Duration,
 ) {
     let mut connections = Connections::new(db.clone());
+    let mut recent = RecentOrders::default();
     loop {
         let next = if connections.holds_one() {
             match tokio::time::timeout(connection::KEEP_IDLE, rx.recv()).await {
@@ -176,7 +179,7 @@ async fn run(
                 continue;
             }
         };
-        let healthy = process(&db, &mut conn.0, render.as_ref(), jobs, &notify, deadline).await;
+        let healthy = process(&db, &mut conn.0, render.as_ref(), jobs, &notify, deadline, &mut recent).await;
         connections.put(conn, healthy);
         metrics::histogram!("paygate_writer_batch_seconds").record(started.elapsed().as_secs_f64());
     }
@@ -194,6 +197,7 @@ async fn process(
     jobs: Vec<Job>,
     notify: &tokio::sync::Notify,
     deadline: Duration,
+    recent: &mut RecentOrders,
 ) -> bool {
     // A caller that gave up (its request timed out) gets nothing applied if
     // its job has not started yet: it was answered 503 and may retry.
@@ -202,7 +206,27 @@ async fn process(
         return true;
     }
     let (cmds, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().map(|j| (j.cmd, j.reply)).unzip();
-    let mut result = apply(conn, render, &cmds, notify, deadline).await;
+    let ctx = Ctx { render, notify, deadline, recent };
+    let healthy = process_commands(pool, conn, &ctx, &cmds, replies).await;
+    // Whatever became of them: the next batch looks these order ids up.
+    recent.remember(&cmds);
+    healthy
+}
+
+/// What applying a batch needs besides its connection and commands.
+struct Ctx<'a> {
+    render: &'a dyn Render,
+    /// Woken when a batch wrote webhook events.
+    notify: &'a tokio::sync::Notify,
+    /// The longest a PostgreSQL batch may wait on the database.
+    deadline: Duration,
+    /// The order ids this shard saw lately, looked up before inserting.
+    recent: &'a RecentOrders,
+}
+
+/// [`process`] once the commands are taken from their jobs.
+async fn process_commands(pool: &Db, conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Command], replies: Vec<Reply>) -> bool {
+    let mut result = apply(conn, ctx, cmds).await;
     if let Err(e @ CmdError::Stalled) = &result {
         // Its callers were answered 503 by the same deadline, and the old
         // session may still commit the batch (a COMMIT waiting on a slow
@@ -220,7 +244,7 @@ async fn process(
             answer_unavailable(&e, replies);
             return false;
         }
-        result = apply(conn, render, &cmds, notify, deadline).await;
+        result = apply(conn, ctx, cmds).await;
         if let Err(e) = &result {
             if connection_failed(e) {
                 // Twice in a row: the database is gone or stalled. Trying the
@@ -241,7 +265,7 @@ async fn process(
             // A unique violation alone usually means a concurrent node just
             // created the same order: one more try finds and compares it.
             let retried = match e {
-                CmdError::Store(crate::StoreError::Conflict(_)) => apply(conn, render, &cmds, notify, deadline).await,
+                CmdError::Store(crate::StoreError::Conflict(_)) => apply(conn, ctx, cmds).await,
                 other => Err(other),
             };
             let answer = retried.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)));
@@ -257,7 +281,7 @@ async fn process(
         Err(e) => {
             tracing::warn!(error = %e, size = cmds.len(), "batch failed; retrying its commands one by one");
             let mut healthy = !connection_failed(&e);
-            let mut pending = cmds.into_iter().zip(replies);
+            let mut pending = cmds.iter().zip(replies);
             while let Some((cmd, reply)) = pending.next() {
                 if reply.is_closed() {
                     // Its caller was answered 503 and may retry.
@@ -269,12 +293,12 @@ async fn process(
                         continue;
                     }
                 }
-                let one = vec![cmd];
-                let answer = match apply(conn, render, &one, notify, deadline).await {
+                let one = std::slice::from_ref(cmd);
+                let answer = match apply(conn, ctx, one).await {
                     Ok(mut a) => a.pop().unwrap_or(Err(CmdError::Unavailable)),
-                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => apply(conn, render, &one, notify, deadline)
-                        .await
-                        .and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable))),
+                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => {
+                        apply(conn, ctx, one).await.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)))
+                    }
                     Err(e) => Err(e),
                 };
                 healthy = !matches!(&answer, Err(e) if connection_failed(e));
@@ -299,22 +323,16 @@ async fn process(
 /// Without this, a session that stops answering without closing its socket
 /// (a frozen server, a failover behind a NAT; sqlx sets no TCP keepalive)
 /// would hold its shard, and every payment routed to it, until a restart.
-async fn apply(
-    conn: &mut Conn,
-    render: &dyn Render,
-    cmds: &[Command],
-    notify: &tokio::sync::Notify,
-    deadline: Duration,
-) -> Answers {
+async fn apply(conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Command]) -> Answers {
     let backend = backend_of(conn);
     let attempt = async {
         if autocommit::eligible(cmds) {
-            return autocommit::apply(conn, render, cmds, notify).await;
+            return autocommit::apply(conn, ctx, cmds).await;
         }
-        apply_in_transaction(conn, render, cmds, notify).await
+        apply_in_transaction(conn, ctx, cmds).await
     };
     match backend {
-        Backend::Postgres => tokio::time::timeout(deadline, attempt).await.unwrap_or(Err(CmdError::Stalled)),
+        Backend::Postgres => tokio::time::timeout(ctx.deadline, attempt).await.unwrap_or(Err(CmdError::Stalled)),
         // An embedded database has no socket to go silent; a new connection
         // would only queue behind the old one's write lock.
         Backend::Sqlite => attempt.await,
@@ -322,13 +340,8 @@ async fn apply(
 }
 
 /// [`apply`] inside a transaction: optimistic first, then careful.
-async fn apply_in_transaction(
-    conn: &mut Conn,
-    render: &dyn Render,
-    cmds: &[Command],
-    notify: &tokio::sync::Notify,
-) -> Answers {
-    let mut result = apply_once(conn, render, cmds, true, notify).await;
+async fn apply_in_transaction(conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Command]) -> Answers {
+    let mut result = apply_once(conn, ctx, cmds, Lookup::Recent(ctx.recent)).await;
     // Careful mode can still meet an order id another node inserted between
     // its lookup and its insert; a couple of rounds settle that.
     for _ in 0..3 {
@@ -336,7 +349,7 @@ async fn apply_in_transaction(
             break;
         }
         metrics::counter!("paygate_writer_careful_retries_total").increment(1);
-        result = apply_once(conn, render, cmds, false, notify).await;
+        result = apply_once(conn, ctx, cmds, Lookup::Careful).await;
     }
     match result {
         Err(CmdError::Retry) => Err(CmdError::Store(crate::StoreError::Conflict("merchant_order_id".into()))),
@@ -345,13 +358,7 @@ async fn apply_in_transaction(
 }
 
 /// One transaction for `cmds`. `Err` means nothing was written.
-async fn apply_once(
-    conn: &mut Conn,
-    render: &dyn Render,
-    cmds: &[Command],
-    optimistic: bool,
-    notify: &tokio::sync::Notify,
-) -> Answers {
+async fn apply_once(conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Command], lookup: Lookup<'_>) -> Answers {
     // SQLite: take the write lock up front, so reading balances and then
     // writing cannot fail with a stale snapshot.
     let mut phase = Phases::start();
@@ -361,12 +368,12 @@ async fn apply_once(
         Backend::Postgres => sqlx::Connection::begin(&mut **conn).await?,
     };
     phase.mark("begin");
-    let applied = Batch::new(backend, render, now_micros(), optimistic).apply(&mut tx, cmds).await?;
+    let applied = Batch::new(backend, ctx.render, now_micros(), lookup).apply(&mut tx, cmds).await?;
     phase.restart();
     tx.commit().await?;
     phase.mark("commit");
     if applied.events > 0 {
-        notify.notify_one();
+        ctx.notify.notify_one();
     }
     Ok(applied.answers)
 }

@@ -144,6 +144,19 @@ async fn repeated_order_id_is_idempotent_or_409(app: TestApp) {
     );
     // The repeat did not hold the money twice.
     assert_eq!(app.balance(&m, "RUB").await, ("95.00".into(), "5.00".into(), "0.00".into()));
+    // A node that never saw these order ids (a second node, or this one
+    // after a restart) answers repeats the same way, by the careful path.
+    let (mut node, base) = start_server(&app, &[]).await;
+    let other = TestApp::detached(&app, &base);
+    let (s, again) = other.signed(&m, "/api/v1/payin/create", body.clone()).await;
+    assert_eq!((s, &again["data"]["id"]), (200, &first["data"]["id"]), "{again}");
+    let mut changed = body.clone();
+    changed["amount"] = json!("10.01");
+    assert_error(&other.signed(&m, "/api/v1/payin/create", changed).await, 409, "DUPLICATE_ORDER_ID");
+    let (s, po3) = other.signed(&m, "/api/v1/payout/create", TestApp::payout_body("same", "5.00")).await;
+    assert_eq!((s, &po3["data"]["id"]), (200, &po1["data"]["id"]), "{po3}");
+    kill_hard(&mut node).await;
+    assert_eq!(app.balance(&m, "RUB").await, ("95.00".into(), "5.00".into(), "0.00".into()));
     app.assert_ledger_ok().await;
 }
 

@@ -59,7 +59,7 @@ impl Batch<'_> {
                 }
             }
         }
-        let rows = fetch_rows(conn, self.backend, "disputes", &DISPUTE_COLUMNS, ids, &BTreeSet::new(), true).await?;
+        let rows = fetch_rows(conn, self.backend, "disputes", &DISPUTE_COLUMNS, ids, &BTreeSet::new()).await?;
         for r in rows {
             let row = DisputeRow::from_row(&r)?;
             self.disputes.insert(row.id.clone(), row);
