@@ -3,6 +3,7 @@
 //! reviewer can check the rules that decide about money and trust in isolation.
 #![forbid(unsafe_code)]
 
+pub mod book;
 pub mod callback_url;
 pub mod destination;
 pub mod disputes;

@@ -21,6 +21,7 @@ use crate::db::Backend;
 use crate::disputes::DisputeRow;
 use crate::payments::{lock_suffix, PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
 use crate::sql::{bind_all, chunk_sizes, insert_sql, list, pad_pow2, rows_per_statement, P};
+use paygate_core::book::{Book, LedgerOf, PostError};
 use paygate_core::fees::ResolvedFee;
 use paygate_core::ids::{new_monotonic_id, IdKind};
 use paygate_core::ledger::{self, AccountRef, Bucket, Leg, SystemAccount};
@@ -77,11 +78,11 @@ pub struct Batch<'a> {
     payout_by_order: HashMap<OrderKey, String>,
     new_payouts: Vec<String>,
     dirty_payouts: BTreeSet<String>,
-    balances: HashMap<String, i64>,
+    /// The balances of every account the batch may touch.
+    book: Book,
     /// Accounts the batch may touch that do not exist yet, with their
     /// column values; inserted only if a command really moves money on them.
     absent: HashMap<String, Vec<P>>,
-    touched: BTreeSet<String>,
     entries: Vec<Vec<P>>,
     events: Vec<Vec<P>>,
     /// object id → sequence of its latest event (loaded, then advanced by
@@ -190,9 +191,8 @@ impl<'a> Batch<'a> {
             payout_by_order: HashMap::new(),
             new_payouts: Vec::new(),
             dirty_payouts: BTreeSet::new(),
-            balances: HashMap::new(),
+            book: Book::default(),
             absent: HashMap::new(),
-            touched: BTreeSet::new(),
             entries: Vec::new(),
             events: Vec::new(),
             sequences: HashMap::new(),
@@ -351,12 +351,12 @@ impl<'a> Batch<'a> {
             );
             let params = chunk.iter().map(|s| P::from(s.as_str())).collect();
             for r in bind_all(lookup(&sql), params).fetch_all(&mut *conn).await? {
-                self.balances.insert(r.try_get("id")?, r.try_get("balance")?);
+                self.book.load(r.try_get("id")?, r.try_get("balance")?);
             }
         }
         for (id, columns) in needed {
-            if !self.balances.contains_key(&id) {
-                self.balances.insert(id.clone(), 0);
+            if self.book.balance(&id).is_none() {
+                self.book.load(id.clone(), 0);
                 self.absent.insert(id, columns);
             }
         }
@@ -514,7 +514,7 @@ impl<'a> Batch<'a> {
         let key = a.idempotency_key.as_ref().map(|k| (a.merchant_id.clone(), k.clone()));
         if let Some((tx_id, m, c, amount)) = key.as_ref().and_then(|k| self.adjustments.get(k)) {
             return if (m.as_str(), c.as_str(), *amount) == (mode, a.currency.as_str(), a.amount) {
-                let available_after = self.balances.get(&available).copied().unwrap_or(0);
+                let available_after = self.book.balance(&available).unwrap_or(0);
                 Ok(Outcome::Adjusted { tx_id: tx_id.clone(), available_after })
             } else {
                 Err(CmdError::DuplicateOrderId)
@@ -537,47 +537,39 @@ impl<'a> Batch<'a> {
             ]);
             self.adjustments.insert(k, (tx_id.clone(), mode.to_string(), a.currency.clone(), a.amount));
         }
-        let available_after = self.balances.get(&available).copied().unwrap_or(0);
+        let available_after = self.book.balance(&available).unwrap_or(0);
         Ok(Outcome::Adjusted { tx_id, available_after })
     }
 
-    /// Posts one ledger transaction per group, all or nothing: every new
-    /// balance is computed and checked before any is kept. Returns the
-    /// transaction ids.
+    /// Posts one ledger transaction per group, all or nothing (the rules are
+    /// `paygate_core::book`'s), and keeps their entries for writing. Returns
+    /// the transaction ids.
     fn post(
         &mut self,
         (merchant, mode, currency): (&str, &str, &str),
         groups: Vec<(Vec<Leg>, &str, &str, &str)>,
     ) -> Result<Vec<String>, CmdError> {
-        let mut tentative: HashMap<String, i64> = HashMap::new();
-        let mut entries = Vec::new();
-        let mut tx_ids = Vec::new();
-        for (legs, reason, ref_type, ref_id) in &groups {
-            debug_assert!(ledger::is_balanced(legs));
+        let transactions: Vec<Vec<Leg>> = groups.iter().map(|(legs, ..)| legs.clone()).collect();
+        let ledger = LedgerOf { merchant, mode, currency };
+        let posted = self.book.post(ledger, &transactions).map_err(|e| match e {
+            PostError::InsufficientFunds => CmdError::InsufficientFunds,
+            PostError::Overflow => CmdError::Overflow,
+            bug => CmdError::Store(crate::StoreError::Corrupt(bug.to_string())),
+        })?;
+        let mut tx_ids = Vec::with_capacity(groups.len());
+        for ((_, reason, ref_type, ref_id), entries) in groups.iter().zip(posted) {
             let tx_id = new_monotonic_id(IdKind::LedgerTx);
-            for leg in legs.iter().filter(|l| l.delta != 0) {
-                let acct = leg.account.account_id(merchant, mode, currency);
-                let before = match tentative.get(&acct).or_else(|| self.balances.get(&acct)) {
-                    Some(b) => *b,
-                    None => {
-                        return Err(CmdError::Store(crate::StoreError::Corrupt(format!("account {acct} not loaded"))))
-                    }
-                };
-                let after = before.checked_add(leg.delta).ok_or(CmdError::Overflow)?;
-                if leg.account.is_merchant() && after < 0 {
-                    return Err(CmdError::InsufficientFunds);
-                }
-                tentative.insert(acct.clone(), after);
-                entries.push(vec![
+            for e in entries {
+                self.entries.push(vec![
                     new_monotonic_id(IdKind::LedgerEntry).into(),
                     tx_id.clone().into(),
-                    acct.into(),
+                    e.account_id.into(),
                     merchant.into(),
                     mode.into(),
                     currency.into(),
-                    leg.account.bucket_name().into(),
-                    leg.delta.into(),
-                    after.into(),
+                    e.account.bucket_name().into(),
+                    e.delta.into(),
+                    e.balance_after.into(),
                     (*reason).into(),
                     (*ref_type).into(),
                     (!ref_id.is_empty()).then(|| ref_id.to_string()).into(),
@@ -586,9 +578,6 @@ impl<'a> Batch<'a> {
             }
             tx_ids.push(tx_id);
         }
-        self.touched.extend(tentative.keys().cloned());
-        self.balances.extend(tentative);
-        self.entries.extend(entries);
         Ok(tx_ids)
     }
 
@@ -661,14 +650,14 @@ impl<'a> Batch<'a> {
         }
         let mut created = Vec::new();
         let mut changed = Vec::new();
-        for id in &self.touched {
+        for (id, balance) in self.book.touched() {
             match self.absent.get(id) {
                 Some(columns) => {
                     let mut row = columns.clone();
-                    row.push(self.balances[id].into());
+                    row.push(balance.into());
                     created.push(row);
                 }
-                None => changed.push((id.clone(), self.balances[id])),
+                None => changed.push((id.to_string(), balance)),
             }
         }
         let mut columns = ACCOUNT_COLUMNS.to_vec();

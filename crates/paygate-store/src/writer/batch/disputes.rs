@@ -90,7 +90,7 @@ impl Batch<'_> {
             .ok_or(CmdError::Overflow)?;
         let ledger_key = (payin.merchant_id.clone(), payin.mode.clone(), payin.currency.clone());
         let available = AccountRef::Merchant(Bucket::Available).account_id(&ledger_key.0, &ledger_key.1, &ledger_key.2);
-        let frozen = risk.min(self.balances.get(&available).copied().unwrap_or(0).max(0));
+        let frozen = risk.min(self.book.balance(&available).unwrap_or(0).max(0));
 
         let mut row = nd.row.clone();
         row.status = DisputeStatus::Open;
