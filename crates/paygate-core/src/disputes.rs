@@ -162,7 +162,7 @@ pub fn receipt_filename(name: &str, kind: ReceiptKind) -> String {
 /// What the merchant keeps of `amount` under `fee` (the fee is capped at the
 /// amount, as when the payin was credited). `None` on overflow.
 pub fn net_credit(amount: i64, fee: &ResolvedFee) -> Option<i64> {
-    Some(amount - fee.on(amount)?.min(amount))
+    Some(amount - fee.payin_fee(amount)?)
 }
 
 /// How much an open dispute on a payin puts at risk (see the module comment):

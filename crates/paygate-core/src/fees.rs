@@ -69,6 +69,22 @@ impl ResolvedFee {
         let proportional = (product + denominator - 1) / denominator;
         i64::try_from(proportional).ok()?.checked_add(self.fixed_minor)
     }
+
+    /// The fee of a payin of `amount`: taken from what arrives, so it never
+    /// exceeds it (a larger one would debit the merchant for a deposit).
+    /// `None` on overflow. Every payin fee (at creation, on success with the
+    /// received amount, on a dispute's restatement) comes from here.
+    pub fn payin_fee(&self, amount: i64) -> Option<i64> {
+        Some(self.on(amount)?.min(amount))
+    }
+
+    /// The fee of a payout of `amount`: paid on top, held with the amount
+    /// (`amount + fee` leaves `available`), so it is not capped by the amount;
+    /// a merchant may pay a fixed fee larger than a small payout. `None` on
+    /// overflow.
+    pub fn payout_fee(&self, amount: i64) -> Option<i64> {
+        self.on(amount)
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -259,6 +275,17 @@ mod tests {
             // prop is the least integer with prop * 10^6 >= amount * pct.
             prop_assert!(i128::from(prop) * 1_000_000 >= i128::from(amount) * i128::from(pct));
             prop_assert!(prop == 0 || i128::from(prop - 1) * 1_000_000 < i128::from(amount) * i128::from(pct));
+        }
+
+        #[test]
+        fn payin_fee_never_exceeds_the_payin_and_payout_fee_is_on_top(
+            amount in 0i64..1_000_000_000_000, pct in 0i64..=1_000_000, fixed in 0i64..1_000_000_000,
+        ) {
+            let f = ResolvedFee { percent_e4: pct, fixed_minor: fixed };
+            let payin = f.payin_fee(amount).unwrap();
+            prop_assert!(0 <= payin && payin <= amount);
+            prop_assert_eq!(payin, f.on(amount).unwrap().min(amount));
+            prop_assert_eq!(f.payout_fee(amount), f.on(amount));
         }
     }
 }

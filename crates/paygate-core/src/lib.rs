@@ -13,6 +13,7 @@ pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod payments;
+pub mod rules;
 pub mod secret_box;
 pub mod signature;
 pub mod statistics;

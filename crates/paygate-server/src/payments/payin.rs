@@ -127,7 +127,7 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
     let rule = fees
         .resolve(Kind::PayIn, &input.currency, exp)
         .map_err(|e| ApiError::internal(anyhow::anyhow!("fee rule: {e}")))?;
-    let fee = rule.on(amount).ok_or_else(|| ApiError::validation("amount", "is too large"))?.min(amount);
+    let fee = rule.payin_fee(amount).ok_or_else(|| ApiError::validation("amount", "is too large"))?;
 
     let digest = request_digest(&[
         Some(&input.merchant_order_id),

@@ -73,7 +73,7 @@ pub async fn create(
     let rule = fees
         .resolve(Kind::PayOut, &input.currency, exp)
         .map_err(|e| ApiError::internal(anyhow::anyhow!("fee rule: {e}")))?;
-    let fee = rule.on(amount).ok_or_else(|| ApiError::validation("amount", "is too large"))?;
+    let fee = rule.payout_fee(amount).ok_or_else(|| ApiError::validation("amount", "is too large"))?;
     amount.checked_add(fee).ok_or_else(|| ApiError::validation("amount", "is too large"))?;
 
     let full = canonical_json(&dest.full);

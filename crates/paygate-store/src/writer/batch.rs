@@ -26,6 +26,7 @@ use paygate_core::fees::ResolvedFee;
 use paygate_core::ids::{new_monotonic_id, IdKind};
 use paygate_core::ledger::{self, AccountRef, Bucket, Leg, SystemAccount};
 use paygate_core::payments::{PayInStatus, PayOutStatus};
+use paygate_core::rules::{self, Posting, RuleError};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -404,11 +405,8 @@ impl<'a> Batch<'a> {
                 Err(CmdError::DuplicateOrderId)
             };
         }
-        let total = row.amount.checked_add(row.fee).ok_or(CmdError::Overflow)?;
-        let held = self.post(
-            (&row.merchant_id, &row.mode, &row.currency),
-            vec![(ledger::payout_hold(total), "payout_hold", "payout", &row.id)],
-        );
+        let hold = rules::payout_hold(row.amount, row.fee).map_err(rule_error)?;
+        let held = self.post_rules((&row.merchant_id, &row.mode, &row.currency), vec![(hold, &row.id)]);
         if held.is_err() && matches!(self.lookup, Lookup::Recent(_)) {
             self.unsure = true;
         }
@@ -424,25 +422,19 @@ impl<'a> Batch<'a> {
             .get(&ch.id)
             .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| *m == r.merchant_id))
             .ok_or(CmdError::NotFound)?;
-        if !row.status.can_become(ch.to, false) {
-            return Err(CmdError::InvalidState { current: row.status.as_str().into(), wanted: ch.to.as_str().into() });
-        }
-        let (merchant, row_mode, currency) = (row.merchant_id.clone(), row.mode.clone(), row.currency.clone());
+        let rule = ResolvedFee { percent_e4: row.fee_percent_e4, fixed_minor: row.fee_fixed };
+        let moved =
+            rules::payin_move(row.status, ch.to, (row.amount, row.fee), ch.amount, &rule).map_err(rule_error)?;
         let mut next = row.clone();
         next.status = ch.to;
         next.updated_at = self.now;
         next.completed_at = Some(self.now);
-        match ch.to {
-            PayInStatus::Success => {
-                next.amount = ch.amount.unwrap_or(next.amount);
-                let rule = ResolvedFee { percent_e4: next.fee_percent_e4, fixed_minor: next.fee_fixed };
-                // A fee larger than what arrived would debit the merchant for a deposit: cap it.
-                next.fee = rule.on(next.amount).ok_or(CmdError::Overflow)?.min(next.amount);
-                let legs = ledger::payin_success(next.amount, next.fee);
-                self.post((&merchant, &row_mode, &currency), vec![(legs, "payin_success", "payin", &ch.id)])?;
-            }
-            PayInStatus::Failed => next.failure_reason = ch.reason.clone(),
-            _ => {}
+        (next.amount, next.fee) = (moved.amount, moved.fee);
+        if ch.to == PayInStatus::Failed {
+            next.failure_reason = ch.reason.clone();
+        }
+        if let Some(posting) = moved.posting {
+            self.post_rules((&next.merchant_id, &next.mode, &next.currency), vec![(posting, &ch.id)])?;
         }
         self.event(
             &next.merchant_id,
@@ -461,36 +453,25 @@ impl<'a> Batch<'a> {
             .get(&ch.id)
             .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| *m == r.merchant_id))
             .ok_or(CmdError::NotFound)?;
+        let steps = rules::payout_moves(row.status, &ch.path, row.amount, row.fee).map_err(rule_error)?;
         let mut states = vec![row.clone()];
-        let mut postings: Vec<(Vec<Leg>, &'static str)> = Vec::new();
-        for &to in &ch.path {
-            let cur = states.last().expect("starts non-empty");
-            if !cur.status.can_become(to) {
-                return Err(CmdError::InvalidState { current: cur.status.as_str().into(), wanted: to.as_str().into() });
-            }
-            let mut next = cur.clone();
-            next.status = to;
+        let mut postings = Vec::new();
+        for step in steps {
+            let mut next = states.last().expect("starts non-empty").clone();
+            next.status = step.to;
             next.updated_at = self.now;
-            match to {
-                PayOutStatus::Success => {
-                    postings.push((ledger::payout_success(cur.amount, cur.fee), "payout_success"));
-                    next.completed_at = Some(self.now);
-                }
-                PayOutStatus::Failed | PayOutStatus::Cancelled => {
-                    postings.push((ledger::payout_release(cur.total()), "payout_release"));
-                    next.completed_at = Some(self.now);
-                    next.failure_reason = ch.reason.clone();
-                }
-                PayOutStatus::Pending | PayOutStatus::Processing => {}
+            if step.to.is_final() {
+                next.completed_at = Some(self.now);
             }
+            if matches!(step.to, PayOutStatus::Failed | PayOutStatus::Cancelled) {
+                next.failure_reason = ch.reason.clone();
+            }
+            postings.extend(step.posting);
             states.push(next);
         }
         let (merchant, mode, currency, id) =
             (row.merchant_id.clone(), row.mode.clone(), row.currency.clone(), row.id.clone());
-        self.post(
-            (&merchant, &mode, &currency),
-            postings.into_iter().map(|(l, r)| (l, r, "payout", id.as_str())).collect(),
-        )?;
+        self.post_rules((&merchant, &mode, &currency), postings.into_iter().map(|p| (p, id.as_str())).collect())?;
         for st in &states[1..] {
             self.event(
                 &merchant,
@@ -539,6 +520,12 @@ impl<'a> Batch<'a> {
         }
         let available_after = self.book.balance(&available).unwrap_or(0);
         Ok(Outcome::Adjusted { tx_id, available_after })
+    }
+
+    /// Posts what the rules decided, each transaction pointing at `ref_id`.
+    fn post_rules(&mut self, ledger: (&str, &str, &str), postings: Vec<(Posting, &str)>) -> Result<(), CmdError> {
+        let groups = postings.into_iter().map(|(p, id)| (p.legs, p.reason, p.about.as_str(), id)).collect();
+        self.post(ledger, groups).map(drop)
     }
 
     /// Posts one ledger transaction per group, all or nothing (the rules are
@@ -672,8 +659,16 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// `(merchant_id = $1 AND merchant_order_id = $2) OR …`, which both engines
-/// answer from the unique index.
+/// A rule's refusal as the writer answers it.
+fn rule_error(e: RuleError) -> CmdError {
+    match e {
+        RuleError::InvalidState { current, wanted } => {
+            CmdError::InvalidState { current: current.into(), wanted: wanted.into() }
+        }
+        RuleError::Overflow => CmdError::Overflow,
+    }
+}
+
 /// Rows of `table` that the batch's commands refer to: by id (locked, in id
 /// order, on PostgreSQL) and by the (merchant, order id) pairs to look up.
 async fn fetch_rows(

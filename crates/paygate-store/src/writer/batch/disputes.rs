@@ -12,12 +12,10 @@ use crate::sql::{bind_all, list, pad_pow2, P};
 use crate::writer::command::{CmdError, Command, DisputeChange, NewDispute, Outcome};
 use crate::writer::render::EventObject;
 use crate::StoreError;
-use paygate_core::disputes::{
-    amount_at_risk, disputable, DisputeStatus, DISPUTE_WINDOW_MICROS, MAX_DISPUTES_PER_PAYIN,
-};
+use paygate_core::disputes::{disputable, DisputeStatus, DISPUTE_WINDOW_MICROS, MAX_DISPUTES_PER_PAYIN};
 use paygate_core::fees::ResolvedFee;
-use paygate_core::ledger::{self, AccountRef, Bucket, Leg};
-use paygate_core::payments::PayInStatus;
+use paygate_core::ledger::{AccountRef, Bucket};
+use paygate_core::rules::{self, DisputedPayIn, Subject};
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeSet;
 
@@ -86,11 +84,12 @@ impl Batch<'_> {
         if self.disputes_of.get(&payin.id).copied().unwrap_or(0) >= MAX_DISPUTES_PER_PAYIN {
             return Err(CmdError::TooManyDisputes);
         }
-        let risk = amount_at_risk(payin.status, payin.amount, nd.row.claimed_amount, &fee_rule(&payin))
-            .ok_or(CmdError::Overflow)?;
         let ledger_key = (payin.merchant_id.clone(), payin.mode.clone(), payin.currency.clone());
         let available = AccountRef::Merchant(Bucket::Available).account_id(&ledger_key.0, &ledger_key.1, &ledger_key.2);
-        let frozen = risk.min(self.book.balance(&available).unwrap_or(0).max(0));
+        let available = self.book.balance(&available).unwrap_or(0);
+        let (frozen, freeze) =
+            rules::dispute_freeze(payin.status, payin.amount, nd.row.claimed_amount, &fee_rule(&payin), available)
+                .map_err(super::rule_error)?;
 
         let mut row = nd.row.clone();
         row.status = DisputeStatus::Open;
@@ -99,11 +98,8 @@ impl Batch<'_> {
         row.callback_url = payin.callback_url.clone();
         row.frozen_amount = frozen;
         (row.created_at, row.updated_at, row.resolved_at) = (self.now, self.now, None);
-        if frozen > 0 {
-            self.post(
-                (&ledger_key.0, &ledger_key.1, &ledger_key.2),
-                vec![(ledger::freeze(frozen), "dispute_freeze", "dispute", &row.id)],
-            )?;
+        if let Some(freeze) = freeze {
+            self.post_rules((&ledger_key.0, &ledger_key.1, &ledger_key.2), vec![(freeze, &row.id)])?;
         }
         payin.has_open_dispute = true;
         payin.updated_at = self.now;
@@ -124,50 +120,40 @@ impl Batch<'_> {
             .filter(|d| d.merchant_id == ch.merchant_id && d.payin_id == ch.payin_id)
             .ok_or(CmdError::NotFound)?
             .clone();
-        if !dispute.status.can_become(ch.to) {
-            return Err(CmdError::InvalidState {
-                current: dispute.status.as_str().into(),
-                wanted: ch.to.as_str().into(),
-            });
-        }
         let payin =
             self.payins.get(&dispute.payin_id).cloned().ok_or_else(|| {
                 CmdError::Store(StoreError::Corrupt(format!("dispute {} without its payin", dispute.id)))
             })?;
-        let mut groups: Vec<(Vec<Leg>, &str, &str, &str)> = Vec::new();
-        if dispute.frozen_amount > 0 {
-            groups.push((ledger::unfreeze(dispute.frozen_amount), "dispute_unfreeze", "dispute", &dispute.id));
+        if ch.to == DisputeStatus::Accepted && ch.resolved_amount.is_none() {
+            return Err(CmdError::Store(StoreError::Corrupt("dispute accepted without a resolved amount".into())));
         }
+        let rule = fee_rule(&payin);
+        let disputed = DisputedPayIn { status: payin.status, amount: payin.amount, fee: payin.fee, rule: &rule };
+        let resolution =
+            rules::dispute_resolution(dispute.status, ch.to, dispute.frozen_amount, disputed, ch.resolved_amount)
+                .map_err(super::rule_error)?;
         let mut next = payin.clone();
         next.has_open_dispute = false;
         next.updated_at = self.now;
-        if ch.to == DisputeStatus::Accepted {
-            let resolved = ch.resolved_amount.ok_or_else(|| {
-                CmdError::Store(StoreError::Corrupt("dispute accepted without a resolved amount".into()))
-            })?;
-            let fee = fee_rule(&payin).on(resolved).ok_or(CmdError::Overflow)?.min(resolved);
-            if payin.status == PayInStatus::Success {
-                // Exactly the difference: what was credited is re-stated.
-                let legs = ledger::payin_restate(resolved - payin.amount, fee - payin.fee);
-                groups.push((legs, "dispute_restate", "payin", &payin.id));
-            } else {
-                if !payin.status.can_become(PayInStatus::Success, true) {
-                    return Err(CmdError::InvalidState {
-                        current: payin.status.as_str().into(),
-                        wanted: PayInStatus::Success.as_str().into(),
-                    });
-                }
-                groups.push((ledger::payin_success(resolved, fee), "payin_success", "payin", &payin.id));
-                next.status = PayInStatus::Success;
+        if let Some(restated) = resolution.payin {
+            if restated.status != payin.status {
+                next.status = restated.status;
                 next.completed_at = Some(self.now);
                 next.failure_reason = None;
             }
-            next.amount = resolved;
-            next.fee = fee;
+            (next.amount, next.fee) = (restated.amount, restated.fee);
         }
         // All or nothing: a re-statement the available balance cannot cover
         // refuses the whole resolution, and the funds stay frozen.
-        self.post((&payin.merchant_id, &payin.mode, &payin.currency), groups)?;
+        let postings = resolution
+            .postings
+            .into_iter()
+            .map(|p| {
+                let about = if p.about == Subject::Dispute { dispute.id.as_str() } else { payin.id.as_str() };
+                (p, about)
+            })
+            .collect();
+        self.post_rules((&payin.merchant_id, &payin.mode, &payin.currency), postings)?;
 
         let mut row = dispute;
         row.status = ch.to;
