@@ -1,4 +1,5 @@
-//! The published signature vectors (Python `hmac`, PHP, Perl) must all verify,
+//! The published signature vectors (Python `hmac`, PHP, Perl) must all verify
+//! (merchant requests and webhooks, partner requests and callbacks),
 //! and every one-character mutation of any input must fail.
 //!
 //! The vectors are kept in `tests/data` so the repository tests stand alone;
@@ -85,5 +86,28 @@ fn partner_callback_vectors_verify_in_both_paddings() {
         assert!(!verify_partner_signature(secret.as_bytes(), mutate(content, 3).as_bytes(), php));
         assert!(!verify_partner_signature(mutate(secret, 0).as_bytes(), content.as_bytes(), php));
         assert!(!verify_partner_signature(secret.as_bytes(), content.as_bytes(), &mutate(perl, 5)));
+    }
+}
+
+#[test]
+fn partner_request_vectors_sign_path_and_body_in_every_padding() {
+    let v = vectors();
+    let list = v["partner_request"].as_array().unwrap();
+    assert!(list.iter().any(|vec| s(vec, "content").is_empty()), "a GET (empty body) is among them");
+    for vec in list {
+        let (secret, path, content) = (s(vec, "secret"), s(vec, "path"), s(vec, "content"));
+        let message = format!("{path}{content}");
+        let padded = s(vec, "api_signature_php_padded");
+        assert_eq!(partner_signature(secret.as_bytes(), message.as_bytes(), Base64Padding::Padded), padded);
+        for unpadded in [s(vec, "api_signature_php_trimmed"), s(vec, "api_signature_perl")] {
+            assert_eq!(partner_signature(secret.as_bytes(), message.as_bytes(), Base64Padding::Unpadded), unpadded);
+        }
+        for presented in [padded, s(vec, "api_signature_perl")] {
+            assert!(verify_partner_signature(secret.as_bytes(), message.as_bytes(), presented));
+            // The path is signed too: the same body on another path is refused.
+            let elsewhere = format!("{}{content}", mutate(path, 5));
+            assert!(!verify_partner_signature(secret.as_bytes(), elsewhere.as_bytes(), presented));
+            assert!(!verify_partner_signature(mutate(secret, 0).as_bytes(), message.as_bytes(), presented));
+        }
     }
 }
