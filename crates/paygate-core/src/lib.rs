@@ -1,6 +1,16 @@
 //! paygate's domain: identifiers, signature schemes, secret handling and the
 //! parsing newtypes every request goes through. Nothing here does I/O, so a
 //! reviewer can check the rules that decide about money and trust in isolation.
+//!
+//! Money, from the top:
+//! - [`rules`]: every decision about money in a payment's life (which moves
+//!   are allowed, what each posts); the write path only applies them;
+//! - [`book`]: the ledger's invariants, enforced in release builds (every
+//!   transaction balances, no merchant bucket below zero);
+//! - [`ledger`]: which accounts each kind of transaction touches;
+//! - [`fees`]: fee rules, the payin fee's cap, limits;
+//! - [`disputes`]: what an open dispute puts at risk;
+//! - [`money`]: exact parsing and formatting of amounts.
 #![forbid(unsafe_code)]
 
 pub mod book;

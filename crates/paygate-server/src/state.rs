@@ -70,7 +70,7 @@ impl AppState {
             Backend::Postgres => 2,
         });
         // A batch that outlives the request timeout serves no caller: the
-        // writer then gives up its connection (see `CmdError::Stalled`).
+        // writer then gives up its connection (see `WriteError::Stalled`).
         let deadline = std::time::Duration::from_secs(settings.request_timeout_secs);
         let writer = Writer::start(settings.database_url.expose_secret(), render, tasks, deadline)?;
         let settings_ttl = settings.auth_cache_ttl_ms;

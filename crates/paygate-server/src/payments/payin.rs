@@ -14,8 +14,7 @@ use paygate_core::payments::{valid_merchant_order_id, Method, PayInStatus};
 use paygate_store::merchants::MerchantRecord;
 use paygate_store::payments::PayInRow;
 use paygate_store::time::now_micros;
-use paygate_store::writer::{CmdError, Command, Outcome};
-use paygate_store::StoreError;
+use paygate_store::writer::{Created, WriteError};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -197,16 +196,15 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
             updated_at: now,
             completed_at: None,
         };
-        match state.writer.submit(Command::CreatePayIn(Box::new(row))).await {
-            Ok(Outcome::PayIn { row, created }) => {
+        match state.writer.create_payin(row).await {
+            Ok(Created { row, created }) => {
                 if created {
                     tracing::info!(payin_id = %row.id, merchant_id = %m.id, amount = %format_minor(row.amount, exp), currency = %row.currency, "payin created");
                 }
-                return Ok((*row, created));
+                return Ok((row, created));
             }
-            Ok(other) => return Err(ApiError::internal(anyhow::anyhow!("unexpected writer outcome {other:?}"))),
             // Another payin took this requisite for this amount a moment ago.
-            Err(CmdError::Store(StoreError::Conflict(_))) if assignment.requisite_id.is_some() => {
+            Err(WriteError::RequisitesTaken) if assignment.requisite_id.is_some() => {
                 excluded.extend(assignment.requisite_id);
             }
             Err(e) => return Err(api_error(e)),

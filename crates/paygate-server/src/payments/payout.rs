@@ -16,7 +16,7 @@ use paygate_core::payments::{valid_merchant_order_id, PayOutStatus};
 use paygate_store::merchants::MerchantRecord;
 use paygate_store::payments::PayOutRow;
 use paygate_store::time::now_micros;
-use paygate_store::writer::{Command, Outcome};
+use paygate_store::writer::Created;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -111,13 +111,9 @@ pub async fn create(
         updated_at: now,
         completed_at: None,
     };
-    match state.writer.submit(Command::CreatePayOut(Box::new(row))).await.map_err(api_error)? {
-        Outcome::PayOut { row, created } => {
-            if created {
-                tracing::info!(payout_id = %row.id, merchant_id = %m.id, amount = %format_minor(row.amount, exp), currency = %row.currency, destination = %row.destination_masked, "payout created");
-            }
-            Ok((*row, created))
-        }
-        other => Err(ApiError::internal(anyhow::anyhow!("unexpected writer outcome {other:?}"))),
+    let Created { row, created } = state.writer.create_payout(row).await.map_err(api_error)?;
+    if created {
+        tracing::info!(payout_id = %row.id, merchant_id = %m.id, amount = %format_minor(row.amount, exp), currency = %row.currency, destination = %row.destination_masked, "payout created");
     }
+    Ok((row, created))
 }

@@ -6,7 +6,7 @@
 use crate::state::AppState;
 use paygate_core::payments::PayInStatus;
 use paygate_store::time::now_micros;
-use paygate_store::writer::{CmdError, Command, PayInChange};
+use paygate_store::writer::{PayInChange, WriteError};
 use std::time::Duration;
 
 /// How many due payins one step handles.
@@ -20,14 +20,14 @@ pub async fn try_execute_task(state: &AppState) -> anyhow::Result<usize> {
     for id in due {
         let writer = state.writer.clone();
         let change = PayInChange { id, merchant_id: None, to: PayInStatus::Expired, amount: None, reason: None };
-        tasks.spawn(async move { writer.submit(Command::PayIn(change)).await });
+        tasks.spawn(async move { writer.move_payin(change).await });
     }
     let mut expired = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined? {
             Ok(_) => expired += 1,
             // Paid or cancelled a moment ago, or expired by another node.
-            Err(CmdError::InvalidState { .. }) | Err(CmdError::NotFound) => {}
+            Err(WriteError::InvalidState { .. }) | Err(WriteError::NotFound) => {}
             Err(e) => return Err(e.into()),
         }
     }

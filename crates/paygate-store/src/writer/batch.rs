@@ -33,6 +33,11 @@ use sqlx::AnyConnection;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+/// The conflict a pending payin meets when another pending payin has its
+/// requisites and amount (the unique index of that name, or the same pair
+/// twice in one batch): the caller picks other requisites.
+pub const REQUISITE_TAKEN: &str = "payins_pending_requisite";
+
 /// Which existing order ids a batch looks up before deciding.
 #[derive(Clone, Copy)]
 pub enum Lookup<'a> {

@@ -137,10 +137,9 @@ pub enum Outcome {
         tx_id: String,
         available_after: i64,
     },
-    /// The dispute after the change, and its payin.
+    /// The dispute after the change.
     Dispute {
         row: Box<DisputeRow>,
-        payin: Box<PayInRow>,
     },
 }
 

@@ -9,15 +9,16 @@
 mod autocommit;
 mod batch;
 mod checkpoint;
-pub mod command;
+mod command;
 mod connection;
 mod recent;
 pub mod render;
+mod typed;
 
-pub use command::{
-    Adjustment, CmdError, Command, DisputeChange, NewDispute, Outcome, PayInChange, PayOutChange, ReceiptBytes,
-};
+pub use command::{Adjustment, DisputeChange, NewDispute, PayInChange, PayOutChange, ReceiptBytes};
+use command::{CmdError, Command, Outcome};
 pub use render::{EventObject, Render};
+pub use typed::{Adjusted, Created, WriteError};
 
 use crate::db::{Backend, Db};
 use crate::dialect::Role;
@@ -120,7 +121,8 @@ impl Writer {
     }
 
     /// Applies `cmd` durably; returns once its transaction has committed.
-    pub async fn submit(&self, cmd: Command) -> Result<Outcome, CmdError> {
+    /// Callers use the typed methods of `typed.rs`.
+    async fn submit(&self, cmd: Command) -> Result<Outcome, CmdError> {
         let shard = &self.shards[shard_of(cmd.shard_key(), self.shards.len())];
         let (reply, answer) = oneshot::channel();
         shard.send(Job { cmd, reply }).await.map_err(|_| CmdError::Unavailable)?;

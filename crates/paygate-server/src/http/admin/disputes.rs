@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::auth::{Admin, JsonBody, PathParam, QueryParams};
 use crate::http::envelope::{ok, Envelope, Page};
 use crate::http::filters::{comma_list, AmountBounds};
-use crate::http::merchant::disputes::{dispute_filter, dispute_outcome};
+use crate::http::merchant::disputes::dispute_filter;
 use crate::http::merchant::paging::page;
 use crate::payments::api_error;
 use crate::payments::disputes::{dispute_out, optional_text, DisputeOut};
@@ -16,7 +16,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use paygate_core::disputes::{DisputeStatus, RejectionReason};
 use paygate_store::disputes::{DisputeFilter, DisputeRow};
-use paygate_store::writer::{Command, DisputeChange};
+use paygate_store::writer::DisputeChange;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -169,7 +169,7 @@ async fn resolve(
         reason,
         comment,
     };
-    let row = dispute_outcome(state.writer.submit(Command::Dispute(change)).await.map_err(api_error)?)?;
+    let row = state.writer.resolve_dispute(change).await.map_err(api_error)?;
     Ok(ok(operator_view(&row, state)))
 }
 

@@ -15,7 +15,7 @@ use paygate_core::money::{format_minor, parse_minor, parse_signed_minor};
 use paygate_core::payments::Method;
 use paygate_store::ledger::LedgerReport;
 use paygate_store::requisites::RequisiteRow;
-use paygate_store::writer::{Adjustment, Command, Outcome};
+use paygate_store::writer::{Adjusted, Adjustment, WriteError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -86,33 +86,29 @@ async fn adjust(
         Some(m) => crate::http::admin::merchants::parse_mode(m)?,
         None => merchant.mode,
     };
-    let cmd = Command::Adjust(Adjustment {
+    let adjustment = Adjustment {
         idempotency_key: input.idempotency_key.clone(),
         mode,
         merchant_id: merchant_id.clone(),
         currency: input.currency.clone(),
         amount,
         reason: reason.into(),
-    });
+    };
     let refused = |e| match e {
-        paygate_store::writer::CmdError::DuplicateOrderId => ApiError::Conflict(
+        WriteError::DuplicateOrderId => ApiError::Conflict(
             "DUPLICATE_ORDER_ID",
             "idempotency_key was already used with another amount, currency or mode".into(),
         ),
         other => api_error(other),
     };
-    match state.writer.submit(cmd).await.map_err(refused)? {
-        Outcome::Adjusted { tx_id, available_after } => {
-            tracing::info!(merchant_id = %merchant_id, currency = %input.currency, amount = %format_minor(amount, exp), "balance adjusted");
-            Ok(ok(AdjustOut {
-                ledger_transaction_id: tx_id,
-                currency: input.currency,
-                amount: format_minor(amount, exp),
-                available_after: format_minor(available_after, exp),
-            }))
-        }
-        other => Err(ApiError::internal(anyhow::anyhow!("unexpected outcome {other:?}"))),
-    }
+    let Adjusted { tx_id, available_after } = state.writer.adjust(adjustment).await.map_err(refused)?;
+    tracing::info!(merchant_id = %merchant_id, currency = %input.currency, amount = %format_minor(amount, exp), "balance adjusted");
+    Ok(ok(AdjustOut {
+        ledger_transaction_id: tx_id,
+        currency: input.currency,
+        amount: format_minor(amount, exp),
+        available_after: format_minor(available_after, exp),
+    }))
 }
 
 /// A merchant's balances in its current mode, as the merchant sees them.

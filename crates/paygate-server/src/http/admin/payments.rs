@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::response::Response;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
 use paygate_store::payments::ListFilter;
-use paygate_store::writer::{Command, Outcome, PayInChange, PayOutChange};
+use paygate_store::writer::{PayInChange, PayOutChange};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -162,12 +162,8 @@ async fn fail_payin(
 }
 
 async fn payin_change(state: &AppState, change: PayInChange) -> ApiResult<Response> {
-    match state.writer.submit(Command::PayIn(change)).await.map_err(api_error)? {
-        Outcome::PayIn { row, .. } => {
-            Ok(ok(PayInOut { merchant_id: Some(row.merchant_id.clone()), ..payin_out(&row, &state.currencies) }))
-        }
-        other => Err(ApiError::internal(anyhow::anyhow!("unexpected outcome {other:?}"))),
-    }
+    let row = state.writer.move_payin(change).await.map_err(api_error)?;
+    Ok(ok(PayInOut { merchant_id: Some(row.merchant_id.clone()), ..payin_out(&row, &state.currencies) }))
 }
 
 /// Search payouts across merchants, newest first.

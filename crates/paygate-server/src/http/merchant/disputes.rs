@@ -12,8 +12,8 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use paygate_core::disputes::DisputeStatus;
-use paygate_store::disputes::{DisputeFilter, DisputeRow};
-use paygate_store::writer::{Command, DisputeChange, Outcome};
+use paygate_store::disputes::DisputeFilter;
+use paygate_store::writer::DisputeChange;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -43,16 +43,8 @@ pub async fn create_dispute(State(state): State<AppState>, req: Signed<DisputeCr
     };
     let payin = state.db.payin(Some(&req.merchant.id), id, order).await?.ok_or(ApiError::NotFound)?;
     let cmd = new_dispute(input, &payin, &state.currencies)?;
-    let row = dispute_outcome(state.writer.submit(Command::OpenDispute(Box::new(cmd))).await.map_err(api_error)?)?;
+    let row = state.writer.open_dispute(cmd).await.map_err(api_error)?;
     Ok(created(dispute_out(&row, &state.currencies)))
-}
-
-/// The dispute row of a writer answer.
-pub fn dispute_outcome(outcome: Outcome) -> ApiResult<DisputeRow> {
-    match outcome {
-        Outcome::Dispute { row, .. } => Ok(*row),
-        other => Err(ApiError::internal(anyhow::anyhow!("unexpected outcome {other:?}"))),
-    }
 }
 
 /// Read one of your disputes.
@@ -127,6 +119,6 @@ pub async fn cancel_dispute(State(state): State<AppState>, req: Signed<IdIn>) ->
         reason: None,
         comment: None,
     };
-    let row = dispute_outcome(state.writer.submit(Command::Dispute(change)).await.map_err(api_error)?)?;
+    let row = state.writer.resolve_dispute(change).await.map_err(api_error)?;
     Ok(ok(dispute_out(&row, &state.currencies)))
 }

@@ -11,7 +11,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use paygate_core::payments::PayInStatus;
-use paygate_store::writer::{Command, Outcome, PayInChange};
+use paygate_store::writer::PayInChange;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -84,8 +84,6 @@ pub async fn cancel_payin(State(state): State<AppState>, req: Signed<IdIn>) -> A
         amount: None,
         reason: None,
     };
-    match state.writer.submit(Command::PayIn(change)).await.map_err(api_error)? {
-        Outcome::PayIn { row, .. } => Ok(ok(payin_out(&row, &state.currencies))),
-        other => Err(ApiError::internal(anyhow::anyhow!("unexpected outcome {other:?}"))),
-    }
+    let row = state.writer.move_payin(change).await.map_err(api_error)?;
+    Ok(ok(payin_out(&row, &state.currencies)))
 }

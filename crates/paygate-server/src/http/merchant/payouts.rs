@@ -12,7 +12,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use paygate_core::payments::PayOutStatus;
-use paygate_store::writer::{Command, Outcome, PayOutChange};
+use paygate_store::writer::PayOutChange;
 
 /// Create a payout. `amount + fee` moves from `available` to `hold` in the
 /// same transaction that stores it; 402 `INSUFFICIENT_FUNDS` when it does not
@@ -62,8 +62,6 @@ pub async fn cancel_payout(State(state): State<AppState>, req: Signed<IdIn>) -> 
 }
 
 pub async fn payout_change(state: &AppState, change: PayOutChange) -> ApiResult<Response> {
-    match state.writer.submit(Command::PayOut(change)).await.map_err(api_error)? {
-        Outcome::PayOut { row, .. } => Ok(ok(payout_out(&row, &state.currencies))),
-        other => Err(ApiError::internal(anyhow::anyhow!("unexpected outcome {other:?}"))),
-    }
+    let row = state.writer.move_payout(change).await.map_err(api_error)?;
+    Ok(ok(payout_out(&row, &state.currencies)))
 }

@@ -13,7 +13,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
-use paygate_store::writer::{Command, Outcome, PayInChange, PayOutChange};
+use paygate_store::writer::{PayInChange, PayOutChange};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -63,10 +63,8 @@ pub async fn sandbox_pay(State(state): State<AppState>, req: Signed<SandboxPayIn
         amount,
         reason: None,
     };
-    match state.writer.submit(Command::PayIn(change)).await.map_err(api_error)? {
-        Outcome::PayIn { row, .. } => Ok(ok(payin_out(&row, &state.currencies))),
-        other => Err(ApiError::internal(anyhow::anyhow!("unexpected outcome {other:?}"))),
-    }
+    let row = state.writer.move_payin(change).await.map_err(api_error)?;
+    Ok(ok(payin_out(&row, &state.currencies)))
 }
 
 #[derive(Deserialize, ToSchema)]

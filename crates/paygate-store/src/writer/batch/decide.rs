@@ -39,7 +39,7 @@ impl Batch<'_> {
         if let Some(requisite) = &row.requisite_id {
             if !self.requisite_amounts.insert((requisite.clone(), row.amount)) {
                 // The caller picks other requisites and tries again.
-                return Err(CmdError::Store(crate::StoreError::Conflict("payins_pending_requisite".into())));
+                return Err(CmdError::Store(crate::StoreError::Conflict(super::REQUISITE_TAKEN.into())));
             }
         }
         self.new_payins.push(row.id.clone());

@@ -110,7 +110,7 @@ impl Batch<'_> {
         self.new_receipts.push((row.id.clone(), nd.receipt.0.clone()));
         self.event(&row.merchant_id, "dispute.open", &row.id, row.callback_url.clone(), EventObject::Dispute(&row));
         self.disputes.insert(row.id.clone(), row.clone());
-        Ok(Outcome::Dispute { row: Box::new(row), payin: Box::new(payin) })
+        Ok(Outcome::Dispute { row: Box::new(row) })
     }
 
     pub(super) fn change_dispute(&mut self, ch: &DisputeChange) -> Result<Outcome, CmdError> {
@@ -182,7 +182,7 @@ impl Batch<'_> {
         }
         self.keep_payin(next.clone());
         self.disputes.insert(row.id.clone(), row.clone());
-        Ok(Outcome::Dispute { row: Box::new(row), payin: Box::new(next) })
+        Ok(Outcome::Dispute { row: Box::new(row) })
     }
 
     /// Remembers a changed payin and marks it for an UPDATE (a payin created
