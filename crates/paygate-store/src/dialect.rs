@@ -1,7 +1,81 @@
-//! Everything that differs between SQLite and PostgreSQL, in one place.
+//! Everything that differs between SQLite and PostgreSQL, in one place:
+//! connection settings, row locks, how a writing transaction begins, and
+//! parameter placeholders. The rest of the store writes one SQL for both and
+//! asks here where they differ. (Migrations keep one file per engine, and
+//! the writer's insert of new payments handles each engine's conflict
+//! report in `writer/batch/persist.rs`.)
 
 use crate::db::Backend;
-use sqlx::{AnyConnection, Executor};
+use sqlx::{Any, AnyConnection, Executor, Transaction};
+
+/// `SELECT … FOR UPDATE`: row locks where the engine has them. SQLite has
+/// one writer at a time, and writing transactions take its lock up front
+/// ([`begin_write`]), so there is nothing to lock.
+pub fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    }
+}
+
+/// Claiming queued work: rows another node has locked are passed over.
+pub fn for_update_skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}
+
+/// A row read that must not change until commit, without blocking readers.
+pub fn for_share(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR SHARE",
+        Backend::Sqlite => "",
+    }
+}
+
+/// A transaction that reads and then writes. SQLite takes the write lock up
+/// front (`BEGIN IMMEDIATE`): a deferred transaction that read first cannot
+/// wait for the lock when it writes, and fails with SQLITE_BUSY instead.
+pub async fn begin_write(backend: Backend, conn: &mut AnyConnection) -> Result<Transaction<'_, Any>, sqlx::Error> {
+    match backend {
+        Backend::Sqlite => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await,
+        Backend::Postgres => sqlx::Connection::begin(conn).await,
+    }
+}
+
+/// Inside a [`begin_write`] transaction: other writers of `table` wait until
+/// it ends (SQLite's write lock already does this).
+pub async fn lock_table_against_writers(
+    backend: Backend,
+    tx: &mut AnyConnection,
+    table: &str,
+) -> Result<(), sqlx::Error> {
+    if backend == Backend::Postgres {
+        tx.execute(format!("LOCK TABLE {table} IN EXCLUSIVE MODE").as_str()).await?;
+    }
+    Ok(())
+}
+
+/// The engine behind a connection, as sqlx names its driver.
+pub fn backend_of_connection(conn: &AnyConnection) -> Backend {
+    match conn.backend_name() {
+        "SQLite" => Backend::Sqlite,
+        _ => Backend::Postgres,
+    }
+}
+
+/// The placeholder for the `n`-th (1-based) parameter of a generated
+/// statement. SQLite resolves `$N` names by a linear scan when parsing and
+/// binding, which makes a statement with thousands of parameters quadratic;
+/// anonymous `?` are numbered in order for free. Generated statements list
+/// their parameters in order, so both forms mean the same.
+pub fn placeholder(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => "?".to_string(),
+        Backend::Postgres => format!("${n}"),
+    }
+}
 
 pub fn backend_of(url: &str) -> Option<Backend> {
     if url.starts_with("sqlite:") {

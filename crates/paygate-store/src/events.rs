@@ -18,7 +18,8 @@
 //! (no attempt logged, nothing counted as an error) and goes back to
 //! `pending`, due at once, when the merchant's webhook URL is set.
 
-use crate::db::{Backend, Db, Result};
+use crate::db::{Db, Result};
+use crate::dialect;
 use crate::sql::{bind_all, P};
 use paygate_core::ids::{new_monotonic_id, IdKind};
 use sqlx::any::AnyRow;
@@ -125,10 +126,7 @@ pub struct DeliveryFilter {
 impl Db {
     /// Claims up to `limit` due events for `lease_micros`, returning them.
     pub async fn claim_due_events(&self, now: i64, lease_micros: i64, limit: i64) -> Result<Vec<Claimed>> {
-        let skip_locked = match self.backend() {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
+        let skip_locked = dialect::for_update_skip_locked(self.backend());
         // An event waits while an earlier one of its object is pending:
         // claimed together they could arrive in either order. One behind a
         // `waiting` event is claimed, but only to be parked beside it (see
@@ -165,12 +163,8 @@ impl Db {
             return Ok(());
         }
         let mut conn = self.pool().acquire().await?;
-        // Immediate on SQLite: the no-destination check reads before it
-        // writes, and must read what is current when it writes.
-        let mut tx = match self.backend() {
-            Backend::Sqlite => sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?,
-            Backend::Postgres => sqlx::Connection::begin(&mut *conn).await?,
-        };
+        // The no-destination check reads before it writes.
+        let mut tx = dialect::begin_write(self.backend(), &mut conn).await?;
         for rec in records {
             let (status, next, attempted) = match &rec.outcome {
                 Settle::Attempted { delivery, retry_at } => {
@@ -220,10 +214,7 @@ impl Db {
     /// the event this one parks. Either way no event is left waiting
     /// beside a URL.
     async fn has_no_webhook_url(&self, conn: &mut sqlx::AnyConnection, event_id: &str) -> Result<bool> {
-        let lock = match self.backend() {
-            Backend::Postgres => " FOR SHARE",
-            Backend::Sqlite => "",
-        };
+        let lock = dialect::for_share(self.backend());
         let sql = format!(
             "SELECT id FROM merchants WHERE id = (SELECT merchant_id FROM events WHERE id = $1 AND callback_url IS NULL) \
              AND webhook_url IS NULL{lock}"

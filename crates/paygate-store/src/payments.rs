@@ -1,7 +1,7 @@
 //! PayIn and PayOut rows and their reads. Writes that change money go
 //! through the batching [`crate::writer`]; this module only reads.
 
-use crate::db::{flag, Backend, Db, Result, StoreError};
+use crate::db::{flag, Db, Result, StoreError};
 use crate::sql::{bind_all, placeholders, P};
 use paygate_core::payments::{PayInStatus, PayOutStatus};
 use sqlx::any::AnyRow;
@@ -418,14 +418,5 @@ impl Db {
         let params = requisite_ids.iter().map(|s| P::from(s.clone())).collect();
         let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
         rows.iter().map(|r| Ok((r.try_get::<String, _>("requisite_id")?, r.try_get::<i64, _>("amount")?))).collect()
-    }
-}
-
-/// ` FOR UPDATE` where the engine has row locks; SQLite serialises writers
-/// with `BEGIN IMMEDIATE` instead.
-pub fn lock_suffix(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
     }
 }

@@ -1,7 +1,7 @@
 //! The manual provider's pool of requisites: where payers send money
 //! (cards, phones, IBANs, bank accounts, crypto addresses).
 
-use crate::db::{flag, Backend, Db, Result};
+use crate::db::{flag, Db, Result};
 use crate::time::now_micros;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -72,14 +72,8 @@ impl Db {
     pub async fn replace_requisites(&self, items: &[RequisiteRow]) -> Result<Vec<RequisiteRow>> {
         let now = now_micros();
         let mut conn = self.pool().acquire().await?;
-        let mut tx = match self.backend() {
-            Backend::Sqlite => sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?,
-            Backend::Postgres => {
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                sqlx::query("LOCK TABLE requisites IN EXCLUSIVE MODE").execute(&mut *tx).await?;
-                tx
-            }
-        };
+        let mut tx = crate::dialect::begin_write(self.backend(), &mut conn).await?;
+        crate::dialect::lock_table_against_writers(self.backend(), &mut tx, "requisites").await?;
         let existing: Vec<String> = sqlx::query("SELECT id FROM requisites")
             .fetch_all(&mut *tx)
             .await?

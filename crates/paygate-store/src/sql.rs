@@ -5,7 +5,6 @@ use crate::db::Backend;
 use sqlx::any::{Any, AnyArguments};
 use sqlx::query::Query;
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
 /// A bind value. Everything paygate stores is an integer or text.
@@ -57,16 +56,9 @@ pub fn bind_all(mut q: AnyQuery<'_>, params: Vec<P>) -> AnyQuery<'_> {
     q
 }
 
-/// The placeholder for the `n`-th (1-based) parameter of a generated
-/// statement. SQLite resolves `$N` names by a linear scan when parsing and
-/// binding, which makes a statement with thousands of parameters quadratic;
-/// anonymous `?` are numbered in order for free. Generated statements list
-/// their parameters in order, so both forms mean the same.
+/// The placeholder for the `n`-th parameter (see [`crate::dialect::placeholder`]).
 pub fn mark(backend: Backend, n: usize) -> String {
-    match backend {
-        Backend::Sqlite => "?".to_string(),
-        Backend::Postgres => format!("${n}"),
-    }
+    crate::dialect::placeholder(backend, n)
 }
 
 /// `INSERT INTO table (c1, c2) VALUES ($1, $2), ($3, $4)` for `rows` rows,
@@ -94,12 +86,7 @@ pub fn insert_sql(backend: Backend, table: &str, columns: &[&str], rows: usize, 
                 sql.push_str(", ");
             }
             n += 1;
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => {
-                    let _ = write!(sql, "${n}");
-                }
-            }
+            sql.push_str(&crate::dialect::placeholder(backend, n));
         }
         sql.push(')');
     }

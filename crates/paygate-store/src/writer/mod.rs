@@ -365,10 +365,7 @@ async fn apply_once(conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Command], lookup: Lo
     // writing cannot fail with a stale snapshot.
     let mut phase = Phases::start();
     let backend = backend_of(conn);
-    let mut tx = match backend {
-        Backend::Sqlite => sqlx::Connection::begin_with(&mut **conn, "BEGIN IMMEDIATE").await?,
-        Backend::Postgres => sqlx::Connection::begin(&mut **conn).await?,
-    };
+    let mut tx = crate::dialect::begin_write(backend, conn).await?;
     phase.mark("begin");
     let applied = Batch::new(backend, ctx.render, now_micros(), lookup).apply(&mut tx, cmds).await?;
     phase.restart();
@@ -396,10 +393,7 @@ fn answer_unavailable(e: &dyn std::fmt::Display, replies: impl IntoIterator<Item
 
 /// The engine behind a writer connection.
 fn backend_of(conn: &Conn) -> Backend {
-    match conn.backend_name() {
-        "SQLite" => Backend::Sqlite,
-        _ => Backend::Postgres,
-    }
+    crate::dialect::backend_of_connection(conn)
 }
 
 /// Records how long each step of a batch takes

@@ -4,7 +4,8 @@
 
 use super::{Batch, OrderKey};
 use crate::db::Backend;
-use crate::payments::{lock_suffix, PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
+use crate::dialect::for_update;
+use crate::payments::{PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
 use crate::sql::{bind_all, list, pad_pow2, P};
 use crate::writer::batch::Lookup;
 use crate::writer::command::{Adjustment, CmdError, Command};
@@ -183,7 +184,7 @@ impl Batch<'_> {
             }
         }
         let ids: Vec<&String> = pad_pow2(needed.keys().collect());
-        let lock = lock_suffix(self.backend);
+        let lock = for_update(self.backend);
         for chunk in ids.chunks(1000) {
             let sql = format!(
                 "SELECT id, balance FROM accounts WHERE id IN ({}) ORDER BY id{lock}",
@@ -218,7 +219,7 @@ pub(super) async fn fetch_rows(
     let mut rows = Vec::new();
     if !ids.is_empty() {
         let ids = pad_pow2(ids.into_iter().collect::<Vec<_>>());
-        let lock = lock_suffix(backend);
+        let lock = for_update(backend);
         let sql = format!("SELECT {cols} FROM {table} WHERE id IN ({}) ORDER BY id{lock}", list(backend, 1, ids.len()));
         let params = ids.into_iter().map(P::from).collect();
         rows.extend(bind_all(lookup(&sql), params).fetch_all(&mut *conn).await?);
