@@ -1,114 +1,37 @@
 //! Dispute rows and their reads. Opening and resolving a dispute moves money,
 //! so those writes go through the batching [`crate::writer`].
 
-use crate::db::{Db, Result, StoreError};
+use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
 use paygate_core::disputes::DisputeStatus;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DisputeRow {
-    pub id: String,
-    pub merchant_id: String,
-    pub payin_id: String,
-    pub mode: String,
-    pub status: DisputeStatus,
-    pub claimed_amount: i64,
-    pub resolved_amount: Option<i64>,
-    pub currency: String,
-    pub comment: Option<String>,
-    /// Moved from `available` to `frozen` when the dispute opened.
-    pub frozen_amount: i64,
-    pub receipt_filename: String,
-    pub receipt_content_type: String,
-    pub receipt_size: i64,
-    /// Lowercase hex SHA-256 of the stored receipt bytes.
-    pub receipt_sha256: String,
-    pub resolution_reason: Option<String>,
-    pub resolution_comment: Option<String>,
-    /// Where its webhooks go: the payin's `callback_url` when it had one.
-    pub callback_url: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub resolved_at: Option<i64>,
-}
-
-pub const DISPUTE_COLUMNS: [&str; 20] = [
-    "id",
-    "merchant_id",
-    "payin_id",
-    "mode",
-    "status",
-    "claimed_amount",
-    "resolved_amount",
-    "currency",
-    "comment",
-    "frozen_amount",
-    "receipt_filename",
-    "receipt_content_type",
-    "receipt_size",
-    "receipt_sha256",
-    "resolution_reason",
-    "resolution_comment",
-    "callback_url",
-    "created_at",
-    "updated_at",
-    "resolved_at",
-];
-
-impl DisputeRow {
-    /// Values in [`DISPUTE_COLUMNS`] order.
-    pub fn params(&self) -> Vec<P> {
-        vec![
-            self.id.clone().into(),
-            self.merchant_id.clone().into(),
-            self.payin_id.clone().into(),
-            self.mode.clone().into(),
-            self.status.as_str().into(),
-            self.claimed_amount.into(),
-            self.resolved_amount.into(),
-            self.currency.clone().into(),
-            self.comment.clone().into(),
-            self.frozen_amount.into(),
-            self.receipt_filename.clone().into(),
-            self.receipt_content_type.clone().into(),
-            self.receipt_size.into(),
-            self.receipt_sha256.clone().into(),
-            self.resolution_reason.clone().into(),
-            self.resolution_comment.clone().into(),
-            self.callback_url.clone().into(),
-            self.created_at.into(),
-            self.updated_at.into(),
-            self.resolved_at.into(),
-        ]
-    }
-
-    pub fn from_row(r: &AnyRow) -> Result<DisputeRow> {
-        let status: String = r.try_get("status")?;
-        Ok(DisputeRow {
-            id: r.try_get("id")?,
-            merchant_id: r.try_get("merchant_id")?,
-            payin_id: r.try_get("payin_id")?,
-            mode: r.try_get("mode")?,
-            status: DisputeStatus::parse(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("dispute status {status}")))?,
-            claimed_amount: r.try_get("claimed_amount")?,
-            resolved_amount: r.try_get("resolved_amount")?,
-            currency: r.try_get("currency")?,
-            comment: r.try_get("comment")?,
-            frozen_amount: r.try_get("frozen_amount")?,
-            receipt_filename: r.try_get("receipt_filename")?,
-            receipt_content_type: r.try_get("receipt_content_type")?,
-            receipt_size: r.try_get("receipt_size")?,
-            receipt_sha256: r.try_get("receipt_sha256")?,
-            resolution_reason: r.try_get("resolution_reason")?,
-            resolution_comment: r.try_get("resolution_comment")?,
-            callback_url: r.try_get("callback_url")?,
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
-            resolved_at: r.try_get("resolved_at")?,
-        })
+crate::table_row! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct DisputeRow, columns DISPUTE_COLUMNS {
+        pub id: String,
+        pub merchant_id: String,
+        pub payin_id: String,
+        pub mode: String,
+        pub status: DisputeStatus,
+        pub claimed_amount: i64,
+        pub resolved_amount: Option<i64>,
+        pub currency: String,
+        pub comment: Option<String>,
+        /// Moved from `available` to `frozen` when the dispute opened.
+        pub frozen_amount: i64,
+        pub receipt_filename: String,
+        pub receipt_content_type: String,
+        pub receipt_size: i64,
+        /// Lowercase hex SHA-256 of the stored receipt bytes.
+        pub receipt_sha256: String,
+        pub resolution_reason: Option<String>,
+        pub resolution_comment: Option<String>,
+        /// Where its webhooks go: the payin's `callback_url` when it had one.
+        pub callback_url: Option<String>,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub resolved_at: Option<i64>,
     }
 }
 

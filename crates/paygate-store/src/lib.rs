@@ -21,6 +21,7 @@ pub mod merchants;
 pub mod migrate;
 pub mod payments;
 pub mod requisites;
+pub mod row;
 pub mod sql;
 pub mod statistics;
 pub mod time;

@@ -1,257 +1,74 @@
 //! PayIn and PayOut rows and their reads. Writes that change money go
 //! through the batching [`crate::writer`]; this module only reads.
 
-use crate::db::{flag, Db, Result, StoreError};
+use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
 use paygate_core::payments::{PayInStatus, PayOutStatus};
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PayInRow {
-    pub id: String,
-    pub merchant_id: String,
-    pub merchant_order_id: String,
-    pub status: PayInStatus,
-    pub amount: i64,
-    pub original_amount: i64,
-    pub fee: i64,
-    pub fee_percent_e4: i64,
-    pub fee_fixed: i64,
-    pub currency: String,
-    pub method: String,
-    pub mode: String,
-    pub provider: String,
-    pub requisite_id: Option<String>,
-    /// JSON object: what the payer pays to.
-    pub requisites: String,
-    pub customer_id: String,
-    pub customer_ip: Option<String>,
-    pub customer_email: Option<String>,
-    pub callback_url: Option<String>,
-    pub return_url: Option<String>,
-    pub ttl_seconds: i64,
-    pub metadata: Option<String>,
-    /// Digest of the creating request, for the idempotency comparison.
-    pub request_digest: String,
-    pub has_open_dispute: bool,
-    pub failure_reason: Option<String>,
-    pub expires_at: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub completed_at: Option<i64>,
-}
-
-pub const PAYIN_COLUMNS: [&str; 29] = [
-    "id",
-    "merchant_id",
-    "merchant_order_id",
-    "status",
-    "amount",
-    "original_amount",
-    "fee",
-    "fee_percent_e4",
-    "fee_fixed",
-    "currency",
-    "method",
-    "mode",
-    "provider",
-    "requisite_id",
-    "requisites",
-    "customer_id",
-    "customer_ip",
-    "customer_email",
-    "callback_url",
-    "return_url",
-    "ttl_seconds",
-    "metadata",
-    "request_digest",
-    "has_open_dispute",
-    "failure_reason",
-    "expires_at",
-    "created_at",
-    "updated_at",
-    "completed_at",
-];
-
-impl PayInRow {
-    /// Values in [`PAYIN_COLUMNS`] order.
-    pub fn params(&self) -> Vec<P> {
-        vec![
-            self.id.clone().into(),
-            self.merchant_id.clone().into(),
-            self.merchant_order_id.clone().into(),
-            self.status.as_str().into(),
-            self.amount.into(),
-            self.original_amount.into(),
-            self.fee.into(),
-            self.fee_percent_e4.into(),
-            self.fee_fixed.into(),
-            self.currency.clone().into(),
-            self.method.clone().into(),
-            self.mode.clone().into(),
-            self.provider.clone().into(),
-            self.requisite_id.clone().into(),
-            self.requisites.clone().into(),
-            self.customer_id.clone().into(),
-            self.customer_ip.clone().into(),
-            self.customer_email.clone().into(),
-            self.callback_url.clone().into(),
-            self.return_url.clone().into(),
-            self.ttl_seconds.into(),
-            self.metadata.clone().into(),
-            self.request_digest.clone().into(),
-            i64::from(self.has_open_dispute).into(),
-            self.failure_reason.clone().into(),
-            self.expires_at.into(),
-            self.created_at.into(),
-            self.updated_at.into(),
-            self.completed_at.into(),
-        ]
-    }
-
-    pub fn from_row(r: &AnyRow) -> Result<PayInRow> {
-        let status: String = r.try_get("status")?;
-        Ok(PayInRow {
-            id: r.try_get("id")?,
-            merchant_id: r.try_get("merchant_id")?,
-            merchant_order_id: r.try_get("merchant_order_id")?,
-            status: PayInStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("payin status {status}")))?,
-            amount: r.try_get("amount")?,
-            original_amount: r.try_get("original_amount")?,
-            fee: r.try_get("fee")?,
-            fee_percent_e4: r.try_get("fee_percent_e4")?,
-            fee_fixed: r.try_get("fee_fixed")?,
-            currency: r.try_get("currency")?,
-            method: r.try_get("method")?,
-            mode: r.try_get("mode")?,
-            provider: r.try_get("provider")?,
-            requisite_id: r.try_get("requisite_id")?,
-            requisites: r.try_get("requisites")?,
-            customer_id: r.try_get("customer_id")?,
-            customer_ip: r.try_get("customer_ip")?,
-            customer_email: r.try_get("customer_email")?,
-            callback_url: r.try_get("callback_url")?,
-            return_url: r.try_get("return_url")?,
-            ttl_seconds: r.try_get("ttl_seconds")?,
-            metadata: r.try_get("metadata")?,
-            request_digest: r.try_get("request_digest")?,
-            has_open_dispute: flag(r, "has_open_dispute")?,
-            failure_reason: r.try_get("failure_reason")?,
-            expires_at: r.try_get("expires_at")?,
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
-            completed_at: r.try_get("completed_at")?,
-        })
+crate::table_row! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct PayInRow, columns PAYIN_COLUMNS {
+        pub id: String,
+        pub merchant_id: String,
+        pub merchant_order_id: String,
+        pub status: PayInStatus,
+        pub amount: i64,
+        pub original_amount: i64,
+        pub fee: i64,
+        pub fee_percent_e4: i64,
+        pub fee_fixed: i64,
+        pub currency: String,
+        pub method: String,
+        pub mode: String,
+        pub provider: String,
+        pub requisite_id: Option<String>,
+        /// JSON object: what the payer pays to.
+        pub requisites: String,
+        pub customer_id: String,
+        pub customer_ip: Option<String>,
+        pub customer_email: Option<String>,
+        pub callback_url: Option<String>,
+        pub return_url: Option<String>,
+        pub ttl_seconds: i64,
+        pub metadata: Option<String>,
+        /// Digest of the creating request, for the idempotency comparison.
+        pub request_digest: String,
+        pub has_open_dispute: bool,
+        pub failure_reason: Option<String>,
+        pub expires_at: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub completed_at: Option<i64>,
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PayOutRow {
-    pub id: String,
-    pub merchant_id: String,
-    pub merchant_order_id: String,
-    pub status: PayOutStatus,
-    pub amount: i64,
-    pub fee: i64,
-    pub currency: String,
-    pub method: String,
-    pub mode: String,
-    pub provider: String,
-    /// JSON object, masked: what every response and log shows.
-    pub destination_masked: String,
-    /// The full destination, sealed with the master key: only the provider
-    /// (and the operator executing a manual payout) opens it.
-    pub destination_sealed: String,
-    pub customer_id: Option<String>,
-    pub callback_url: Option<String>,
-    pub metadata: Option<String>,
-    pub request_digest: String,
-    pub failure_reason: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub completed_at: Option<i64>,
-}
-
-pub const PAYOUT_COLUMNS: [&str; 20] = [
-    "id",
-    "merchant_id",
-    "merchant_order_id",
-    "status",
-    "amount",
-    "fee",
-    "currency",
-    "method",
-    "mode",
-    "provider",
-    "destination_masked",
-    "destination_sealed",
-    "customer_id",
-    "callback_url",
-    "metadata",
-    "request_digest",
-    "failure_reason",
-    "created_at",
-    "updated_at",
-    "completed_at",
-];
-
-impl PayOutRow {
-    pub fn total(&self) -> i64 {
-        self.amount + self.fee
-    }
-
-    /// Values in [`PAYOUT_COLUMNS`] order.
-    pub fn params(&self) -> Vec<P> {
-        vec![
-            self.id.clone().into(),
-            self.merchant_id.clone().into(),
-            self.merchant_order_id.clone().into(),
-            self.status.as_str().into(),
-            self.amount.into(),
-            self.fee.into(),
-            self.currency.clone().into(),
-            self.method.clone().into(),
-            self.mode.clone().into(),
-            self.provider.clone().into(),
-            self.destination_masked.clone().into(),
-            self.destination_sealed.clone().into(),
-            self.customer_id.clone().into(),
-            self.callback_url.clone().into(),
-            self.metadata.clone().into(),
-            self.request_digest.clone().into(),
-            self.failure_reason.clone().into(),
-            self.created_at.into(),
-            self.updated_at.into(),
-            self.completed_at.into(),
-        ]
-    }
-
-    pub fn from_row(r: &AnyRow) -> Result<PayOutRow> {
-        let status: String = r.try_get("status")?;
-        Ok(PayOutRow {
-            id: r.try_get("id")?,
-            merchant_id: r.try_get("merchant_id")?,
-            merchant_order_id: r.try_get("merchant_order_id")?,
-            status: PayOutStatus::parse(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("payout status {status}")))?,
-            amount: r.try_get("amount")?,
-            fee: r.try_get("fee")?,
-            currency: r.try_get("currency")?,
-            method: r.try_get("method")?,
-            mode: r.try_get("mode")?,
-            provider: r.try_get("provider")?,
-            destination_masked: r.try_get("destination_masked")?,
-            destination_sealed: r.try_get("destination_sealed")?,
-            customer_id: r.try_get("customer_id")?,
-            callback_url: r.try_get("callback_url")?,
-            metadata: r.try_get("metadata")?,
-            request_digest: r.try_get("request_digest")?,
-            failure_reason: r.try_get("failure_reason")?,
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
-            completed_at: r.try_get("completed_at")?,
-        })
+crate::table_row! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct PayOutRow, columns PAYOUT_COLUMNS {
+        pub id: String,
+        pub merchant_id: String,
+        pub merchant_order_id: String,
+        pub status: PayOutStatus,
+        pub amount: i64,
+        pub fee: i64,
+        pub currency: String,
+        pub method: String,
+        pub mode: String,
+        pub provider: String,
+        /// JSON object, masked: what every response and log shows.
+        pub destination_masked: String,
+        /// The full destination, sealed with the master key: only the provider
+        /// (and the operator executing a manual payout) opens it.
+        pub destination_sealed: String,
+        pub customer_id: Option<String>,
+        pub callback_url: Option<String>,
+        pub metadata: Option<String>,
+        pub request_digest: String,
+        pub failure_reason: Option<String>,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub completed_at: Option<i64>,
     }
 }
 

@@ -57,7 +57,7 @@ impl Batch<'_> {
                 }
             }
         }
-        let rows = fetch_rows(conn, self.backend, "disputes", &DISPUTE_COLUMNS, ids, &BTreeSet::new()).await?;
+        let rows = fetch_rows(conn, self.backend, "disputes", DISPUTE_COLUMNS, ids, &BTreeSet::new()).await?;
         for r in rows {
             let row = DisputeRow::from_row(&r)?;
             self.disputes.insert(row.id.clone(), row);
@@ -196,7 +196,7 @@ impl Batch<'_> {
 
     pub(super) async fn persist_disputes(&mut self, conn: &mut AnyConnection) -> Result<(), CmdError> {
         let new: Vec<Vec<P>> = self.new_disputes.iter().map(|id| self.disputes[id].params()).collect();
-        insert_rows(self.backend, conn, "disputes", &DISPUTE_COLUMNS, new).await?;
+        insert_rows(self.backend, conn, "disputes", DISPUTE_COLUMNS, new).await?;
         for (id, data) in std::mem::take(&mut self.new_receipts) {
             sqlx::query("INSERT INTO dispute_receipts (dispute_id, data) VALUES ($1, $2)")
                 .bind(id)

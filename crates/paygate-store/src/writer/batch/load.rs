@@ -115,10 +115,10 @@ impl Batch<'_> {
             payout_orders.retain(|k| recent.knows_payout(k));
         }
         let backend = self.backend;
-        for r in fetch_rows(conn, backend, "payins", &PAYIN_COLUMNS, payin_ids, &payin_orders).await? {
+        for r in fetch_rows(conn, backend, "payins", PAYIN_COLUMNS, payin_ids, &payin_orders).await? {
             self.remember_payin(PayInRow::from_row(&r)?);
         }
-        for r in fetch_rows(conn, backend, "payouts", &PAYOUT_COLUMNS, payout_ids, &payout_orders).await? {
+        for r in fetch_rows(conn, backend, "payouts", PAYOUT_COLUMNS, payout_ids, &payout_orders).await? {
             self.remember_payout(PayOutRow::from_row(&r)?);
         }
         self.load_sequences(conn, announced).await?;

@@ -45,9 +45,9 @@ impl Batch<'_> {
         let payout_key = |r: &PayOutRow| (r.merchant_id.clone(), r.merchant_order_id.clone());
         self.new_payouts.sort_by_key(|id| payout_key(&self.payouts[id]));
         let new_payins: Vec<Vec<P>> = self.new_payins.iter().map(|id| self.payins[id].params()).collect();
-        insert_new(self.backend, conn, "payins", &PAYIN_COLUMNS, new_payins).await?;
+        insert_new(self.backend, conn, "payins", PAYIN_COLUMNS, new_payins).await?;
         let new_payouts: Vec<Vec<P>> = self.new_payouts.iter().map(|id| self.payouts[id].params()).collect();
-        insert_new(self.backend, conn, "payouts", &PAYOUT_COLUMNS, new_payouts).await?;
+        insert_new(self.backend, conn, "payouts", PAYOUT_COLUMNS, new_payouts).await?;
         for id in &self.dirty_payins {
             let r = &self.payins[id];
             sqlx::query(
