@@ -6,16 +6,7 @@
 //! (on SQLite, two hops to the driver's thread, and the write lock is held
 //! only for the insert itself).
 //!
-//! Measured on both engines:
-//! - SQLite, with `bench/cpu-per-process.sh --backend sqlite --scenarios
-//!   payin-create --duration 30`, alternating builds: 6,032 and 5,660
-//!   payins/s before, 6,598 and 6,205 after (+9%; a batch took 4.5 ms as
-//!   BEGIN IMMEDIATE + INSERT + COMMIT and 3.9–4.1 ms as one statement).
-//! - PostgreSQL, once the gateway's allocator no longer made it CPU-bound
-//!   (mimalloc): 10,726 and 10,738 payins/s in a transaction against 11,937
-//!   and 11,665 in autocommit, and less CPU per payin in both the gateway
-//!   (53 → 49 µs) and PostgreSQL (66 → 60 µs). An earlier pairing, with
-//!   glibc's allocator, had shown no gain.
+//! The saving is measured in `bench/README.md` ("How the write path got there").
 //!
 //! The one difference from a transaction: when some order ids already exist,
 //! the rows that went in are committed anyway (SQLite inserts the others with
@@ -59,7 +50,7 @@ pub(super) async fn apply(
             let inserted = inserted_ids(conn, cmds).await?;
             let went_in = |c: &Command| matches!(c, Command::CreatePayIn(r) if inserted.contains(&r.id));
             let redo: Vec<Command> = cmds.iter().filter(|c| !went_in(c)).cloned().collect();
-            let mut redone = super::apply_in_transaction(conn, ctx, &redo).await?.into_iter();
+            let mut redone = super::retry::apply_in_transaction(conn, ctx, &redo).await?.into_iter();
             // Answers in command order: a command was either inserted or redone.
             Ok(cmds
                 .iter()
