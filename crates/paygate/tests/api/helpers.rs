@@ -4,15 +4,15 @@
 
 #![allow(dead_code)]
 
-use hmac::{Hmac, Mac};
 use paygate_server::config::Settings;
 use paygate_server::state::AppState;
 use paygate_store::merchants::{NewMerchant, Sealed};
 use paygate_store::Backend;
 use secrecy::SecretString;
 use serde_json::Value;
-use sha2::Sha256;
-use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use crate::databases::*;
+pub use crate::signing::*;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
@@ -56,82 +56,6 @@ impl AppSpec {
         self.tweak = Some(Box::new(f));
         self
     }
-}
-
-pub fn postgres_admin_url() -> String {
-    std::env::var("PAYGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A database that disappears with the test.
-pub enum DbGuard {
-    /// Owned elsewhere (a detached handle).
-    None,
-    Sqlite(tempfile::TempDir),
-    Postgres {
-        admin_url: String,
-        name: String,
-    },
-}
-
-impl DbGuard {
-    pub async fn create(backend: Backend) -> (DbGuard, String) {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}", dir.path().join("paygate.db").display());
-                (DbGuard::Sqlite(dir), url)
-            }
-            Backend::Postgres => {
-                let admin_url = postgres_admin_url();
-                let name = format!("paygate_test_{}", hex::encode(rand_bytes::<8>()));
-                let admin = paygate_store::Db::connect(&admin_url, 1)
-                    .await
-                    .expect("PostgreSQL must be running for the test suite (see README)");
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.expect("create database");
-                admin.close().await;
-                let url = match admin_url.rsplit_once('/') {
-                    Some((base, _)) => format!("{base}/{name}"),
-                    None => panic!("PAYGATE_TEST_POSTGRES_URL needs a database path"),
-                };
-                (DbGuard::Postgres { admin_url, name }, url)
-            }
-        }
-    }
-
-    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
-        match self {
-            DbGuard::Sqlite(d) => Some(d.path()),
-            DbGuard::Postgres { .. } | DbGuard::None => None,
-        }
-    }
-}
-
-impl Drop for DbGuard {
-    fn drop(&mut self) {
-        if let DbGuard::Postgres { admin_url, name } = self {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs inside the test's runtime; a separate thread with its
-            // own runtime can block on the cleanup.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(async {
-                    if let Ok(admin) = paygate_store::Db::connect(&admin_url, 1).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(admin.pool())
-                            .await;
-                        admin.close().await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-pub fn rand_bytes<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut b);
-    b
 }
 
 pub struct TestApp {
@@ -418,40 +342,6 @@ impl Merchant {
             secret: v["secret_token"].as_str().unwrap().into(),
         }
     }
-}
-
-pub fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// The documented signature, computed independently of paygate-core.
-pub fn sign(secret: &str, ts: &str, email: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(ts.as_bytes());
-    mac.update(email.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-pub fn sign_with_body(secret: &str, ts: &str, email: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(ts.as_bytes());
-    mac.update(email.as_bytes());
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// The three authentication headers, for calls built by hand.
-pub fn auth_triplet<'a>(token: &'a str, ts: &'a str, sig: &'a str) -> [(&'static str, &'a str); 3] {
-    [("X-App-Token", token), ("X-App-Access-Ts", ts), ("X-App-Access-Sig", sig)]
-}
-
-pub fn auth_headers(token: &str, ts: &str, sig: &str) -> reqwest::header::HeaderMap {
-    let mut h = reqwest::header::HeaderMap::new();
-    h.insert("X-App-Token", token.parse().unwrap());
-    h.insert("X-App-Access-Ts", ts.parse().unwrap());
-    h.insert("X-App-Access-Sig", sig.parse().unwrap());
-    h.insert("Accept", "application/json, text/plain".parse().unwrap());
-    h
 }
 
 /// Asserts the documented error envelope with `status` and `code`.

@@ -2,7 +2,9 @@
 //! fresh real database per test. Every test runs twice, against SQLite and
 //! against PostgreSQL (see [`both_backends!`]).
 
+mod databases;
 mod helpers;
+mod signing;
 
 mod admin_merchants;
 mod auth;
@@ -10,6 +12,8 @@ mod cli;
 mod concurrency;
 mod connection_loss;
 mod crash;
+mod dispute_input;
+mod dispute_support;
 mod disputes;
 mod hostile;
 mod isolation;
@@ -24,6 +28,7 @@ mod receiver;
 mod secrets;
 mod spec;
 mod statistics;
+mod statistics_model;
 mod validation;
 mod webhook_durability;
 mod webhook_order;
