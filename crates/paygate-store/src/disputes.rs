@@ -4,6 +4,7 @@
 use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
 use paygate_core::disputes::DisputeStatus;
+use paygate_core::tokens::Mode;
 use sqlx::Row;
 
 crate::table_row! {
@@ -12,7 +13,7 @@ crate::table_row! {
         pub id: String,
         pub merchant_id: String,
         pub payin_id: String,
-        pub mode: String,
+        pub mode: Mode,
         pub status: DisputeStatus,
         pub claimed_amount: i64,
         pub resolved_amount: Option<i64>,

@@ -3,7 +3,8 @@
 
 use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
-use paygate_core::payments::{PayInStatus, PayOutStatus};
+use paygate_core::payments::{Method, PayInStatus, PayOutStatus};
+use paygate_core::tokens::Mode;
 use sqlx::Row;
 
 crate::table_row! {
@@ -19,8 +20,8 @@ crate::table_row! {
         pub fee_percent_e4: i64,
         pub fee_fixed: i64,
         pub currency: String,
-        pub method: String,
-        pub mode: String,
+        pub method: Method,
+        pub mode: Mode,
         pub provider: String,
         pub requisite_id: Option<String>,
         /// JSON object: what the payer pays to.
@@ -53,8 +54,8 @@ crate::table_row! {
         pub amount: i64,
         pub fee: i64,
         pub currency: String,
-        pub method: String,
-        pub mode: String,
+        pub method: Method,
+        pub mode: Mode,
         pub provider: String,
         /// JSON object, masked: what every response and log shows.
         pub destination_masked: String,

@@ -7,7 +7,8 @@
 use crate::db::{Result, StoreError};
 use crate::sql::P;
 use paygate_core::disputes::DisputeStatus;
-use paygate_core::payments::{PayInStatus, PayOutStatus};
+use paygate_core::payments::{Method, PayInStatus, PayOutStatus};
+use paygate_core::tokens::Mode;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -63,8 +64,9 @@ impl Column for bool {
     }
 }
 
-/// Statuses are stored by name; a name the code does not know is corrupt data.
-macro_rules! status_column {
+/// Statuses, modes and methods are stored by name; a name the code does not
+/// know is corrupt data.
+macro_rules! named_column {
     ($($status:ty),*) => {$(
         impl Column for $status {
             fn param(&self) -> P {
@@ -77,7 +79,7 @@ macro_rules! status_column {
         }
     )*};
 }
-status_column!(PayInStatus, PayOutStatus, DisputeStatus);
+named_column!(PayInStatus, PayOutStatus, DisputeStatus, Mode, Method);
 
 /// Declares a row struct whose field names are its table's column names,
 /// with `$columns` (the names in order), `params()` (the values in that
@@ -145,8 +147,8 @@ mod tests {
             fee_percent_e4: 15_000,
             fee_fixed: 1,
             currency: "RUB".into(),
-            method: "card".into(),
-            mode: "test".into(),
+            method: paygate_core::payments::Method::Card,
+            mode: paygate_core::tokens::Mode::Test,
             provider: "sandbox".into(),
             requisite_id: None,
             requisites: "{}".into(),
@@ -177,7 +179,7 @@ mod tests {
             id: "dp_1".into(),
             merchant_id: "m".into(),
             payin_id: "pi_1".into(),
-            mode: "test".into(),
+            mode: paygate_core::tokens::Mode::Live,
             status: DisputeStatus::Rejected,
             claimed_amount: 1_000,
             resolved_amount: None,

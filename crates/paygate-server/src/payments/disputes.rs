@@ -116,7 +116,7 @@ pub fn new_dispute(input: &DisputeCreateIn, payin: &PayInRow, currencies: &Curre
         id: new_id(IdKind::Dispute),
         merchant_id: payin.merchant_id.clone(),
         payin_id: payin.id.clone(),
-        mode: payin.mode.clone(),
+        mode: payin.mode,
         status: DisputeStatus::Open,
         claimed_amount: claimed,
         resolved_amount: None,
@@ -200,7 +200,7 @@ pub fn dispute_out(r: &DisputeRow, currencies: &Currencies) -> DisputeOut {
         created_at: rfc3339(r.created_at),
         updated_at: rfc3339(r.updated_at),
         resolved_at: r.resolved_at.map(rfc3339),
-        mode: r.mode.clone(),
+        mode: r.mode.as_str().into(),
         merchant_id: None,
     }
 }

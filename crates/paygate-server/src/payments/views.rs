@@ -66,7 +66,7 @@ pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
         fee: format_minor(r.fee, exp),
         net_amount: format_minor(r.amount - r.fee, exp),
         currency: r.currency.clone(),
-        method: r.method.clone(),
+        method: r.method.as_str().into(),
         requisites: raw_json(&r.requisites),
         pay_url: None,
         customer_id: r.customer_id.clone(),
@@ -80,7 +80,7 @@ pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
         failure_reason: r.failure_reason.clone(),
         has_open_dispute: r.has_open_dispute,
         metadata: r.metadata.as_deref().map(raw_json),
-        mode: r.mode.clone(),
+        mode: r.mode.as_str().into(),
         merchant_id: None,
     }
 }
@@ -129,7 +129,7 @@ pub fn payout_out(r: &PayOutRow, currencies: &Currencies) -> PayOutOut {
         fee: format_minor(r.fee, exp),
         total: format_minor(r.amount + r.fee, exp),
         currency: r.currency.clone(),
-        method: r.method.clone(),
+        method: r.method.as_str().into(),
         destination: raw_json(&r.destination_masked),
         customer_id: r.customer_id.clone(),
         callback_url: r.callback_url.clone(),
@@ -138,7 +138,7 @@ pub fn payout_out(r: &PayOutRow, currencies: &Currencies) -> PayOutOut {
         completed_at: r.completed_at.map(rfc3339),
         failure_reason: r.failure_reason.clone(),
         metadata: r.metadata.as_deref().map(raw_json),
-        mode: r.mode.clone(),
+        mode: r.mode.as_str().into(),
         merchant_id: None,
         destination_full: None,
     }

@@ -57,7 +57,7 @@ impl Batch<'_> {
             };
         }
         let hold = rules::payout_hold(row.amount, row.fee).map_err(rule_error)?;
-        let held = self.post_rules((&row.merchant_id, &row.mode, &row.currency), vec![(hold, &row.id)]);
+        let held = self.post_rules((&row.merchant_id, row.mode.as_str(), &row.currency), vec![(hold, &row.id)]);
         if held.is_err() && matches!(self.lookup, Lookup::Recent(_)) {
             self.unsure = true;
         }
@@ -85,7 +85,7 @@ impl Batch<'_> {
             next.failure_reason = ch.reason.clone();
         }
         if let Some(posting) = moved.posting {
-            self.post_rules((&next.merchant_id, &next.mode, &next.currency), vec![(posting, &ch.id)])?;
+            self.post_rules((&next.merchant_id, next.mode.as_str(), &next.currency), vec![(posting, &ch.id)])?;
         }
         self.event(
             &next.merchant_id,
@@ -120,9 +120,11 @@ impl Batch<'_> {
             postings.extend(step.posting);
             states.push(next);
         }
-        let (merchant, mode, currency, id) =
-            (row.merchant_id.clone(), row.mode.clone(), row.currency.clone(), row.id.clone());
-        self.post_rules((&merchant, &mode, &currency), postings.into_iter().map(|p| (p, id.as_str())).collect())?;
+        let (merchant, mode, currency, id) = (row.merchant_id.clone(), row.mode, row.currency.clone(), row.id.clone());
+        self.post_rules(
+            (&merchant, mode.as_str(), &currency),
+            postings.into_iter().map(|p| (p, id.as_str())).collect(),
+        )?;
         for st in &states[1..] {
             self.event(
                 &merchant,

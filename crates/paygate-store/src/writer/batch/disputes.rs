@@ -84,8 +84,8 @@ impl Batch<'_> {
         if self.disputes_of.get(&payin.id).copied().unwrap_or(0) >= MAX_DISPUTES_PER_PAYIN {
             return Err(CmdError::TooManyDisputes);
         }
-        let ledger_key = (payin.merchant_id.clone(), payin.mode.clone(), payin.currency.clone());
-        let available = AccountRef::Merchant(Bucket::Available).account_id(&ledger_key.0, &ledger_key.1, &ledger_key.2);
+        let ledger_key = (payin.merchant_id.clone(), payin.mode.as_str(), payin.currency.clone());
+        let available = AccountRef::Merchant(Bucket::Available).account_id(&ledger_key.0, ledger_key.1, &ledger_key.2);
         let available = self.book.balance(&available).unwrap_or(0);
         let (frozen, freeze) =
             rules::dispute_freeze(payin.status, payin.amount, nd.row.claimed_amount, &fee_rule(&payin), available)
@@ -93,13 +93,13 @@ impl Batch<'_> {
 
         let mut row = nd.row.clone();
         row.status = DisputeStatus::Open;
-        row.mode = payin.mode.clone();
+        row.mode = payin.mode;
         row.currency = payin.currency.clone();
         row.callback_url = payin.callback_url.clone();
         row.frozen_amount = frozen;
         (row.created_at, row.updated_at, row.resolved_at) = (self.now, self.now, None);
         if let Some(freeze) = freeze {
-            self.post_rules((&ledger_key.0, &ledger_key.1, &ledger_key.2), vec![(freeze, &row.id)])?;
+            self.post_rules((&ledger_key.0, ledger_key.1, &ledger_key.2), vec![(freeze, &row.id)])?;
         }
         payin.has_open_dispute = true;
         payin.updated_at = self.now;
@@ -153,7 +153,7 @@ impl Batch<'_> {
                 (p, about)
             })
             .collect();
-        self.post_rules((&payin.merchant_id, &payin.mode, &payin.currency), postings)?;
+        self.post_rules((&payin.merchant_id, payin.mode.as_str(), &payin.currency), postings)?;
 
         let mut row = dispute;
         row.status = ch.to;

@@ -10,12 +10,13 @@ use crate::sql::{bind_all, list, pad_pow2, P};
 use crate::writer::batch::Lookup;
 use crate::writer::command::{Adjustment, CmdError, Command};
 use paygate_core::ledger::{AccountRef, Bucket, SystemAccount};
+use paygate_core::tokens::Mode;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Which ledger (merchant, mode, currency) a command posts to.
-type LedgerKey = (String, String, String);
+type LedgerKey = (String, Mode, String);
 
 /// Accounts a command may touch, given the row it refers to.
 fn accounts_for(
@@ -28,29 +29,23 @@ fn accounts_for(
     use SystemAccount::*;
     // Payin and dispute commands post to the ledger of the payin they are about.
     let on_payin = |id: &str, accts: Vec<AccountRef>| {
-        payins
-            .get(id)
-            .map(|r| vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)])
-            .unwrap_or_default()
+        payins.get(id).map(|r| vec![((r.merchant_id.clone(), r.mode, r.currency.clone()), accts)]).unwrap_or_default()
     };
     match cmd {
         Command::CreatePayIn(_) => vec![],
         Command::CreatePayOut(row) => {
-            vec![(
-                (row.merchant_id.clone(), row.mode.clone(), row.currency.clone()),
-                vec![Merchant(Available), Merchant(Hold)],
-            )]
+            vec![((row.merchant_id.clone(), row.mode, row.currency.clone()), vec![Merchant(Available), Merchant(Hold)])]
         }
         Command::PayIn(c) => on_payin(&c.id, vec![Merchant(Available), System(ProviderClearing), System(Fees)]),
         Command::PayOut(c) => payouts
             .get(&c.id)
             .map(|r| {
                 let accts = vec![Merchant(Available), Merchant(Hold), System(PayoutClearing), System(Fees)];
-                vec![((r.merchant_id.clone(), r.mode.clone(), r.currency.clone()), accts)]
+                vec![((r.merchant_id.clone(), r.mode, r.currency.clone()), accts)]
             })
             .unwrap_or_default(),
         Command::Adjust(a) => {
-            let key = (a.merchant_id.clone(), a.mode.as_str().to_string(), a.currency.clone());
+            let key = (a.merchant_id.clone(), a.mode, a.currency.clone());
             vec![(key, vec![Merchant(Available), System(Adjustments)])]
         }
         Command::OpenDispute(d) => on_payin(&d.row.payin_id, vec![Merchant(Available), Merchant(Frozen)]),
@@ -168,12 +163,12 @@ impl Batch<'_> {
         for c in cmds {
             for ((merchant, mode, currency), refs) in accounts_for(c, &self.payins, &self.payouts) {
                 for r in refs {
-                    let id = r.account_id(&merchant, &mode, &currency);
+                    let id = r.account_id(&merchant, mode.as_str(), &currency);
                     needed.entry(id.clone()).or_insert_with(|| {
                         vec![
                             id.into(),
                             merchant.clone().into(),
-                            mode.clone().into(),
+                            mode.as_str().into(),
                             i64::from(r.is_merchant()).into(),
                             currency.clone().into(),
                             r.bucket_name().into(),
