@@ -83,6 +83,101 @@ fn encode(kind: IdKind, value: u128) -> String {
     out
 }
 
+/// Declares a typed id: a newtype over the id's text that only [`new`]
+/// (a fresh id of its kind) and `parse` (text of the right shape) build, so
+/// a payout id cannot be passed where a payin id is meant. It derefs to
+/// `str` for formatting, SQL binds and comparisons with text.
+///
+/// [`new`]: PayInId::new
+macro_rules! typed_ids {
+    ($($(#[$meta:meta])* $name:ident => $kind:expr;)*) => {$(
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A fresh id, ordered after every id this process made before.
+            pub fn new() -> $name {
+                $name(new_monotonic_id($kind))
+            }
+
+            /// `Some` when `text` has the shape of an id of this kind.
+            pub fn parse(text: &str) -> Option<$name> {
+                looks_like($kind, text).then(|| $name(text.to_string()))
+            }
+
+            /// An id read back from storage, trusted as written.
+            pub fn from_stored(text: String) -> $name {
+                $name(text)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> $name {
+                $name::new()
+            }
+        }
+
+        /// Maps keyed by ids can be asked with text: the id hashes and
+        /// orders exactly as its text does.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+    )*};
+}
+
+typed_ids! {
+    /// `mch_…`
+    MerchantId => IdKind::Merchant;
+    /// `pi_…`
+    PayInId => IdKind::PayIn;
+    /// `po_…`
+    PayOutId => IdKind::PayOut;
+    /// `dp_…`
+    DisputeId => IdKind::Dispute;
+}
+
 /// True when `s` has the shape of an id of `kind`; used to answer 404 early
 /// without a database round trip for obviously foreign ids.
 pub fn looks_like(kind: IdKind, s: &str) -> bool {
@@ -110,6 +205,17 @@ mod tests {
         let ids: Vec<_> = (0..1000).map(|_| new_monotonic_id(IdKind::LedgerEntry)).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert!(looks_like(IdKind::LedgerEntry, &ids[0]));
+    }
+
+    #[test]
+    fn typed_ids_only_take_their_own_kind() {
+        let id = PayInId::new();
+        assert!(id.starts_with("pi_"), "{id}");
+        assert_eq!(PayInId::parse(&id), Some(id.clone()));
+        assert_eq!(PayOutId::parse(&id), None, "a payin id is not a payout id");
+        assert_eq!(PayInId::parse("pi_short"), None);
+        assert!(PayInId::new() > id, "fresh ids sort after older ones");
+        assert_eq!(String::from(id.clone()), id.as_str());
     }
 
     #[test]

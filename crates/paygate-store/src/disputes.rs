@@ -4,15 +4,16 @@
 use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
 use paygate_core::disputes::DisputeStatus;
+use paygate_core::ids::{DisputeId, PayInId};
 use paygate_core::tokens::Mode;
 use sqlx::Row;
 
 crate::table_row! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct DisputeRow, columns DISPUTE_COLUMNS {
-        pub id: String,
+        pub id: DisputeId,
         pub merchant_id: String,
-        pub payin_id: String,
+        pub payin_id: PayInId,
         pub mode: Mode,
         pub status: DisputeStatus,
         pub claimed_amount: i64,

@@ -3,6 +3,7 @@
 
 use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
+use paygate_core::ids::{PayInId, PayOutId};
 use paygate_core::payments::{Method, PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
 use sqlx::Row;
@@ -10,7 +11,7 @@ use sqlx::Row;
 crate::table_row! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct PayInRow, columns PAYIN_COLUMNS {
-        pub id: String,
+        pub id: PayInId,
         pub merchant_id: String,
         pub merchant_order_id: String,
         pub status: PayInStatus,
@@ -47,7 +48,7 @@ crate::table_row! {
 crate::table_row! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct PayOutRow, columns PAYOUT_COLUMNS {
-        pub id: String,
+        pub id: PayOutId,
         pub merchant_id: String,
         pub merchant_order_id: String,
         pub status: PayOutStatus,

@@ -7,6 +7,7 @@
 use crate::db::{Result, StoreError};
 use crate::sql::P;
 use paygate_core::disputes::DisputeStatus;
+use paygate_core::ids::{DisputeId, PayInId, PayOutId};
 use paygate_core::payments::{Method, PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
 use sqlx::any::AnyRow;
@@ -81,6 +82,21 @@ macro_rules! named_column {
 }
 named_column!(PayInStatus, PayOutStatus, DisputeStatus, Mode, Method);
 
+/// Typed ids are stored as their text and trusted as written.
+macro_rules! id_column {
+    ($($id:ty),*) => {$(
+        impl Column for $id {
+            fn param(&self) -> P {
+                self.as_str().to_string().into()
+            }
+            fn read(row: &AnyRow, column: &str) -> Result<Self> {
+                Ok(<$id>::from_stored(row.try_get(column)?))
+            }
+        }
+    )*};
+}
+id_column!(PayInId, PayOutId, DisputeId);
+
 /// Declares a row struct whose field names are its table's column names,
 /// with `$columns` (the names in order), `params()` (the values in that
 /// order) and `from_row()`.
@@ -137,7 +153,7 @@ mod tests {
         .await
         .unwrap();
         let payin = PayInRow {
-            id: "pi_1".into(),
+            id: paygate_core::ids::PayInId::new(),
             merchant_id: "m".into(),
             merchant_order_id: "o-1".into(),
             status: PayInStatus::Expired,
@@ -176,9 +192,9 @@ mod tests {
         assert_eq!(PayInRow::from_row(&read).unwrap(), payin);
 
         let dispute = DisputeRow {
-            id: "dp_1".into(),
+            id: paygate_core::ids::DisputeId::new(),
             merchant_id: "m".into(),
-            payin_id: "pi_1".into(),
+            payin_id: payin.id.clone(),
             mode: paygate_core::tokens::Mode::Live,
             status: DisputeStatus::Rejected,
             claimed_amount: 1_000,

@@ -36,6 +36,23 @@ impl From<&str> for P {
         P::T(v.to_string())
     }
 }
+/// Typed ids bind as their text.
+macro_rules! id_param {
+    ($($id:ty),*) => {$(
+        impl From<$id> for P {
+            fn from(id: $id) -> P {
+                String::from(id).into()
+            }
+        }
+        impl From<&$id> for P {
+            fn from(id: &$id) -> P {
+                id.as_str().into()
+            }
+        }
+    )*};
+}
+id_param!(paygate_core::ids::PayInId, paygate_core::ids::PayOutId, paygate_core::ids::DisputeId);
+
 impl From<Option<String>> for P {
     fn from(v: Option<String>) -> P {
         P::OT(v)

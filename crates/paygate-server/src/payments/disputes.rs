@@ -6,7 +6,7 @@ use crate::http::envelope::rfc3339;
 use crate::payments::input::AmountIn;
 use base64::Engine;
 use paygate_core::disputes::{receipt_filename, DisputeStatus, ReceiptKind, MAX_RECEIPT_BYTES};
-use paygate_core::ids::{new_id, IdKind};
+use paygate_core::ids::DisputeId;
 use paygate_core::money::{format_minor, Currencies};
 use paygate_store::disputes::DisputeRow;
 use paygate_store::payments::PayInRow;
@@ -113,7 +113,7 @@ pub fn new_dispute(input: &DisputeCreateIn, payin: &PayInRow, currencies: &Curre
     let comment = optional_text(&input.comment, "comment", MAX_COMMENT_CHARS)?;
     let receipt = input.receipt.check()?;
     let row = DisputeRow {
-        id: new_id(IdKind::Dispute),
+        id: DisputeId::new(),
         merchant_id: payin.merchant_id.clone(),
         payin_id: payin.id.clone(),
         mode: payin.mode,
@@ -181,8 +181,8 @@ pub struct DisputeOut {
 pub fn dispute_out(r: &DisputeRow, currencies: &Currencies) -> DisputeOut {
     let exp = currencies.exponent(&r.currency).unwrap_or(0);
     DisputeOut {
-        id: r.id.clone(),
-        payin_id: r.payin_id.clone(),
+        id: r.id.to_string(),
+        payin_id: r.payin_id.to_string(),
         status: r.status.as_str().into(),
         claimed_amount: format_minor(r.claimed_amount, exp),
         resolved_amount: r.resolved_amount.map(|a| format_minor(a, exp)),

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use paygate_core::callback_url::CallbackUrl;
 use paygate_core::email::Email;
 use paygate_core::fees::{FeeSchedule, Kind, Limits};
-use paygate_core::ids::{new_id, IdKind};
+use paygate_core::ids::PayInId;
 use paygate_core::money::format_minor;
 use paygate_core::payments::{valid_merchant_order_id, Method, PayInStatus};
 use paygate_store::merchants::MerchantRecord;
@@ -166,7 +166,7 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
             Provider::Manual => manual_assignment(&state.db, method, &input.currency, amount, &excluded).await?,
         };
         let row = PayInRow {
-            id: new_id(IdKind::PayIn),
+            id: PayInId::new(),
             merchant_id: m.id.clone(),
             merchant_order_id: input.merchant_order_id.clone(),
             status: PayInStatus::Pending,

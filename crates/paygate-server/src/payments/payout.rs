@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use paygate_core::destination;
 use paygate_core::fees::Kind;
-use paygate_core::ids::{new_id, IdKind};
+use paygate_core::ids::PayOutId;
 use paygate_core::money::format_minor;
 use paygate_core::payments::{valid_merchant_order_id, PayOutStatus};
 use paygate_store::merchants::MerchantRecord;
@@ -87,7 +87,7 @@ pub async fn create(
         callback.as_deref(),
         meta.as_deref(),
     ]);
-    let id = new_id(IdKind::PayOut);
+    let id = PayOutId::new();
     let now = now_micros();
     let row = PayOutRow {
         destination_sealed: state.master_key.seal(&id, &full),

@@ -58,7 +58,7 @@ fn raw_json(text: &str) -> Box<RawValue> {
 pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
     let exp = currencies.exponent(&r.currency).unwrap_or(0);
     PayInOut {
-        id: r.id.clone(),
+        id: r.id.to_string(),
         merchant_order_id: r.merchant_order_id.clone(),
         status: r.status.as_str().into(),
         amount: format_minor(r.amount, exp),
@@ -122,7 +122,7 @@ pub struct PayOutOut {
 pub fn payout_out(r: &PayOutRow, currencies: &Currencies) -> PayOutOut {
     let exp = currencies.exponent(&r.currency).unwrap_or(0);
     PayOutOut {
-        id: r.id.clone(),
+        id: r.id.to_string(),
         merchant_order_id: r.merchant_order_id.clone(),
         status: r.status.as_str().into(),
         amount: format_minor(r.amount, exp),

@@ -48,7 +48,7 @@ pub(super) async fn apply(
         Err(CmdError::Retry) => {
             metrics::counter!("paygate_writer_careful_retries_total").increment(1);
             let inserted = inserted_ids(conn, cmds).await?;
-            let went_in = |c: &Command| matches!(c, Command::CreatePayIn(r) if inserted.contains(&r.id));
+            let went_in = |c: &Command| matches!(c, Command::CreatePayIn(r) if inserted.contains(r.id.as_str()));
             let redo: Vec<Command> = cmds.iter().filter(|c| !went_in(c)).cloned().collect();
             let mut redone = super::retry::apply_in_transaction(conn, ctx, &redo).await?.into_iter();
             // Answers in command order: a command was either inserted or redone.

@@ -28,6 +28,7 @@ use crate::sql::P;
 use decide::rule_error;
 use load::{fetch_rows, lookup};
 use paygate_core::book::Book;
+use paygate_core::ids::{DisputeId, PayInId, PayOutId};
 use persist::insert_rows;
 use sqlx::AnyConnection;
 use std::collections::{BTreeSet, HashMap};
@@ -75,14 +76,14 @@ pub struct Batch<'a> {
     new_adjustments: Vec<Vec<P>>,
     render: &'a dyn Render,
     now: i64,
-    payins: HashMap<String, PayInRow>,
-    payin_by_order: HashMap<OrderKey, String>,
-    new_payins: Vec<String>,
-    dirty_payins: BTreeSet<String>,
-    payouts: HashMap<String, PayOutRow>,
-    payout_by_order: HashMap<OrderKey, String>,
-    new_payouts: Vec<String>,
-    dirty_payouts: BTreeSet<String>,
+    payins: HashMap<PayInId, PayInRow>,
+    payin_by_order: HashMap<OrderKey, PayInId>,
+    new_payins: Vec<PayInId>,
+    dirty_payins: BTreeSet<PayInId>,
+    payouts: HashMap<PayOutId, PayOutRow>,
+    payout_by_order: HashMap<OrderKey, PayOutId>,
+    new_payouts: Vec<PayOutId>,
+    dirty_payouts: BTreeSet<PayOutId>,
     /// The balances of every account the batch may touch.
     book: Book,
     /// Accounts the batch may touch that do not exist yet, with their
@@ -93,14 +94,14 @@ pub struct Batch<'a> {
     /// object id → sequence of its latest event (loaded, then advanced by
     /// this batch), so each object's events are numbered 1, 2, ….
     sequences: HashMap<String, i64>,
-    disputes: HashMap<String, DisputeRow>,
+    disputes: HashMap<DisputeId, DisputeRow>,
     /// payin id → its open dispute, as loaded and as changed by this batch.
-    open_dispute_of: HashMap<String, String>,
+    open_dispute_of: HashMap<PayInId, DisputeId>,
     /// payin id → how many disputes it has had (for payins being disputed).
-    disputes_of: HashMap<String, usize>,
-    new_disputes: Vec<String>,
-    dirty_disputes: BTreeSet<String>,
-    new_receipts: Vec<(String, Arc<[u8]>)>,
+    disputes_of: HashMap<PayInId, usize>,
+    new_disputes: Vec<DisputeId>,
+    dirty_disputes: BTreeSet<DisputeId>,
+    new_receipts: Vec<(DisputeId, Arc<[u8]>)>,
 }
 
 impl<'a> Batch<'a> {

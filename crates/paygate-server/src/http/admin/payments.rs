@@ -87,7 +87,7 @@ async fn search_payins(
     Ok(ok(page(
         rows,
         filter.limit,
-        |r| r.id.clone(),
+        |r| r.id.to_string(),
         |r| PayInOut { merchant_id: Some(r.merchant_id.clone()), ..payin_out(r, &state.currencies) },
     )))
 }
@@ -179,7 +179,7 @@ async fn search_payouts(
     Ok(ok(page(
         rows,
         filter.limit,
-        |r| r.id.clone(),
+        |r| r.id.to_string(),
         |r| PayOutOut { merchant_id: Some(r.merchant_id.clone()), ..payout_out(r, &state.currencies) },
     )))
 }

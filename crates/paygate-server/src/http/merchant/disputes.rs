@@ -101,7 +101,7 @@ pub async fn list_disputes(State(state): State<AppState>, req: Signed<DisputeLis
         ..dispute_filter(input.statuses, &input.date_from, &input.date_to, input.limit)?
     };
     let rows = state.db.list_disputes(&filter).await?;
-    Ok(ok(super::paging::page(rows, filter.limit, |r| r.id.clone(), |r| dispute_out(r, &state.currencies))))
+    Ok(ok(super::paging::page(rows, filter.limit, |r| r.id.to_string(), |r| dispute_out(r, &state.currencies))))
 }
 
 /// Withdraw an open dispute: whatever it froze returns to `available`.
@@ -111,8 +111,8 @@ pub async fn list_disputes(State(state): State<AppState>, req: Signed<DisputeLis
 pub async fn cancel_dispute(State(state): State<AppState>, req: Signed<IdIn>) -> ApiResult<Response> {
     let dispute = state.db.dispute(Some(&req.merchant.id), &req.body.id).await?.ok_or(ApiError::NotFound)?;
     let change = DisputeChange {
-        id: dispute.id,
-        payin_id: dispute.payin_id,
+        id: dispute.id.into(),
+        payin_id: dispute.payin_id.into(),
         merchant_id: dispute.merchant_id,
         to: DisputeStatus::Cancelled,
         resolved_amount: None,

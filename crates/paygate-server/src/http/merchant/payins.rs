@@ -63,7 +63,7 @@ pub async fn get_payin(State(state): State<AppState>, req: Signed<GetIn>) -> Api
 pub async fn list_payins(State(state): State<AppState>, req: Signed<ListIn>) -> ApiResult<Response> {
     let filter = list_filter(&state, &req.body, Some(&req.merchant.id), |s| PayInStatus::parse(s).is_some())?;
     let rows = state.db.list_payins(&filter).await?;
-    Ok(ok(super::paging::page(rows, filter.limit, |r| r.id.clone(), |r| payin_out(r, &state.currencies))))
+    Ok(ok(super::paging::page(rows, filter.limit, |r| r.id.to_string(), |r| payin_out(r, &state.currencies))))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -57,7 +57,7 @@ pub async fn sandbox_pay(State(state): State<AppState>, req: Signed<SandboxPayIn
         return Err(ApiError::validation("amount", "at most ten times the payin's amount in the sandbox"));
     }
     let change = PayInChange {
-        id: payin.id,
+        id: payin.id.into(),
         merchant_id: Some(req.merchant.id.clone()),
         to: PayInStatus::Success,
         amount,
@@ -94,6 +94,9 @@ pub async fn sandbox_settle(State(state): State<AppState>, req: Signed<SandboxSe
         _ => vec![outcome],
     };
     let reason = (outcome == PayOutStatus::Failed).then(|| "sandbox: failed by request".to_string());
-    payout_change(&state, PayOutChange { id: payout.id, merchant_id: Some(req.merchant.id.clone()), path, reason })
-        .await
+    payout_change(
+        &state,
+        PayOutChange { id: payout.id.into(), merchant_id: Some(req.merchant.id.clone()), path, reason },
+    )
+    .await
 }

@@ -70,7 +70,7 @@ impl Batch<'_> {
     pub(super) fn change_payin(&mut self, ch: &PayInChange) -> Result<Outcome, CmdError> {
         let row = self
             .payins
-            .get(&ch.id)
+            .get(ch.id.as_str())
             .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| *m == r.merchant_id))
             .ok_or(CmdError::NotFound)?;
         let rule = ResolvedFee { percent_e4: row.fee_percent_e4, fixed_minor: row.fee_fixed };
@@ -101,7 +101,7 @@ impl Batch<'_> {
     pub(super) fn change_payout(&mut self, ch: &PayOutChange) -> Result<Outcome, CmdError> {
         let row = self
             .payouts
-            .get(&ch.id)
+            .get(ch.id.as_str())
             .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| *m == r.merchant_id))
             .ok_or(CmdError::NotFound)?;
         let steps = rules::payout_moves(row.status, &ch.path, row.amount, row.fee).map_err(rule_error)?;

@@ -14,6 +14,7 @@ use crate::writer::render::EventObject;
 use crate::StoreError;
 use paygate_core::disputes::{disputable, DisputeStatus, DISPUTE_WINDOW_MICROS, MAX_DISPUTES_PER_PAYIN};
 use paygate_core::fees::ResolvedFee;
+use paygate_core::ids::{DisputeId, PayInId};
 use paygate_core::ledger::{AccountRef, Bucket};
 use paygate_core::rules::{self, DisputedPayIn, Subject};
 use sqlx::{AnyConnection, Row};
@@ -51,9 +52,9 @@ impl Batch<'_> {
             for r in bind_all(lookup(&sql), payins.into_iter().map(P::from).collect()).fetch_all(&mut *conn).await? {
                 let (id, payin_id, status): (String, String, String) =
                     (r.try_get("id")?, r.try_get("payin_id")?, r.try_get("status")?);
-                *self.disputes_of.entry(payin_id.clone()).or_default() += 1;
+                *self.disputes_of.entry(PayInId::from_stored(payin_id.clone())).or_default() += 1;
                 if status == DisputeStatus::Open.as_str() {
-                    self.open_dispute_of.insert(payin_id, id);
+                    self.open_dispute_of.insert(PayInId::from_stored(payin_id), DisputeId::from_stored(id));
                 }
             }
         }
@@ -116,7 +117,7 @@ impl Batch<'_> {
     pub(super) fn change_dispute(&mut self, ch: &DisputeChange) -> Result<Outcome, CmdError> {
         let dispute = self
             .disputes
-            .get(&ch.id)
+            .get(ch.id.as_str())
             .filter(|d| d.merchant_id == ch.merchant_id && d.payin_id == ch.payin_id)
             .ok_or(CmdError::NotFound)?
             .clone();
@@ -199,7 +200,7 @@ impl Batch<'_> {
         insert_rows(self.backend, conn, "disputes", DISPUTE_COLUMNS, new).await?;
         for (id, data) in std::mem::take(&mut self.new_receipts) {
             sqlx::query("INSERT INTO dispute_receipts (dispute_id, data) VALUES ($1, $2)")
-                .bind(id)
+                .bind(id.as_str())
                 .bind(&data[..])
                 .execute(&mut *conn)
                 .await?;
@@ -210,7 +211,7 @@ impl Batch<'_> {
                 "UPDATE disputes SET status = $2, resolved_amount = $3, resolution_reason = $4, \
                  resolution_comment = $5, updated_at = $6, resolved_at = $7 WHERE id = $1",
             )
-            .bind(&r.id)
+            .bind(r.id.as_str())
             .bind(r.status.as_str())
             .bind(r.resolved_amount)
             .bind(&r.resolution_reason)

@@ -9,6 +9,7 @@ use crate::payments::{PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
 use crate::sql::{bind_all, list, pad_pow2, P};
 use crate::writer::batch::Lookup;
 use crate::writer::command::{Adjustment, CmdError, Command};
+use paygate_core::ids::{PayInId, PayOutId};
 use paygate_core::ledger::{AccountRef, Bucket, SystemAccount};
 use paygate_core::tokens::Mode;
 use sqlx::any::AnyRow;
@@ -21,8 +22,8 @@ type LedgerKey = (String, Mode, String);
 /// Accounts a command may touch, given the row it refers to.
 fn accounts_for(
     cmd: &Command,
-    payins: &HashMap<String, PayInRow>,
-    payouts: &HashMap<String, PayOutRow>,
+    payins: &HashMap<PayInId, PayInRow>,
+    payouts: &HashMap<PayOutId, PayOutRow>,
 ) -> Vec<(LedgerKey, Vec<AccountRef>)> {
     use AccountRef::{Merchant, System};
     use Bucket::{Available, Frozen, Hold};
@@ -38,7 +39,7 @@ fn accounts_for(
         }
         Command::PayIn(c) => on_payin(&c.id, vec![Merchant(Available), System(ProviderClearing), System(Fees)]),
         Command::PayOut(c) => payouts
-            .get(&c.id)
+            .get(c.id.as_str())
             .map(|r| {
                 let accts = vec![Merchant(Available), Merchant(Hold), System(PayoutClearing), System(Fees)];
                 vec![((r.merchant_id.clone(), r.mode, r.currency.clone()), accts)]
@@ -81,7 +82,7 @@ impl Batch<'_> {
                 }
                 Command::Adjust(_) => {}
                 Command::OpenDispute(d) => {
-                    payin_ids.insert(d.row.payin_id.clone());
+                    payin_ids.insert(d.row.payin_id.to_string());
                 }
                 Command::Dispute(ch) => {
                     payin_ids.insert(ch.payin_id.clone());

@@ -54,7 +54,7 @@ impl Batch<'_> {
                 "UPDATE payins SET status = $2, amount = $3, fee = $4, failure_reason = $5, updated_at = $6, \
                  completed_at = $7, has_open_dispute = $8 WHERE id = $1",
             )
-            .bind(&r.id)
+            .bind(r.id.as_str())
             .bind(r.status.as_str())
             .bind(r.amount)
             .bind(r.fee)
@@ -70,7 +70,7 @@ impl Batch<'_> {
             sqlx::query(
                 "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5 WHERE id = $1",
             )
-            .bind(&r.id)
+            .bind(r.id.as_str())
             .bind(r.status.as_str())
             .bind(&r.failure_reason)
             .bind(r.updated_at)
