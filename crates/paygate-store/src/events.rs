@@ -8,10 +8,11 @@
 //! again: nothing is lost, and the worst case is one extra delivery, which
 //! at-least-once delivery allows.
 //!
-//! Order: each event carries its object's `sequence`, and an event is only
-//! claimed when no earlier event of the same object is `pending` or
-//! `waiting`, so a receiver never sees `payout.success` before
-//! `payout.processing` (unless the earlier one finally failed).
+//! Order: each event carries its object's `sequence`. An event is claimed
+//! only when no earlier event of the same object is `pending`, and one
+//! claimed behind a `waiting` event is parked beside it without an attempt,
+//! so a receiver never sees `payout.success` before `payout.processing`
+//! (unless the earlier one finally failed).
 //!
 //! No destination: an event whose object has no `callback_url` while its
 //! merchant has no `webhook_url` is not an attempt. It becomes `waiting`
