@@ -4,7 +4,7 @@
 use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
 use paygate_core::disputes::DisputeStatus;
-use paygate_core::ids::{DisputeId, PayInId};
+use paygate_core::ids::{DisputeId, MerchantId, PayInId};
 use paygate_core::tokens::Mode;
 use sqlx::Row;
 
@@ -12,7 +12,7 @@ crate::table_row! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct DisputeRow, columns DISPUTE_COLUMNS {
         pub id: DisputeId,
-        pub merchant_id: String,
+        pub merchant_id: MerchantId,
         pub payin_id: PayInId,
         pub mode: Mode,
         pub status: DisputeStatus,

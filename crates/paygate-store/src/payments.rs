@@ -3,7 +3,7 @@
 
 use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
-use paygate_core::ids::{PayInId, PayOutId};
+use paygate_core::ids::{MerchantId, PayInId, PayOutId};
 use paygate_core::payments::{Method, PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
 use sqlx::Row;
@@ -12,7 +12,7 @@ crate::table_row! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct PayInRow, columns PAYIN_COLUMNS {
         pub id: PayInId,
-        pub merchant_id: String,
+        pub merchant_id: MerchantId,
         pub merchant_order_id: String,
         pub status: PayInStatus,
         pub amount: i64,
@@ -49,7 +49,7 @@ crate::table_row! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct PayOutRow, columns PAYOUT_COLUMNS {
         pub id: PayOutId,
-        pub merchant_id: String,
+        pub merchant_id: MerchantId,
         pub merchant_order_id: String,
         pub status: PayOutStatus,
         pub amount: i64,

@@ -7,7 +7,7 @@
 use crate::db::{Result, StoreError};
 use crate::sql::P;
 use paygate_core::disputes::DisputeStatus;
-use paygate_core::ids::{DisputeId, PayInId, PayOutId};
+use paygate_core::ids::{DisputeId, MerchantId, PayInId, PayOutId};
 use paygate_core::payments::{Method, PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
 use sqlx::any::AnyRow;
@@ -95,7 +95,7 @@ macro_rules! id_column {
         }
     )*};
 }
-id_column!(PayInId, PayOutId, DisputeId);
+id_column!(MerchantId, PayInId, PayOutId, DisputeId);
 
 /// Declares a row struct whose field names are its table's column names,
 /// with `$columns` (the names in order), `params()` (the values in that
@@ -154,7 +154,7 @@ mod tests {
         .unwrap();
         let payin = PayInRow {
             id: paygate_core::ids::PayInId::new(),
-            merchant_id: "m".into(),
+            merchant_id: paygate_core::ids::MerchantId::from_stored("m".into()),
             merchant_order_id: "o-1".into(),
             status: PayInStatus::Expired,
             amount: 1_500,
@@ -193,7 +193,7 @@ mod tests {
 
         let dispute = DisputeRow {
             id: paygate_core::ids::DisputeId::new(),
-            merchant_id: "m".into(),
+            merchant_id: paygate_core::ids::MerchantId::from_stored("m".into()),
             payin_id: payin.id.clone(),
             mode: paygate_core::tokens::Mode::Live,
             status: DisputeStatus::Rejected,

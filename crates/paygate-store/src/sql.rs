@@ -51,7 +51,12 @@ macro_rules! id_param {
         }
     )*};
 }
-id_param!(paygate_core::ids::PayInId, paygate_core::ids::PayOutId, paygate_core::ids::DisputeId);
+id_param!(
+    paygate_core::ids::MerchantId,
+    paygate_core::ids::PayInId,
+    paygate_core::ids::PayOutId,
+    paygate_core::ids::DisputeId
+);
 
 impl From<Option<String>> for P {
     fn from(v: Option<String>) -> P {

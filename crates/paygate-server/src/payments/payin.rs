@@ -8,7 +8,7 @@ use crate::state::AppState;
 use paygate_core::callback_url::CallbackUrl;
 use paygate_core::email::Email;
 use paygate_core::fees::{FeeSchedule, Kind, Limits};
-use paygate_core::ids::PayInId;
+use paygate_core::ids::{MerchantId, PayInId};
 use paygate_core::money::format_minor;
 use paygate_core::payments::{valid_merchant_order_id, Method, PayInStatus};
 use paygate_store::merchants::MerchantRecord;
@@ -167,7 +167,7 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
         };
         let row = PayInRow {
             id: PayInId::new(),
-            merchant_id: m.id.clone(),
+            merchant_id: MerchantId::from_stored(m.id.clone()),
             merchant_order_id: input.merchant_order_id.clone(),
             status: PayInStatus::Pending,
             amount,

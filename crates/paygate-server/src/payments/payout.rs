@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use paygate_core::destination;
 use paygate_core::fees::Kind;
-use paygate_core::ids::PayOutId;
+use paygate_core::ids::{MerchantId, PayOutId};
 use paygate_core::money::format_minor;
 use paygate_core::payments::{valid_merchant_order_id, PayOutStatus};
 use paygate_store::merchants::MerchantRecord;
@@ -92,7 +92,7 @@ pub async fn create(
     let row = PayOutRow {
         destination_sealed: state.master_key.seal(&id, &full),
         id,
-        merchant_id: m.id.clone(),
+        merchant_id: MerchantId::from_stored(m.id.clone()),
         merchant_order_id: input.merchant_order_id.clone(),
         status: PayOutStatus::Pending,
         amount,

@@ -4,6 +4,7 @@ use crate::disputes::DisputeRow;
 use crate::payments::{PayInRow, PayOutRow};
 use crate::StoreError;
 use paygate_core::disputes::DisputeStatus;
+use paygate_core::ids::MerchantId;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub struct PayOutChange {
 /// An operator credit (positive) or debit (negative) of `available`.
 #[derive(Clone, Debug)]
 pub struct Adjustment {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     /// Which ledger: test and live money are kept apart.
     pub mode: Mode,
     pub currency: String,

@@ -12,9 +12,10 @@
 //! each shard's memory covers its merchants.
 
 use super::command::Command;
+use paygate_core::ids::MerchantId;
 use std::collections::{HashSet, VecDeque};
 
-pub(crate) type OrderKey = (String, String);
+pub(crate) type OrderKey = (MerchantId, String);
 
 /// How many order ids of each kind a shard remembers (about 8 MiB at most).
 const CAPACITY: usize = 65_536;
@@ -75,13 +76,14 @@ mod tests {
     #[test]
     fn forgets_the_oldest_beyond_capacity() {
         let mut r = Recent::default();
+        let m = MerchantId::from_stored("m".into());
         for i in 0..=CAPACITY {
-            r.remember(&("m".into(), i.to_string()));
+            r.remember(&(m.clone(), i.to_string()));
         }
-        assert!(!r.keys.contains(&("m".into(), "0".into())));
-        assert!(r.keys.contains(&("m".into(), "1".into())));
-        assert!(r.keys.contains(&("m".into(), CAPACITY.to_string())));
-        r.remember(&("m".into(), "1".into()));
+        assert!(!r.keys.contains(&(m.clone(), "0".into())));
+        assert!(r.keys.contains(&(m.clone(), "1".into())));
+        assert!(r.keys.contains(&(m.clone(), CAPACITY.to_string())));
+        r.remember(&(m.clone(), "1".into()));
         assert_eq!(r.order.len(), CAPACITY, "a repeat is not stored twice");
     }
 }

@@ -57,7 +57,7 @@ pub struct DisputeSearchParams {
 }
 
 fn operator_view(r: &DisputeRow, state: &AppState) -> DisputeOut {
-    DisputeOut { merchant_id: Some(r.merchant_id.clone()), ..dispute_out(r, &state.currencies) }
+    DisputeOut { merchant_id: Some(r.merchant_id.to_string()), ..dispute_out(r, &state.currencies) }
 }
 
 /// Search disputes across merchants, newest first.
@@ -163,7 +163,7 @@ async fn resolve(
     let change = DisputeChange {
         id: dispute.id.into(),
         payin_id: dispute.payin_id.into(),
-        merchant_id: dispute.merchant_id,
+        merchant_id: dispute.merchant_id.into(),
         to,
         resolved_amount,
         reason,

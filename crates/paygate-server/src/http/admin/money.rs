@@ -10,7 +10,7 @@ use crate::payments::input::currency_exponent;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
-use paygate_core::ids::{new_id, IdKind};
+use paygate_core::ids::{new_id, IdKind, MerchantId};
 use paygate_core::money::{format_minor, parse_minor, parse_signed_minor};
 use paygate_core::payments::Method;
 use paygate_store::ledger::LedgerReport;
@@ -89,7 +89,7 @@ async fn adjust(
     let adjustment = Adjustment {
         idempotency_key: input.idempotency_key.clone(),
         mode,
-        merchant_id: merchant_id.clone(),
+        merchant_id: MerchantId::from_stored(merchant_id.clone()),
         currency: input.currency.clone(),
         amount,
         reason: reason.into(),

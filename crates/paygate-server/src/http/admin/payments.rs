@@ -88,7 +88,7 @@ async fn search_payins(
         rows,
         filter.limit,
         |r| r.id.to_string(),
-        |r| PayInOut { merchant_id: Some(r.merchant_id.clone()), ..payin_out(r, &state.currencies) },
+        |r| PayInOut { merchant_id: Some(r.merchant_id.to_string()), ..payin_out(r, &state.currencies) },
     )))
 }
 
@@ -97,7 +97,7 @@ async fn search_payins(
     responses((status = 200, body = inline(Envelope<PayInOut>)), (status = 404, body = crate::error::ErrorEnvelope)))]
 async fn get_payin(_: Admin, State(state): State<AppState>, PathParam(id): PathParam<String>) -> ApiResult<Response> {
     let r = state.db.payin(None, Some(&id), None).await?.ok_or(ApiError::NotFound)?;
-    Ok(ok(PayInOut { merchant_id: Some(r.merchant_id.clone()), ..payin_out(&r, &state.currencies) }))
+    Ok(ok(PayInOut { merchant_id: Some(r.merchant_id.to_string()), ..payin_out(&r, &state.currencies) }))
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -163,7 +163,7 @@ async fn fail_payin(
 
 async fn payin_change(state: &AppState, change: PayInChange) -> ApiResult<Response> {
     let row = state.writer.move_payin(change).await.map_err(api_error)?;
-    Ok(ok(PayInOut { merchant_id: Some(row.merchant_id.clone()), ..payin_out(&row, &state.currencies) }))
+    Ok(ok(PayInOut { merchant_id: Some(row.merchant_id.to_string()), ..payin_out(&row, &state.currencies) }))
 }
 
 /// Search payouts across merchants, newest first.
@@ -180,7 +180,7 @@ async fn search_payouts(
         rows,
         filter.limit,
         |r| r.id.to_string(),
-        |r| PayOutOut { merchant_id: Some(r.merchant_id.clone()), ..payout_out(r, &state.currencies) },
+        |r| PayOutOut { merchant_id: Some(r.merchant_id.to_string()), ..payout_out(r, &state.currencies) },
     )))
 }
 
@@ -194,7 +194,7 @@ async fn get_payout(_: Admin, State(state): State<AppState>, PathParam(id): Path
         .open(&r.id, &r.destination_sealed)
         .map_err(|e| ApiError::internal(anyhow::anyhow!("payout {}: {e}", r.id)))?;
     Ok(ok(PayOutOut {
-        merchant_id: Some(r.merchant_id.clone()),
+        merchant_id: Some(r.merchant_id.to_string()),
         destination_full: serde_json::from_str(&full).ok(),
         ..payout_out(&r, &state.currencies)
     }))

@@ -113,7 +113,7 @@ pub async fn cancel_dispute(State(state): State<AppState>, req: Signed<IdIn>) ->
     let change = DisputeChange {
         id: dispute.id.into(),
         payin_id: dispute.payin_id.into(),
-        merchant_id: dispute.merchant_id,
+        merchant_id: dispute.merchant_id.into(),
         to: DisputeStatus::Cancelled,
         resolved_amount: None,
         reason: None,

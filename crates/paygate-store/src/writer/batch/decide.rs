@@ -71,7 +71,7 @@ impl Batch<'_> {
         let row = self
             .payins
             .get(ch.id.as_str())
-            .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| *m == r.merchant_id))
+            .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| r.merchant_id == *m))
             .ok_or(CmdError::NotFound)?;
         let rule = ResolvedFee { percent_e4: row.fee_percent_e4, fixed_minor: row.fee_fixed };
         let moved =
@@ -102,7 +102,7 @@ impl Batch<'_> {
         let row = self
             .payouts
             .get(ch.id.as_str())
-            .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| *m == r.merchant_id))
+            .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| r.merchant_id == *m))
             .ok_or(CmdError::NotFound)?;
         let steps = rules::payout_moves(row.status, &ch.path, row.amount, row.fee).map_err(rule_error)?;
         let mut states = vec![row.clone()];

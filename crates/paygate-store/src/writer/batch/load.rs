@@ -9,7 +9,7 @@ use crate::payments::{PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
 use crate::sql::{bind_all, list, pad_pow2, P};
 use crate::writer::batch::Lookup;
 use crate::writer::command::{Adjustment, CmdError, Command};
-use paygate_core::ids::{PayInId, PayOutId};
+use paygate_core::ids::{MerchantId, PayInId, PayOutId};
 use paygate_core::ledger::{AccountRef, Bucket, SystemAccount};
 use paygate_core::tokens::Mode;
 use sqlx::any::AnyRow;
@@ -17,7 +17,7 @@ use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Which ledger (merchant, mode, currency) a command posts to.
-type LedgerKey = (String, Mode, String);
+type LedgerKey = (MerchantId, Mode, String);
 
 /// Accounts a command may touch, given the row it refers to.
 fn accounts_for(
@@ -96,7 +96,7 @@ impl Batch<'_> {
                 let row = sqlx::query(
                     "SELECT tx_id, mode, currency, amount FROM adjustments WHERE merchant_id = $1 AND idempotency_key = $2",
                 )
-                .bind(merchant_id)
+                .bind(merchant_id.as_str())
                 .bind(key)
                 .fetch_optional(&mut *conn)
                 .await?;
