@@ -4,7 +4,7 @@
 use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
 use paygate_core::ids::{MerchantId, PayInId, PayOutId};
-use paygate_core::payments::{Method, PayInStatus, PayOutStatus};
+use paygate_core::payments::{MerchantOrderId, Method, PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
 use sqlx::Row;
 
@@ -13,7 +13,7 @@ crate::table_row! {
     pub struct PayInRow, columns PAYIN_COLUMNS {
         pub id: PayInId,
         pub merchant_id: MerchantId,
-        pub merchant_order_id: String,
+        pub merchant_order_id: MerchantOrderId,
         pub status: PayInStatus,
         pub amount: i64,
         pub original_amount: i64,
@@ -50,7 +50,7 @@ crate::table_row! {
     pub struct PayOutRow, columns PAYOUT_COLUMNS {
         pub id: PayOutId,
         pub merchant_id: MerchantId,
-        pub merchant_order_id: String,
+        pub merchant_order_id: MerchantOrderId,
         pub status: PayOutStatus,
         pub amount: i64,
         pub fee: i64,

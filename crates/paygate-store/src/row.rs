@@ -8,7 +8,7 @@ use crate::db::{Result, StoreError};
 use crate::sql::P;
 use paygate_core::disputes::DisputeStatus;
 use paygate_core::ids::{DisputeId, MerchantId, PayInId, PayOutId};
-use paygate_core::payments::{Method, PayInStatus, PayOutStatus};
+use paygate_core::payments::{MerchantOrderId, Method, PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -95,7 +95,7 @@ macro_rules! id_column {
         }
     )*};
 }
-id_column!(MerchantId, PayInId, PayOutId, DisputeId);
+id_column!(MerchantId, PayInId, PayOutId, DisputeId, MerchantOrderId);
 
 /// Declares a row struct whose field names are its table's column names,
 /// with `$columns` (the names in order), `params()` (the values in that
@@ -155,7 +155,7 @@ mod tests {
         let payin = PayInRow {
             id: paygate_core::ids::PayInId::new(),
             merchant_id: paygate_core::ids::MerchantId::from_stored("m".into()),
-            merchant_order_id: "o-1".into(),
+            merchant_order_id: paygate_core::payments::MerchantOrderId::from_stored("o-1".into()),
             status: PayInStatus::Expired,
             amount: 1_500,
             original_amount: 1_600,

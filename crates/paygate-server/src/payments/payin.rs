@@ -10,7 +10,7 @@ use paygate_core::email::Email;
 use paygate_core::fees::{FeeSchedule, Kind, Limits};
 use paygate_core::ids::{MerchantId, PayInId};
 use paygate_core::money::format_minor;
-use paygate_core::payments::{valid_merchant_order_id, Method, PayInStatus};
+use paygate_core::payments::{MerchantOrderId, Method, PayInStatus};
 use paygate_store::merchants::MerchantRecord;
 use paygate_store::payments::PayInRow;
 use paygate_store::time::now_micros;
@@ -82,11 +82,8 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
     let exp = currency_exponent(&state.currencies, &input.currency)?;
     let method = parse_method(&input.method)?;
     let mut issues = Issues::default();
-    issues.check(
-        valid_merchant_order_id(&input.merchant_order_id),
-        "merchant_order_id",
-        "must be 1-128 characters of A-Z a-z 0-9 . _ : -",
-    );
+    let order_id = MerchantOrderId::parse(&input.merchant_order_id);
+    issues.check(order_id.is_some(), "merchant_order_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
     let amount = input.amount.minor(exp, &input.currency).map_err(|e| issues.add("amount", e)).ok();
     issues.check(
         !input.customer_id.is_empty()
@@ -168,7 +165,7 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
         let row = PayInRow {
             id: PayInId::new(),
             merchant_id: MerchantId::from_stored(m.id.clone()),
-            merchant_order_id: input.merchant_order_id.clone(),
+            merchant_order_id: order_id.clone().expect("no issues means the order id parsed"),
             status: PayInStatus::Pending,
             amount,
             original_amount: amount,

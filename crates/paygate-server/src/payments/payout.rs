@@ -12,7 +12,7 @@ use paygate_core::destination;
 use paygate_core::fees::Kind;
 use paygate_core::ids::{MerchantId, PayOutId};
 use paygate_core::money::format_minor;
-use paygate_core::payments::{valid_merchant_order_id, PayOutStatus};
+use paygate_core::payments::{MerchantOrderId, PayOutStatus};
 use paygate_store::merchants::MerchantRecord;
 use paygate_store::payments::PayOutRow;
 use paygate_store::time::now_micros;
@@ -49,11 +49,8 @@ pub async fn create(
     let exp = currency_exponent(&state.currencies, &input.currency)?;
     let method = parse_method(&input.method)?;
     let mut issues = Issues::default();
-    issues.check(
-        valid_merchant_order_id(&input.merchant_order_id),
-        "merchant_order_id",
-        "must be 1-128 characters of A-Z a-z 0-9 . _ : -",
-    );
+    let order_id = MerchantOrderId::parse(&input.merchant_order_id);
+    issues.check(order_id.is_some(), "merchant_order_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
     let amount = input.amount.minor(exp, &input.currency).map_err(|e| issues.add("amount", e)).ok();
     let dest = destination::parse(method, &input.destination).map_err(|e| issues.add(&e.field, e.issue)).ok();
     if let Some(c) = &input.customer_id {
@@ -93,7 +90,7 @@ pub async fn create(
         destination_sealed: state.master_key.seal(&id, &full),
         id,
         merchant_id: MerchantId::from_stored(m.id.clone()),
-        merchant_order_id: input.merchant_order_id.clone(),
+        merchant_order_id: order_id.clone().expect("no issues means the order id parsed"),
         status: PayOutStatus::Pending,
         amount,
         fee,

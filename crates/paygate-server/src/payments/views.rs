@@ -59,7 +59,7 @@ pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
     let exp = currencies.exponent(&r.currency).unwrap_or(0);
     PayInOut {
         id: r.id.to_string(),
-        merchant_order_id: r.merchant_order_id.clone(),
+        merchant_order_id: r.merchant_order_id.to_string(),
         status: r.status.as_str().into(),
         amount: format_minor(r.amount, exp),
         original_amount: format_minor(r.original_amount, exp),
@@ -123,7 +123,7 @@ pub fn payout_out(r: &PayOutRow, currencies: &Currencies) -> PayOutOut {
     let exp = currencies.exponent(&r.currency).unwrap_or(0);
     PayOutOut {
         id: r.id.to_string(),
-        merchant_order_id: r.merchant_order_id.clone(),
+        merchant_order_id: r.merchant_order_id.to_string(),
         status: r.status.as_str().into(),
         amount: format_minor(r.amount, exp),
         fee: format_minor(r.fee, exp),

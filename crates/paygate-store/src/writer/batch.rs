@@ -28,7 +28,7 @@ use crate::sql::P;
 use decide::rule_error;
 use load::{fetch_rows, lookup};
 use paygate_core::book::Book;
-use paygate_core::ids::{DisputeId, PayInId, PayOutId};
+use paygate_core::ids::{DisputeId, MerchantId, PayInId, PayOutId};
 use persist::insert_rows;
 use sqlx::AnyConnection;
 use std::collections::{BTreeSet, HashMap};
@@ -72,7 +72,7 @@ pub struct Batch<'a> {
     requisite_amounts: std::collections::HashSet<(String, i64)>,
     /// Keyed adjustments already posted (loaded) or posted in this batch:
     /// (merchant, key) → (tx_id, mode, currency, amount).
-    adjustments: HashMap<OrderKey, (String, String, String, i64)>,
+    adjustments: HashMap<(MerchantId, String), (String, String, String, i64)>,
     new_adjustments: Vec<Vec<P>>,
     render: &'a dyn Render,
     now: i64,

@@ -13,9 +13,10 @@
 
 use super::command::Command;
 use paygate_core::ids::MerchantId;
+use paygate_core::payments::MerchantOrderId;
 use std::collections::{HashSet, VecDeque};
 
-pub(crate) type OrderKey = (MerchantId, String);
+pub(crate) type OrderKey = (MerchantId, MerchantOrderId);
 
 /// How many order ids of each kind a shard remembers (about 8 MiB at most).
 const CAPACITY: usize = 65_536;
@@ -78,12 +79,12 @@ mod tests {
         let mut r = Recent::default();
         let m = MerchantId::from_stored("m".into());
         for i in 0..=CAPACITY {
-            r.remember(&(m.clone(), i.to_string()));
+            r.remember(&(m.clone(), MerchantOrderId::from_stored(i.to_string())));
         }
-        assert!(!r.keys.contains(&(m.clone(), "0".into())));
-        assert!(r.keys.contains(&(m.clone(), "1".into())));
-        assert!(r.keys.contains(&(m.clone(), CAPACITY.to_string())));
-        r.remember(&(m.clone(), "1".into()));
+        assert!(!r.keys.contains(&(m.clone(), MerchantOrderId::from_stored("0".into()))));
+        assert!(r.keys.contains(&(m.clone(), MerchantOrderId::from_stored("1".into()))));
+        assert!(r.keys.contains(&(m.clone(), MerchantOrderId::from_stored(CAPACITY.to_string()))));
+        r.remember(&(m.clone(), MerchantOrderId::from_stored("1".into())));
         assert_eq!(r.order.len(), CAPACITY, "a repeat is not stored twice");
     }
 }
