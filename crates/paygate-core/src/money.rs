@@ -99,6 +99,47 @@ pub fn parse_signed_minor(text: &str, exponent: u8) -> Result<i64, AmountError> 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Currencies(BTreeMap<String, u8>);
 
+/// A currency code (`RUB`, `USDT`, …) that the configuration knew when the
+/// payment was made. Made at the edge by [`Currencies::code`], or read back
+/// from storage, where only such codes are written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CurrencyCode(String);
+
+impl CurrencyCode {
+    pub fn from_stored(code: String) -> CurrencyCode {
+        CurrencyCode(code)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for CurrencyCode {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for CurrencyCode {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CurrencyCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<CurrencyCode> for String {
+    fn from(code: CurrencyCode) -> String {
+        code.0
+    }
+}
+
 impl Default for Currencies {
     fn default() -> Self {
         let list = [
@@ -149,6 +190,12 @@ impl Currencies {
 
     pub fn exponent(&self, code: &str) -> Option<u8> {
         self.0.get(code).copied()
+    }
+
+    /// `code` as a currency of this configuration, with its exponent; the
+    /// only way request text becomes a [`CurrencyCode`].
+    pub fn code(&self, code: &str) -> Option<(CurrencyCode, u8)> {
+        self.0.get_key_value(code).map(|(c, e)| (CurrencyCode(c.clone()), *e))
     }
 
     pub fn codes(&self) -> impl Iterator<Item = (&str, u8)> {

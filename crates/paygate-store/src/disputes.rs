@@ -5,6 +5,7 @@ use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
 use paygate_core::disputes::DisputeStatus;
 use paygate_core::ids::{DisputeId, MerchantId, PayInId};
+use paygate_core::money::CurrencyCode;
 use paygate_core::tokens::Mode;
 use sqlx::Row;
 
@@ -18,7 +19,7 @@ crate::table_row! {
         pub status: DisputeStatus,
         pub claimed_amount: i64,
         pub resolved_amount: Option<i64>,
-        pub currency: String,
+        pub currency: CurrencyCode,
         pub comment: Option<String>,
         /// Moved from `available` to `frozen` when the dispute opened.
         pub frozen_amount: i64,

@@ -4,6 +4,7 @@
 use crate::db::{Db, Result};
 use crate::sql::{bind_all, placeholders, P};
 use paygate_core::ids::{MerchantId, PayInId, PayOutId};
+use paygate_core::money::CurrencyCode;
 use paygate_core::payments::{MerchantOrderId, Method, PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
 use sqlx::Row;
@@ -20,7 +21,7 @@ crate::table_row! {
         pub fee: i64,
         pub fee_percent_e4: i64,
         pub fee_fixed: i64,
-        pub currency: String,
+        pub currency: CurrencyCode,
         pub method: Method,
         pub mode: Mode,
         pub provider: String,
@@ -54,7 +55,7 @@ crate::table_row! {
         pub status: PayOutStatus,
         pub amount: i64,
         pub fee: i64,
-        pub currency: String,
+        pub currency: CurrencyCode,
         pub method: Method,
         pub mode: Mode,
         pub provider: String,

@@ -8,6 +8,7 @@ use crate::db::{Result, StoreError};
 use crate::sql::P;
 use paygate_core::disputes::DisputeStatus;
 use paygate_core::ids::{DisputeId, MerchantId, PayInId, PayOutId};
+use paygate_core::money::CurrencyCode;
 use paygate_core::payments::{MerchantOrderId, Method, PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
 use sqlx::any::AnyRow;
@@ -95,7 +96,7 @@ macro_rules! id_column {
         }
     )*};
 }
-id_column!(MerchantId, PayInId, PayOutId, DisputeId, MerchantOrderId);
+id_column!(MerchantId, PayInId, PayOutId, DisputeId, MerchantOrderId, CurrencyCode);
 
 /// Declares a row struct whose field names are its table's column names,
 /// with `$columns` (the names in order), `params()` (the values in that
@@ -162,7 +163,7 @@ mod tests {
             fee: 23,
             fee_percent_e4: 15_000,
             fee_fixed: 1,
-            currency: "RUB".into(),
+            currency: paygate_core::money::CurrencyCode::from_stored("RUB".into()),
             method: paygate_core::payments::Method::Card,
             mode: paygate_core::tokens::Mode::Test,
             provider: "sandbox".into(),
@@ -199,7 +200,7 @@ mod tests {
             status: DisputeStatus::Rejected,
             claimed_amount: 1_000,
             resolved_amount: None,
-            currency: "RUB".into(),
+            currency: paygate_core::money::CurrencyCode::from_stored("RUB".into()),
             comment: Some("c".into()),
             frozen_amount: 17,
             receipt_filename: "r.pdf".into(),

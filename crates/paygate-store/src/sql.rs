@@ -52,6 +52,7 @@ macro_rules! id_param {
     )*};
 }
 id_param!(
+    paygate_core::money::CurrencyCode,
     paygate_core::payments::MerchantOrderId,
     paygate_core::ids::MerchantId,
     paygate_core::ids::PayInId,

@@ -186,7 +186,7 @@ pub fn dispute_out(r: &DisputeRow, currencies: &Currencies) -> DisputeOut {
         status: r.status.as_str().into(),
         claimed_amount: format_minor(r.claimed_amount, exp),
         resolved_amount: r.resolved_amount.map(|a| format_minor(a, exp)),
-        currency: r.currency.clone(),
+        currency: r.currency.to_string(),
         comment: r.comment.clone(),
         receipt: ReceiptOut {
             filename: r.receipt_filename.clone(),

@@ -3,7 +3,7 @@
 //! `merchant_order_id` is the same request.
 
 use crate::error::{ApiError, FieldIssue};
-use paygate_core::money::{parse_positive_minor, AmountError, Currencies};
+use paygate_core::money::{parse_positive_minor, AmountError, Currencies, CurrencyCode};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -42,8 +42,13 @@ impl AmountIn {
 
 /// Looks up the currency's exponent or answers `UNSUPPORTED_CURRENCY`.
 pub fn currency_exponent(currencies: &Currencies, code: &str) -> Result<u8, ApiError> {
+    Ok(currency(currencies, code)?.1)
+}
+
+/// `code` as a configured currency, with its exponent, or 422 `UNSUPPORTED_CURRENCY`.
+pub fn currency(currencies: &Currencies, code: &str) -> Result<(CurrencyCode, u8), ApiError> {
     currencies
-        .exponent(code)
+        .code(code)
         .ok_or_else(|| ApiError::Unprocessable("UNSUPPORTED_CURRENCY", format!("currency {code:?} is not supported")))
 }
 

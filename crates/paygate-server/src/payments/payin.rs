@@ -1,7 +1,7 @@
 //! Creating a payin: validate, price, route, assign requisites, submit.
 
 use super::api_error;
-use super::input::{canonical_json, currency_exponent, metadata, request_digest, AmountIn, Issues};
+use super::input::{canonical_json, currency, metadata, request_digest, AmountIn, Issues};
 use super::providers::{manual_assignment, sandbox_requisites, Assignment, Provider};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -79,7 +79,7 @@ pub fn callback_url(state: &AppState, value: &Option<String>, field: &str, issue
 /// Validates and creates (or finds, for a repeated order id) a payin.
 /// Returns the row and whether it was created now.
 pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) -> Result<(PayInRow, bool), ApiError> {
-    let exp = currency_exponent(&state.currencies, &input.currency)?;
+    let (currency, exp) = currency(&state.currencies, &input.currency)?;
     let method = parse_method(&input.method)?;
     let mut issues = Issues::default();
     let order_id = MerchantOrderId::parse(&input.merchant_order_id);
@@ -172,7 +172,7 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
             fee,
             fee_percent_e4: rule.percent_e4,
             fee_fixed: rule.fixed_minor,
-            currency: input.currency.clone(),
+            currency: currency.clone(),
             method,
             mode: m.mode,
             provider: provider.name().into(),

@@ -3,7 +3,7 @@
 //! that stores the payout, or refuses with INSUFFICIENT_FUNDS.
 
 use super::api_error;
-use super::input::{canonical_json, currency_exponent, metadata, request_digest, AmountIn, Issues};
+use super::input::{canonical_json, currency, metadata, request_digest, AmountIn, Issues};
 use super::payin::{callback_url, check_limits, merchant_rules, parse_method};
 use super::providers::Provider;
 use crate::error::ApiError;
@@ -46,7 +46,7 @@ pub async fn create(
     m: &MerchantRecord,
     input: PayOutCreateIn,
 ) -> Result<(PayOutRow, bool), ApiError> {
-    let exp = currency_exponent(&state.currencies, &input.currency)?;
+    let (currency, exp) = currency(&state.currencies, &input.currency)?;
     let method = parse_method(&input.method)?;
     let mut issues = Issues::default();
     let order_id = MerchantOrderId::parse(&input.merchant_order_id);
@@ -94,7 +94,7 @@ pub async fn create(
         status: PayOutStatus::Pending,
         amount,
         fee,
-        currency: input.currency.clone(),
+        currency: currency.clone(),
         method,
         mode: m.mode,
         provider: Provider::route(m.mode).name().into(),

@@ -5,6 +5,7 @@ use crate::payments::{PayInRow, PayOutRow};
 use crate::StoreError;
 use paygate_core::disputes::DisputeStatus;
 use paygate_core::ids::MerchantId;
+use paygate_core::money::CurrencyCode;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
 use paygate_core::tokens::Mode;
 use std::sync::Arc;
@@ -39,7 +40,7 @@ pub struct Adjustment {
     pub merchant_id: MerchantId,
     /// Which ledger: test and live money are kept apart.
     pub mode: Mode,
-    pub currency: String,
+    pub currency: CurrencyCode,
     pub amount: i64,
     pub reason: String,
     /// When given, a repeat with the same key returns the first posting;

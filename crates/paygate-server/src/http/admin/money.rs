@@ -6,7 +6,7 @@ use crate::http::auth::{Admin, JsonBody, PathParam};
 use crate::http::envelope::{ok, Envelope};
 use crate::http::merchant::balance::{balances_out, BalancesOut};
 use crate::payments::api_error;
-use crate::payments::input::currency_exponent;
+use crate::payments::input::currency;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
@@ -67,7 +67,7 @@ async fn adjust(
     PathParam(merchant_id): PathParam<String>,
     JsonBody(input): JsonBody<AdjustIn>,
 ) -> ApiResult<Response> {
-    let exp = currency_exponent(&state.currencies, &input.currency)?;
+    let (currency, exp) = currency(&state.currencies, &input.currency)?;
     let amount = parse_signed_minor(&input.amount, exp).map_err(|e| ApiError::validation("amount", e.to_string()))?;
     if amount == 0 {
         return Err(ApiError::validation("amount", "must not be zero"));
@@ -90,7 +90,7 @@ async fn adjust(
         idempotency_key: input.idempotency_key.clone(),
         mode,
         merchant_id: MerchantId::from_stored(merchant_id.clone()),
-        currency: input.currency.clone(),
+        currency: currency.clone(),
         amount,
         reason: reason.into(),
     };

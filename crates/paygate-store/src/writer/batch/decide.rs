@@ -169,7 +169,7 @@ impl Batch<'_> {
                 a.amount.into(),
                 self.now.into(),
             ]);
-            self.adjustments.insert(k, (tx_id.clone(), mode.to_string(), a.currency.clone(), a.amount));
+            self.adjustments.insert(k, (tx_id.clone(), mode.to_string(), a.currency.to_string(), a.amount));
         }
         let available_after = self.book.balance(&available).unwrap_or(0);
         Ok(Outcome::Adjusted { tx_id, available_after })

@@ -11,13 +11,14 @@ use crate::writer::batch::Lookup;
 use crate::writer::command::{Adjustment, CmdError, Command};
 use paygate_core::ids::{MerchantId, PayInId, PayOutId};
 use paygate_core::ledger::{AccountRef, Bucket, SystemAccount};
+use paygate_core::money::CurrencyCode;
 use paygate_core::tokens::Mode;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Which ledger (merchant, mode, currency) a command posts to.
-type LedgerKey = (MerchantId, Mode, String);
+type LedgerKey = (MerchantId, Mode, CurrencyCode);
 
 /// Accounts a command may touch, given the row it refers to.
 fn accounts_for(
