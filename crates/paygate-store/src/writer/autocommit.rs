@@ -21,6 +21,7 @@
 use super::backend_of;
 use super::batch::{Batch, Lookup};
 use super::command::{CmdError, Command, Outcome};
+use super::WriteError;
 use crate::payments::PAYIN_COLUMNS;
 use crate::sql::{bind_all, placeholders, rows_per_statement, P};
 use crate::time::now_micros;
@@ -56,7 +57,7 @@ pub(super) async fn apply(
                 .iter()
                 .map(|c| match c {
                     Command::CreatePayIn(r) if went_in(c) => Ok(Outcome::PayIn { row: r.clone(), created: true }),
-                    _ => redone.next().unwrap_or(Err(CmdError::Unavailable)),
+                    _ => redone.next().unwrap_or(Err(WriteError::Unavailable)),
                 })
                 .collect())
         }

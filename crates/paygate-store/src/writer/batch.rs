@@ -21,6 +21,7 @@ mod persist;
 use super::command::{CmdError, Command, Outcome};
 use super::recent::{OrderKey, RecentOrders};
 use super::render::Render;
+use super::WriteError;
 use crate::db::Backend;
 use crate::disputes::DisputeRow;
 use crate::payments::{PayInRow, PayOutRow};
@@ -51,7 +52,7 @@ pub enum Lookup<'a> {
 
 /// Result of a batch: one answer per command.
 pub struct Applied {
-    pub answers: Vec<Result<Outcome, CmdError>>,
+    pub answers: Vec<Result<Outcome, WriteError>>,
     /// Webhook events written; the delivery worker is woken when non-zero.
     pub events: usize,
 }

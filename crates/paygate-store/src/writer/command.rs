@@ -1,5 +1,6 @@
 //! What the writer is asked to do, and what it answers.
 
+use super::typed::WriteError;
 use crate::disputes::DisputeRow;
 use crate::payments::{PayInRow, PayOutRow};
 use crate::StoreError;
@@ -145,40 +146,37 @@ pub enum Outcome {
     },
 }
 
+/// How applying a batch can end besides its answers: a failure every
+/// command of it shares (as callers will see it), or a retry the writer
+/// settles itself (`retry.rs`) and no caller ever sees.
 #[derive(Debug, thiserror::Error)]
 pub enum CmdError {
-    #[error("not found")]
-    NotFound,
-    #[error("cannot move from {current} to {wanted}")]
-    InvalidState { current: String, wanted: String },
-    #[error("insufficient funds")]
-    InsufficientFunds,
-    #[error("merchant_order_id already used with different parameters")]
-    DuplicateOrderId,
-    #[error("this payin already has an open dispute")]
-    DisputeAlreadyOpen,
-    #[error("disputes can be opened within 7 days of the payin's creation")]
-    DisputeWindowClosed,
-    #[error("this payin has been disputed too many times")]
-    TooManyDisputes,
-    #[error("amount arithmetic overflows")]
-    Overflow,
-    #[error("the writer has stopped")]
-    Unavailable,
-    /// A PostgreSQL batch outlived the writer's deadline; its connection is
-    /// closed, and the batch is not applied again (see `writer::apply`).
-    #[error("the database did not answer within the writer's deadline")]
-    Stalled,
-    /// Internal to the writer: an optimistic batch met an existing order id
-    /// and must be redone in careful mode. Never reaches a caller.
+    #[error(transparent)]
+    Failed(#[from] WriteError),
+    /// An optimistic batch met an order id it did not look up: redo it with
+    /// every order id looked up.
     #[error("batch must be retried")]
     Retry,
-    #[error(transparent)]
-    Store(#[from] StoreError),
+}
+
+impl From<StoreError> for CmdError {
+    fn from(e: StoreError) -> Self {
+        CmdError::Failed(WriteError::Store(e))
+    }
 }
 
 impl From<sqlx::Error> for CmdError {
     fn from(e: sqlx::Error) -> Self {
-        CmdError::Store(e.into())
+        CmdError::Failed(WriteError::Store(e.into()))
+    }
+}
+
+impl CmdError {
+    /// As a caller sees it; a retry that escaped is a bug, reported as such.
+    pub fn into_write_error(self) -> WriteError {
+        match self {
+            CmdError::Failed(e) => e,
+            CmdError::Retry => WriteError::Store(StoreError::Corrupt("an internal retry escaped the writer".into())),
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! batches wait 0.65 ms instead of 0.15 ms (12.5k -> 10.4k payouts/s,
 //! measured A/B), for reasons a profile could not show.
 
-use super::command::CmdError;
+use super::WriteError;
 use crate::db::{Backend, Db};
 use std::time::{Duration, Instant};
 
@@ -68,6 +68,6 @@ pub(super) async fn renew(db: &Db, conn: &mut Conn) -> Result<(), sqlx::Error> {
 /// [`crate::StoreError::is_connection_failure`]) or stalled, rather than the
 /// database refusing a statement, after which the connection is fine: sqlx
 /// rolls the transaction back on its next use.
-pub(super) fn connection_failed(e: &CmdError) -> bool {
-    matches!(e, CmdError::Stalled) || matches!(e, CmdError::Store(s) if s.is_connection_failure())
+pub(super) fn connection_failed(e: &WriteError) -> bool {
+    matches!(e, WriteError::Stalled) || matches!(e, WriteError::Store(s) if s.is_connection_failure())
 }

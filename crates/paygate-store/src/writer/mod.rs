@@ -124,11 +124,11 @@ impl Writer {
 
     /// Applies `cmd` durably; returns once its transaction has committed.
     /// Callers use the typed methods of `typed.rs`.
-    async fn submit(&self, cmd: Command) -> Result<Outcome, CmdError> {
+    async fn submit(&self, cmd: Command) -> Result<Outcome, WriteError> {
         let shard = &self.shards[shard_of(cmd.shard_key(), self.shards.len())];
         let (reply, answer) = oneshot::channel();
-        shard.send(Job { cmd, reply }).await.map_err(|_| CmdError::Unavailable)?;
-        answer.await.map_err(|_| CmdError::Unavailable)?
+        shard.send(Job { cmd, reply }).await.map_err(|_| WriteError::Unavailable)?;
+        answer.await.map_err(|_| WriteError::Unavailable)?
     }
 }
 
@@ -218,17 +218,17 @@ async fn apply_once(conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Command], lookup: Lo
     Ok(applied.answers)
 }
 
-type Reply = oneshot::Sender<Result<Outcome, CmdError>>;
+type Reply = oneshot::Sender<Result<Outcome, WriteError>>;
 
 /// A batch's answers, one per command in order; `Err` means nothing of the
 /// batch was written.
-type Answers = Result<Vec<Result<Outcome, CmdError>>, CmdError>;
+type Answers = Result<Vec<Result<Outcome, WriteError>>, CmdError>;
 
 /// No connection could be had: the callers get 503 and may retry.
 fn answer_unavailable(e: &dyn std::fmt::Display, replies: impl IntoIterator<Item = Reply>) {
     tracing::error!(error = %e, "writer has no database connection");
     for reply in replies {
-        let _ = reply.send(Err(CmdError::Unavailable));
+        let _ = reply.send(Err(WriteError::Unavailable));
     }
 }
 

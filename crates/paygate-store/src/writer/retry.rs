@@ -17,12 +17,14 @@
 //!    503 and never replayed, since its old session may still commit it.
 
 use super::batch::Lookup;
-use super::command::{CmdError, Command};
+use super::command::{CmdError, Command, Outcome};
 use super::connection::{self, connection_failed, Conn};
 use super::recent::RecentOrders;
 use super::render::Render;
+use super::WriteError;
 use super::{answer_unavailable, apply_once, autocommit, backend_of, Answers, Ctx, Job, Reply};
 use crate::db::{Backend, Db};
+use crate::StoreError;
 use std::time::Duration;
 
 /// Applies a batch; if the transaction fails as a whole (a constraint hit by
@@ -56,7 +58,7 @@ pub(super) async fn process(
 /// [`process`] once the commands are taken from their jobs.
 async fn process_commands(pool: &Db, conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Command], replies: Vec<Reply>) -> bool {
     let mut result = apply(conn, ctx, cmds).await;
-    if let Err(e @ CmdError::Stalled) = &result {
+    if let Err(e @ CmdError::Failed(WriteError::Stalled)) = &result {
         // Its callers were answered 503 by the same deadline, and the old
         // session may still commit the batch (a COMMIT waiting on a slow
         // disk): applying it again could post an unkeyed adjustment twice.
@@ -64,7 +66,7 @@ async fn process_commands(pool: &Db, conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Com
         answer_unavailable(e, replies);
         return false;
     }
-    if matches!(&result, Err(e) if connection_failed(e)) {
+    if matches!(&result, Err(e) if batch_lost_connection(e)) {
         // The connection died (a restart, a failover, an idle kill): the
         // whole batch once more on a fresh one. Every command is keyed (order
         // id, idempotency key, current status), so one whose commit did land
@@ -75,7 +77,7 @@ async fn process_commands(pool: &Db, conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Com
         }
         result = apply(conn, ctx, cmds).await;
         if let Err(e) = &result {
-            if connection_failed(e) {
+            if batch_lost_connection(e) {
                 // Twice in a row: the database is gone or stalled. Trying the
                 // commands one by one could wait out the deadline for each.
                 answer_unavailable(e, replies);
@@ -93,13 +95,10 @@ async fn process_commands(pool: &Db, conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Com
         Err(e) if cmds.len() == 1 => {
             // A unique violation alone usually means a concurrent node just
             // created the same order: one more try finds and compares it.
-            let retried = match e {
-                CmdError::Store(crate::StoreError::Conflict(_)) => apply(conn, ctx, cmds).await,
-                other => Err(other),
-            };
-            let answer = retried.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)));
+            let retried = if is_conflict(&e) { apply(conn, ctx, cmds).await } else { Err(e) };
+            let answer = only_answer(retried);
             let healthy = !matches!(&answer, Err(e) if connection_failed(e));
-            if let Err(err @ CmdError::Store(_)) = &answer {
+            if let Err(err @ WriteError::Store(_)) = &answer {
                 tracing::error!(error = %err, "writer command failed");
             }
             if let Some(reply) = replies.into_iter().next() {
@@ -109,7 +108,7 @@ async fn process_commands(pool: &Db, conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Com
         }
         Err(e) => {
             tracing::warn!(error = %e, size = cmds.len(), "batch failed; retrying its commands one by one");
-            let mut healthy = !connection_failed(&e);
+            let mut healthy = !batch_lost_connection(&e);
             let mut pending = cmds.iter().zip(replies);
             while let Some((cmd, reply)) = pending.next() {
                 if reply.is_closed() {
@@ -123,15 +122,13 @@ async fn process_commands(pool: &Db, conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Com
                     }
                 }
                 let one = std::slice::from_ref(cmd);
-                let answer = match apply(conn, ctx, one).await {
-                    Ok(mut a) => a.pop().unwrap_or(Err(CmdError::Unavailable)),
-                    Err(CmdError::Store(crate::StoreError::Conflict(_))) => {
-                        apply(conn, ctx, one).await.and_then(|mut a| a.pop().unwrap_or(Err(CmdError::Unavailable)))
-                    }
-                    Err(e) => Err(e),
+                let first = apply(conn, ctx, one).await;
+                let answer = match first {
+                    Err(e) if is_conflict(&e) => only_answer(apply(conn, ctx, one).await),
+                    other => only_answer(other),
                 };
                 healthy = !matches!(&answer, Err(e) if connection_failed(e));
-                if let Err(e @ CmdError::Stalled) = &answer {
+                if let Err(e @ WriteError::Stalled) = &answer {
                     answer_unavailable(e, std::iter::once(reply).chain(pending.map(|(_, r)| r)));
                     return false;
                 }
@@ -142,12 +139,30 @@ async fn process_commands(pool: &Db, conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Com
     }
 }
 
+/// The answer of a batch of one command.
+fn only_answer(answers: Answers) -> Result<Outcome, WriteError> {
+    match answers {
+        Ok(mut a) => a.pop().unwrap_or(Err(WriteError::Unavailable)),
+        Err(e) => Err(e.into_write_error()),
+    }
+}
+
+/// A unique violation the whole batch met.
+fn is_conflict(e: &CmdError) -> bool {
+    matches!(e, CmdError::Failed(WriteError::Store(StoreError::Conflict(_))))
+}
+
+/// The batch failed because its connection did.
+fn batch_lost_connection(e: &CmdError) -> bool {
+    matches!(e, CmdError::Failed(w) if connection_failed(w))
+}
+
 /// Applies `cmds` optimistically, and once more carefully if that met an
 /// existing order id. `Err` means nothing was written, except after a lost
 /// or stalled connection, whose commit may have landed.
 ///
 /// On PostgreSQL within `deadline`, the request timeout: past it the batch
-/// is [`CmdError::Stalled`], answered 503 (its callers have been by then)
+/// is [`WriteError::Stalled`], answered 503 (its callers have been by then)
 /// and its connection closed, and the shard goes on with a fresh one.
 /// Without this, a session that stops answering without closing its socket
 /// (a frozen server, a failover behind a NAT; sqlx sets no TCP keepalive)
@@ -161,7 +176,9 @@ async fn apply(conn: &mut Conn, ctx: &Ctx<'_>, cmds: &[Command]) -> Answers {
         apply_in_transaction(conn, ctx, cmds).await
     };
     match backend {
-        Backend::Postgres => tokio::time::timeout(ctx.deadline, attempt).await.unwrap_or(Err(CmdError::Stalled)),
+        Backend::Postgres => {
+            tokio::time::timeout(ctx.deadline, attempt).await.unwrap_or(Err(CmdError::Failed(WriteError::Stalled)))
+        }
         // An embedded database has no socket to go silent; a new connection
         // would only queue behind the old one's write lock.
         Backend::Sqlite => attempt.await,
@@ -181,7 +198,7 @@ pub(super) async fn apply_in_transaction(conn: &mut Conn, ctx: &Ctx<'_>, cmds: &
         result = apply_once(conn, ctx, cmds, Lookup::Careful).await;
     }
     match result {
-        Err(CmdError::Retry) => Err(CmdError::Store(crate::StoreError::Conflict("merchant_order_id".into()))),
+        Err(CmdError::Retry) => Err(StoreError::Conflict("merchant_order_id".into()).into()),
         other => other,
     }
 }

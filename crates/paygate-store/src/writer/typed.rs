@@ -3,7 +3,7 @@
 //! pair and the writer's internal retries stay behind these methods, so no
 //! caller matches an outcome it did not ask for.
 
-use super::command::{Adjustment, CmdError, Command, DisputeChange, NewDispute, Outcome, PayInChange, PayOutChange};
+use super::command::{Adjustment, Command, DisputeChange, NewDispute, Outcome, PayInChange, PayOutChange};
 use super::Writer;
 use crate::disputes::DisputeRow;
 use crate::payments::{PayInRow, PayOutRow};
@@ -44,29 +44,6 @@ pub enum WriteError {
     Store(StoreError),
 }
 
-impl From<CmdError> for WriteError {
-    fn from(e: CmdError) -> Self {
-        match e {
-            CmdError::NotFound => WriteError::NotFound,
-            CmdError::InvalidState { current, wanted } => WriteError::InvalidState { current, wanted },
-            CmdError::InsufficientFunds => WriteError::InsufficientFunds,
-            CmdError::DuplicateOrderId => WriteError::DuplicateOrderId,
-            CmdError::DisputeAlreadyOpen => WriteError::DisputeAlreadyOpen,
-            CmdError::DisputeWindowClosed => WriteError::DisputeWindowClosed,
-            CmdError::TooManyDisputes => WriteError::TooManyDisputes,
-            CmdError::Overflow => WriteError::Overflow,
-            CmdError::Unavailable => WriteError::Unavailable,
-            CmdError::Stalled => WriteError::Stalled,
-            CmdError::Store(StoreError::Conflict(c)) if c == super::batch::REQUISITE_TAKEN => {
-                WriteError::RequisitesTaken
-            }
-            CmdError::Store(e) => WriteError::Store(e),
-            // The writer settles its retries itself (`apply_in_transaction`).
-            CmdError::Retry => WriteError::Store(StoreError::Corrupt("an internal retry escaped the writer".into())),
-        }
-    }
-}
-
 /// A create's answer: the row, and whether this request made it (`false`:
 /// an exact repeat of an existing order, answered with it).
 #[derive(Debug, Clone)]
@@ -98,8 +75,8 @@ impl Writer {
             // SQLite does not name the index a row broke; with requisites the
             // unique (requisite, amount) of pending payins is the one left,
             // since a repeated order id is answered, not refused.
-            Err(CmdError::Store(StoreError::Conflict(_))) if on_requisites => Err(WriteError::RequisitesTaken),
-            Err(e) => Err(e.into()),
+            Err(WriteError::Store(StoreError::Conflict(_))) if on_requisites => Err(WriteError::RequisitesTaken),
+            Err(e) => Err(e),
         }
     }
 

@@ -5,8 +5,9 @@
 
 use super::{Batch, Lookup};
 use crate::payments::{PayInRow, PayOutRow};
-use crate::writer::command::{Adjustment, CmdError, Command, Outcome, PayInChange, PayOutChange};
+use crate::writer::command::{Adjustment, Command, Outcome, PayInChange, PayOutChange};
 use crate::writer::render::EventObject;
+use crate::writer::WriteError;
 use paygate_core::book::{LedgerOf, PostError};
 use paygate_core::fees::ResolvedFee;
 use paygate_core::ids::{new_monotonic_id, IdKind};
@@ -15,7 +16,7 @@ use paygate_core::payments::{PayInStatus, PayOutStatus};
 use paygate_core::rules::{self, Posting, RuleError};
 
 impl Batch<'_> {
-    pub(super) fn decide(&mut self, cmd: &Command) -> Result<Outcome, CmdError> {
+    pub(super) fn decide(&mut self, cmd: &Command) -> Result<Outcome, WriteError> {
         match cmd {
             Command::CreatePayIn(row) => self.create_payin(row),
             Command::CreatePayOut(row) => self.create_payout(row),
@@ -27,19 +28,19 @@ impl Batch<'_> {
         }
     }
 
-    pub(super) fn create_payin(&mut self, row: &PayInRow) -> Result<Outcome, CmdError> {
+    pub(super) fn create_payin(&mut self, row: &PayInRow) -> Result<Outcome, WriteError> {
         let key = (row.merchant_id.clone(), row.merchant_order_id.clone());
         if let Some(existing) = self.payin_by_order.get(&key).and_then(|id| self.payins.get(id)) {
             return if existing.request_digest == row.request_digest {
                 Ok(Outcome::PayIn { row: Box::new(existing.clone()), created: false })
             } else {
-                Err(CmdError::DuplicateOrderId)
+                Err(WriteError::DuplicateOrderId)
             };
         }
         if let Some(requisite) = &row.requisite_id {
             if !self.requisite_amounts.insert((requisite.clone(), row.amount)) {
                 // The caller picks other requisites and tries again.
-                return Err(CmdError::Store(crate::StoreError::Conflict(super::REQUISITE_TAKEN.into())));
+                return Err(WriteError::Store(crate::StoreError::Conflict(super::REQUISITE_TAKEN.into())));
             }
         }
         self.new_payins.push(row.id.clone());
@@ -47,13 +48,13 @@ impl Batch<'_> {
         Ok(Outcome::PayIn { row: Box::new(row.clone()), created: true })
     }
 
-    pub(super) fn create_payout(&mut self, row: &PayOutRow) -> Result<Outcome, CmdError> {
+    pub(super) fn create_payout(&mut self, row: &PayOutRow) -> Result<Outcome, WriteError> {
         let key = (row.merchant_id.clone(), row.merchant_order_id.clone());
         if let Some(existing) = self.payout_by_order.get(&key).and_then(|id| self.payouts.get(id)) {
             return if existing.request_digest == row.request_digest {
                 Ok(Outcome::PayOut { row: Box::new(existing.clone()), created: false })
             } else {
-                Err(CmdError::DuplicateOrderId)
+                Err(WriteError::DuplicateOrderId)
             };
         }
         let hold = rules::payout_hold(row.amount, row.fee).map_err(rule_error)?;
@@ -67,12 +68,12 @@ impl Batch<'_> {
         Ok(Outcome::PayOut { row: Box::new(row.clone()), created: true })
     }
 
-    pub(super) fn change_payin(&mut self, ch: &PayInChange) -> Result<Outcome, CmdError> {
+    pub(super) fn change_payin(&mut self, ch: &PayInChange) -> Result<Outcome, WriteError> {
         let row = self
             .payins
             .get(ch.id.as_str())
             .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| r.merchant_id == *m))
-            .ok_or(CmdError::NotFound)?;
+            .ok_or(WriteError::NotFound)?;
         let rule = ResolvedFee { percent_e4: row.fee_percent_e4, fixed_minor: row.fee_fixed };
         let moved =
             rules::payin_move(row.status, ch.to, (row.amount, row.fee), ch.amount, &rule).map_err(rule_error)?;
@@ -98,12 +99,12 @@ impl Batch<'_> {
         Ok(Outcome::PayIn { row: Box::new(next), created: false })
     }
 
-    pub(super) fn change_payout(&mut self, ch: &PayOutChange) -> Result<Outcome, CmdError> {
+    pub(super) fn change_payout(&mut self, ch: &PayOutChange) -> Result<Outcome, WriteError> {
         let row = self
             .payouts
             .get(ch.id.as_str())
             .filter(|r| ch.merchant_id.as_ref().is_none_or(|m| r.merchant_id == *m))
-            .ok_or(CmdError::NotFound)?;
+            .ok_or(WriteError::NotFound)?;
         let steps = rules::payout_moves(row.status, &ch.path, row.amount, row.fee).map_err(rule_error)?;
         let mut states = vec![row.clone()];
         let mut postings = Vec::new();
@@ -142,7 +143,7 @@ impl Batch<'_> {
         Ok(Outcome::PayOut { row: Box::new(last), created: false })
     }
 
-    pub(super) fn adjust(&mut self, a: &Adjustment) -> Result<Outcome, CmdError> {
+    pub(super) fn adjust(&mut self, a: &Adjustment) -> Result<Outcome, WriteError> {
         let mode = a.mode.as_str();
         let available = AccountRef::Merchant(Bucket::Available).account_id(&a.merchant_id, mode, &a.currency);
         let key = a.idempotency_key.as_ref().map(|k| (a.merchant_id.clone(), k.clone()));
@@ -151,7 +152,7 @@ impl Batch<'_> {
                 let available_after = self.book.balance(&available).unwrap_or(0);
                 Ok(Outcome::Adjusted { tx_id: tx_id.clone(), available_after })
             } else {
-                Err(CmdError::DuplicateOrderId)
+                Err(WriteError::DuplicateOrderId)
             };
         }
         // The operator's reason is what the merchant reads in the history.
@@ -180,7 +181,7 @@ impl Batch<'_> {
         &mut self,
         ledger: (&str, &str, &str),
         postings: Vec<(Posting, &str)>,
-    ) -> Result<(), CmdError> {
+    ) -> Result<(), WriteError> {
         let groups = postings.into_iter().map(|(p, id)| (p.legs, p.reason, p.about.as_str(), id)).collect();
         self.post(ledger, groups).map(drop)
     }
@@ -192,13 +193,13 @@ impl Batch<'_> {
         &mut self,
         (merchant, mode, currency): (&str, &str, &str),
         groups: Vec<(Vec<Leg>, &str, &str, &str)>,
-    ) -> Result<Vec<String>, CmdError> {
+    ) -> Result<Vec<String>, WriteError> {
         let transactions: Vec<Vec<Leg>> = groups.iter().map(|(legs, ..)| legs.clone()).collect();
         let ledger = LedgerOf { merchant, mode, currency };
         let posted = self.book.post(ledger, &transactions).map_err(|e| match e {
-            PostError::InsufficientFunds => CmdError::InsufficientFunds,
-            PostError::Overflow => CmdError::Overflow,
-            bug => CmdError::Store(crate::StoreError::Corrupt(bug.to_string())),
+            PostError::InsufficientFunds => WriteError::InsufficientFunds,
+            PostError::Overflow => WriteError::Overflow,
+            bug => WriteError::Store(crate::StoreError::Corrupt(bug.to_string())),
         })?;
         let mut tx_ids = Vec::with_capacity(groups.len());
         for ((_, reason, ref_type, ref_id), entries) in groups.iter().zip(posted) {
@@ -253,11 +254,11 @@ impl Batch<'_> {
 }
 
 /// A rule's refusal as the writer answers it.
-pub(super) fn rule_error(e: RuleError) -> CmdError {
+pub(super) fn rule_error(e: RuleError) -> WriteError {
     match e {
         RuleError::InvalidState { current, wanted } => {
-            CmdError::InvalidState { current: current.into(), wanted: wanted.into() }
+            WriteError::InvalidState { current: current.into(), wanted: wanted.into() }
         }
-        RuleError::Overflow => CmdError::Overflow,
+        RuleError::Overflow => WriteError::Overflow,
     }
 }

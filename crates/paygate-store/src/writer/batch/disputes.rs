@@ -11,6 +11,7 @@ use crate::payments::PayInRow;
 use crate::sql::{bind_all, list, pad_pow2, P};
 use crate::writer::command::{CmdError, Command, DisputeChange, NewDispute, Outcome};
 use crate::writer::render::EventObject;
+use crate::writer::WriteError;
 use crate::StoreError;
 use paygate_core::disputes::{disputable, DisputeStatus, DISPUTE_WINDOW_MICROS, MAX_DISPUTES_PER_PAYIN};
 use paygate_core::fees::ResolvedFee;
@@ -66,24 +67,24 @@ impl Batch<'_> {
         Ok(())
     }
 
-    pub(super) fn open_dispute(&mut self, nd: &NewDispute) -> Result<Outcome, CmdError> {
+    pub(super) fn open_dispute(&mut self, nd: &NewDispute) -> Result<Outcome, WriteError> {
         let mut payin = self
             .payins
             .get(&nd.row.payin_id)
             .filter(|p| p.merchant_id == nd.row.merchant_id)
-            .ok_or(CmdError::NotFound)?
+            .ok_or(WriteError::NotFound)?
             .clone();
         if !disputable(payin.status) {
-            return Err(CmdError::InvalidState { current: payin.status.as_str().into(), wanted: "disputed".into() });
+            return Err(WriteError::InvalidState { current: payin.status.as_str().into(), wanted: "disputed".into() });
         }
         if self.now - payin.created_at > DISPUTE_WINDOW_MICROS {
-            return Err(CmdError::DisputeWindowClosed);
+            return Err(WriteError::DisputeWindowClosed);
         }
         if self.open_dispute_of.contains_key(&payin.id) {
-            return Err(CmdError::DisputeAlreadyOpen);
+            return Err(WriteError::DisputeAlreadyOpen);
         }
         if self.disputes_of.get(&payin.id).copied().unwrap_or(0) >= MAX_DISPUTES_PER_PAYIN {
-            return Err(CmdError::TooManyDisputes);
+            return Err(WriteError::TooManyDisputes);
         }
         let ledger_key = (payin.merchant_id.clone(), payin.mode.as_str(), payin.currency.clone());
         let available = AccountRef::Merchant(Bucket::Available).account_id(&ledger_key.0, ledger_key.1, &ledger_key.2);
@@ -114,19 +115,18 @@ impl Batch<'_> {
         Ok(Outcome::Dispute { row: Box::new(row) })
     }
 
-    pub(super) fn change_dispute(&mut self, ch: &DisputeChange) -> Result<Outcome, CmdError> {
+    pub(super) fn change_dispute(&mut self, ch: &DisputeChange) -> Result<Outcome, WriteError> {
         let dispute = self
             .disputes
             .get(ch.id.as_str())
             .filter(|d| d.merchant_id == ch.merchant_id && d.payin_id == ch.payin_id)
-            .ok_or(CmdError::NotFound)?
+            .ok_or(WriteError::NotFound)?
             .clone();
-        let payin =
-            self.payins.get(&dispute.payin_id).cloned().ok_or_else(|| {
-                CmdError::Store(StoreError::Corrupt(format!("dispute {} without its payin", dispute.id)))
-            })?;
+        let payin = self.payins.get(&dispute.payin_id).cloned().ok_or_else(|| {
+            WriteError::Store(StoreError::Corrupt(format!("dispute {} without its payin", dispute.id)))
+        })?;
         if ch.to == DisputeStatus::Accepted && ch.resolved_amount.is_none() {
-            return Err(CmdError::Store(StoreError::Corrupt("dispute accepted without a resolved amount".into())));
+            return Err(WriteError::Store(StoreError::Corrupt("dispute accepted without a resolved amount".into())));
         }
         let rule = fee_rule(&payin);
         let disputed = DisputedPayIn { status: payin.status, amount: payin.amount, fee: payin.fee, rule: &rule };

@@ -6,6 +6,7 @@ use crate::db::Backend;
 use crate::payments::{PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
 use crate::sql::{bind_all, chunk_sizes, insert_sql, list, rows_per_statement, P};
 use crate::writer::command::CmdError;
+use crate::writer::WriteError;
 use sqlx::AnyConnection;
 
 const ENTRY_COLUMNS: [&str; 13] = [
@@ -135,7 +136,9 @@ async fn insert_new(
                 let sql = insert_sql(backend, table, columns, size, "");
                 if let Err(e) = bind_all(sqlx::query(&sql), params).execute(&mut *conn).await {
                     return Err(match CmdError::from(e) {
-                        CmdError::Store(crate::StoreError::Conflict(c)) if is_repeat(table, &c) => CmdError::Retry,
+                        CmdError::Failed(WriteError::Store(crate::StoreError::Conflict(c))) if is_repeat(table, &c) => {
+                            CmdError::Retry
+                        }
                         other => other,
                     });
                 }
