@@ -91,9 +91,7 @@ fn encode(kind: IdKind, value: u128) -> String {
 /// [`new`]: PayInId::new
 macro_rules! typed_ids {
     ($($(#[$meta:meta])* $name:ident => $kind:expr;)*) => {$(
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
+        $crate::text_newtype!($(#[$meta])* $name);
 
         impl $name {
             /// A fresh id, ordered after every id this process made before.
@@ -105,63 +103,11 @@ macro_rules! typed_ids {
             pub fn parse(text: &str) -> Option<$name> {
                 looks_like($kind, text).then(|| $name(text.to_string()))
             }
-
-            /// An id read back from storage, trusted as written.
-            pub fn from_stored(text: String) -> $name {
-                $name(text)
-            }
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            pub fn into_string(self) -> String {
-                self.0
-            }
         }
 
         impl Default for $name {
             fn default() -> $name {
                 $name::new()
-            }
-        }
-
-        /// Maps keyed by ids can be asked with text: the id hashes and
-        /// orders exactly as its text does.
-        impl std::borrow::Borrow<str> for $name {
-            fn borrow(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-
-        impl PartialEq<String> for $name {
-            fn eq(&self, other: &String) -> bool {
-                &self.0 == other
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
             }
         }
     )*};

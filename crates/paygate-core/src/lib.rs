@@ -27,4 +27,5 @@ pub mod rules;
 pub mod secret_box;
 pub mod signature;
 pub mod statistics;
+pub mod text;
 pub mod tokens;

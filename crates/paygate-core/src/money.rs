@@ -99,46 +99,12 @@ pub fn parse_signed_minor(text: &str, exponent: u8) -> Result<i64, AmountError> 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Currencies(BTreeMap<String, u8>);
 
-/// A currency code (`RUB`, `USDT`, …) that the configuration knew when the
-/// payment was made. Made at the edge by [`Currencies::code`], or read back
-/// from storage, where only such codes are written.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CurrencyCode(String);
-
-impl CurrencyCode {
-    pub fn from_stored(code: String) -> CurrencyCode {
-        CurrencyCode(code)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::ops::Deref for CurrencyCode {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for CurrencyCode {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for CurrencyCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<CurrencyCode> for String {
-    fn from(code: CurrencyCode) -> String {
-        code.0
-    }
-}
+crate::text_newtype!(
+    /// A currency code (`RUB`, `USDT`, …) that the configuration knew when the
+    /// payment was made. Made at the edge by [`Currencies::code`], or read back
+    /// from storage, where only such codes are written.
+    CurrencyCode
+);
 
 impl Default for Currencies {
     fn default() -> Self {

@@ -133,48 +133,16 @@ pub fn valid_merchant_order_id(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
-/// A merchant's own id for a payment, unique per merchant and kind: the key
-/// of idempotency. Built only from text that [`valid_merchant_order_id`]
-/// accepts (or read back from storage, where only such text is written).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MerchantOrderId(String);
+crate::text_newtype!(
+    /// A merchant's own id for a payment, unique per merchant and kind: the key
+    /// of idempotency. Built only from text that [`valid_merchant_order_id`]
+    /// accepts (or read back from storage, where only such text is written).
+    MerchantOrderId
+);
 
 impl MerchantOrderId {
     pub fn parse(text: &str) -> Option<MerchantOrderId> {
         valid_merchant_order_id(text).then(|| MerchantOrderId(text.to_string()))
-    }
-
-    pub fn from_stored(text: String) -> MerchantOrderId {
-        MerchantOrderId(text)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::ops::Deref for MerchantOrderId {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for MerchantOrderId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for MerchantOrderId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<MerchantOrderId> for String {
-    fn from(id: MerchantOrderId) -> String {
-        id.0
     }
 }
 
