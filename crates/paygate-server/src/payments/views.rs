@@ -184,12 +184,21 @@ pub struct EventRenderer {
 }
 
 #[derive(Serialize)]
-struct EventBody<'a, T: Serialize> {
+struct EventBody<'a> {
     event_id: &'a str,
     event: &'a str,
     sequence: i64,
     created_at: String,
-    data: T,
+    data: EventData,
+}
+
+/// The object an event is about, serialised as the object itself.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum EventData {
+    PayIn(PayInOut),
+    PayOut(PayOutOut),
+    Dispute(super::disputes::DisputeOut),
 }
 
 impl Render for EventRenderer {
@@ -201,30 +210,12 @@ impl Render for EventRenderer {
         created_at: i64,
         object: EventObject<'_>,
     ) -> String {
-        let created_at = rfc3339(created_at);
-        let text = match object {
-            EventObject::PayIn(r) => serde_json::to_string(&EventBody {
-                event_id,
-                event,
-                sequence,
-                created_at,
-                data: payin_out(r, &self.currencies),
-            }),
-            EventObject::PayOut(r) => serde_json::to_string(&EventBody {
-                event_id,
-                event,
-                sequence,
-                created_at,
-                data: payout_out(r, &self.currencies),
-            }),
-            EventObject::Dispute(r) => serde_json::to_string(&EventBody {
-                event_id,
-                event,
-                sequence,
-                created_at,
-                data: super::disputes::dispute_out(r, &self.currencies),
-            }),
+        let data = match object {
+            EventObject::PayIn(r) => EventData::PayIn(payin_out(r, &self.currencies)),
+            EventObject::PayOut(r) => EventData::PayOut(payout_out(r, &self.currencies)),
+            EventObject::Dispute(r) => EventData::Dispute(super::disputes::dispute_out(r, &self.currencies)),
         };
-        text.expect("plain structs serialise")
+        let body = EventBody { event_id, event, sequence, created_at: rfc3339(created_at), data };
+        serde_json::to_string(&body).expect("plain structs serialise")
     }
 }
