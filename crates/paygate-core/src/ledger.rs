@@ -35,6 +35,15 @@ pub enum SystemAccount {
     PayoutClearing,
     Fees,
     Adjustments,
+    /// Exchange orders (API.md 9.8): customers' payins arrive from here…
+    ExchangeClearing,
+    /// …their net is the operator's book in that currency (its position)…
+    ExchangeBook,
+    /// …fee and margin are revenue…
+    ExchangeFees,
+    ExchangeMargin,
+    /// …and payouts to the outside world leave through here.
+    ExchangePayoutClearing,
 }
 
 impl SystemAccount {
@@ -44,6 +53,11 @@ impl SystemAccount {
             SystemAccount::PayoutClearing => "payout_clearing",
             SystemAccount::Fees => "fees",
             SystemAccount::Adjustments => "adjustments",
+            SystemAccount::ExchangeClearing => "exchange_clearing",
+            SystemAccount::ExchangeBook => "exchange_book",
+            SystemAccount::ExchangeFees => "exchange_fees",
+            SystemAccount::ExchangeMargin => "exchange_margin",
+            SystemAccount::ExchangePayoutClearing => "exchange_payout_clearing",
         }
     }
 }

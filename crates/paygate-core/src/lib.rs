@@ -10,7 +10,9 @@
 //! - [`ledger`]: which accounts each kind of transaction touches;
 //! - [`fees`]: fee rules, the payin fee's cap, limits;
 //! - [`disputes`]: what an open dispute puts at risk;
-//! - [`money`]: exact parsing and formatting of amounts.
+//! - [`money`]: exact parsing and formatting of amounts;
+//! - [`exchange`]: partners' currency exchange: quotes in exact decimals,
+//!   an order's life and its postings to the operator's exchange book.
 #![forbid(unsafe_code)]
 
 pub mod book;
@@ -18,6 +20,7 @@ pub mod callback_url;
 pub mod destination;
 pub mod disputes;
 pub mod email;
+pub mod exchange;
 pub mod fees;
 pub mod ids;
 pub mod ledger;

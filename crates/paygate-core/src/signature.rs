@@ -73,14 +73,18 @@ pub fn partner_signature(secret: &[u8], message: &[u8], padding: Base64Padding) 
     }
 }
 
-/// Verifies an `API-Signature` in either base64 form, in constant time.
+/// Verifies an `API-Signature` in either base64 form, in constant time:
+/// exactly the padded form or exactly the unpadded one (so `…==` with an
+/// extra `=` or a missing one is refused, like any other changed character).
 pub fn verify_partner_signature(secret: &[u8], message: &[u8], presented: &str) -> bool {
-    let trimmed = presented.trim_end_matches('=');
-    let Ok(decoded) = STANDARD_NO_PAD.decode(trimmed) else {
-        return false;
-    };
-    let expected = partner_mac(secret, message);
-    decoded.len() == expected.len() && bool::from(expected.as_slice().ct_eq(&decoded))
+    let mac = partner_mac(secret, message);
+    let padded = STANDARD.encode(&mac);
+    let unpadded = STANDARD_NO_PAD.encode(&mac);
+    let p = presented.as_bytes();
+    let matches_padded: bool = (p.len() == padded.len()).then(|| p.ct_eq(padded.as_bytes()).into()).unwrap_or(false);
+    let matches_unpadded: bool =
+        (p.len() == unpadded.len()).then(|| p.ct_eq(unpadded.as_bytes()).into()).unwrap_or(false);
+    matches_padded | matches_unpadded
 }
 
 fn partner_mac(secret: &[u8], message: &[u8]) -> Vec<u8> {
@@ -122,5 +126,7 @@ mod tests {
         assert!(verify_partner_signature(b"s", b"m", &unpadded));
         assert!(!verify_partner_signature(b"s", b"n", &padded));
         assert!(!verify_partner_signature(b"s", b"m", "not base64!"));
+        assert!(!verify_partner_signature(b"s", b"m", &format!("{padded}=")));
+        assert!(!verify_partner_signature(b"s", b"m", &padded[..padded.len() - 1]));
     }
 }
