@@ -62,6 +62,17 @@ pub struct Settings {
     /// Requests a merchant may make at once, counting the sustained rate
     /// (the bucket's size); default twice the rate.
     pub rate_limit_burst: Option<u64>,
+    /// Base URL customers reach this gateway at (`https://pay.example.com`),
+    /// for the hosted pages linked from `redirect`/`url`; default
+    /// `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Default exchange fees of partners (percent of the payin, decimal
+    /// strings); a partner's own `exchange_fees` override them.
+    pub exchange_payin_percent: String,
+    pub exchange_margin_percent: String,
+    /// How long an exchange order waits for its payin before it expires
+    /// (a crypto address is reserved as long; `crypto_delay` is at most 900).
+    pub exchange_payin_window_secs: u64,
     /// Host names the webhook client resolves to fixed addresses instead of
     /// asking the system, still subject to the internal-address guard. Set
     /// only in code (not from a file or the environment): the test suite
@@ -90,6 +101,9 @@ struct Defaults {
     webhook_poll_ms: u64,
     webhook_concurrency: usize,
     rate_limit_per_second: u64,
+    exchange_payin_percent: &'static str,
+    exchange_margin_percent: &'static str,
+    exchange_payin_window_secs: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -110,6 +124,9 @@ const DEFAULTS: Defaults = Defaults {
     webhook_poll_ms: 500,
     webhook_concurrency: 32,
     rate_limit_per_second: 1000,
+    exchange_payin_percent: "1",
+    exchange_margin_percent: "0.5",
+    exchange_payin_window_secs: 900,
 };
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -192,6 +209,22 @@ impl Settings {
             if token.expose_secret().len() < 16 {
                 return invalid("admin_token must be at least 16 characters");
             }
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.parse::<reqwest::Url>().is_err() {
+                return invalid("public_url must be an http(s) URL");
+            }
+        }
+        let fees = crate::exchange::fees::ExchangeFeesIn {
+            payin_percent: Some(self.exchange_payin_percent.clone()),
+            margin_percent: Some(self.exchange_margin_percent.clone()),
+            payout_fixed: Default::default(),
+        };
+        if fees.validate(&paygate_core::money::Currencies::default()).is_err() {
+            return invalid("exchange_payin_percent and exchange_margin_percent must be decimals summing below 50");
+        }
+        if self.exchange_payin_window_secs < 60 || self.exchange_payin_window_secs > 7 * 86400 {
+            return invalid("exchange_payin_window_secs must be between 60 and 604800");
         }
         if let Some(c) = &self.currencies {
             paygate_core::money::Currencies::from_entries(c.clone())

@@ -5,6 +5,7 @@
 pub mod auth_cache;
 pub mod config;
 pub mod error;
+pub mod exchange;
 pub mod http;
 pub mod keys;
 pub mod merchants;

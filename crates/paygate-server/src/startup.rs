@@ -17,12 +17,14 @@ where
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let expiry = tokio::spawn(crate::workers::expiry::run(state.clone(), workers_stopped.clone()));
     let webhooks = tokio::spawn(crate::workers::webhooks::run(state.clone(), workers_stopped.clone()));
+    let exchange = tokio::spawn(crate::workers::exchange::run(state.clone(), workers_stopped.clone()));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_workers.send(true);
     let _ = expiry.await;
     let _ = webhooks.await;
+    let _ = exchange.await;
     state.db.close().await;
     served
 }

@@ -16,6 +16,7 @@ pub mod db;
 pub mod dialect;
 pub mod disputes;
 pub mod events;
+pub mod exchange;
 pub mod ledger;
 pub mod merchants;
 pub mod migrate;

@@ -42,6 +42,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_statistics"),
     migration!(9, "0009_merchant_rate_limit"),
     migration!(10, "0010_event_order"),
+    migration!(11, "0011_exchange"),
 ];
 
 impl Migration {

@@ -5,8 +5,10 @@
 //! [`Column`] implementation: statuses as their names, flags as 0/1.
 
 use crate::db::{Result, StoreError};
+use crate::merchants::Sealed;
 use crate::sql::P;
 use paygate_core::disputes::DisputeStatus;
+use paygate_core::exchange::lifecycle::OrderStatus;
 use paygate_core::ids::{DisputeId, MerchantId, PayInId, PayOutId};
 use paygate_core::money::CurrencyCode;
 use paygate_core::payments::{MerchantOrderId, Method, PayInStatus, PayOutStatus};
@@ -81,7 +83,26 @@ macro_rules! named_column {
         }
     )*};
 }
-named_column!(PayInStatus, PayOutStatus, DisputeStatus, Mode, Method);
+named_column!(PayInStatus, PayOutStatus, DisputeStatus, Mode, Method, OrderStatus);
+
+/// Sealed secrets are stored as their ciphertext text.
+impl Column for Sealed {
+    fn param(&self) -> P {
+        self.0.clone().into()
+    }
+    fn read(row: &AnyRow, column: &str) -> Result<Self> {
+        Ok(Sealed(row.try_get(column)?))
+    }
+}
+
+impl Column for Option<Sealed> {
+    fn param(&self) -> P {
+        self.as_ref().map(|s| s.0.clone()).into()
+    }
+    fn read(row: &AnyRow, column: &str) -> Result<Self> {
+        Ok(row.try_get::<Option<String>, _>(column)?.map(Sealed))
+    }
+}
 
 /// Typed ids are stored as their text and trusted as written.
 macro_rules! id_column {

@@ -37,6 +37,24 @@ enum Command {
     /// Inspect the double-entry ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Manage exchange partners (the Switchere-compatible API).
+    #[command(subcommand)]
+    Partner(PartnerCommand),
+}
+
+#[derive(Subcommand)]
+enum PartnerCommand {
+    /// Give a merchant exchange credentials and print them, with their
+    /// secrets, as one JSON object.
+    Enable {
+        merchant_id: String,
+        /// Where partner callbacks go unless an order names its own.
+        #[arg(long)]
+        callback_url: Option<String>,
+        /// Sign callbacks with unpadded base64 (Perl's form) instead of padded.
+        #[arg(long)]
+        unpadded: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -115,6 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Merchant(cmd) => merchant(settings, cmd).await,
+        Command::Partner(cmd) => partner(settings, cmd).await,
         Command::Ledger(LedgerCommand::Check) => {
             let db = paygate_store::Db::connect(settings.database_url.expose_secret(), 2).await?;
             paygate_store::migrate::run(&db).await?;
@@ -177,6 +196,24 @@ async fn merchant(settings: Settings, cmd: MerchantCommand) -> anyhow::Result<Ex
                 other => api_to_anyhow(other),
             })?;
             print(serde_json::to_value(MerchantWithSecretOut::from(rotated))?);
+        }
+    }
+    state.db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn partner(settings: Settings, cmd: PartnerCommand) -> anyhow::Result<ExitCode> {
+    let (state, _) = AppState::build(settings).await?;
+    match cmd {
+        PartnerCommand::Enable { merchant_id, callback_url, unpadded } => {
+            let padding = if unpadded { "unpadded" } else { "padded" };
+            let made = paygate_server::exchange::partners::enable(&state, &merchant_id, callback_url, padding)
+                .await
+                .map_err(|e| match e {
+                    paygate_server::error::ApiError::NotFound => no_merchant(&merchant_id),
+                    other => api_to_anyhow(other),
+                })?;
+            println!("{}", serde_json::to_value(made)?);
         }
     }
     state.db.close().await;

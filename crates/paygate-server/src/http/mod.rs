@@ -8,6 +8,8 @@ pub mod envelope;
 pub mod filters;
 pub mod merchant;
 pub mod ops;
+pub mod partner;
+pub mod pay_page;
 mod retry_responses;
 
 use crate::error::{ApiError, ErrorEnvelope};
@@ -47,6 +49,7 @@ use utoipa_swagger_ui::SwaggerUi;
     components(schemas(ErrorEnvelope)),
     tags((name = "merchant", description = "Signed merchant API"),
          (name = "admin", description = "Operator API"),
+         (name = "partner", description = "Switchere-compatible exchange API (public and partner paths)"),
          (name = "operations", description = "Health, metrics and documentation"))
 )]
 struct ApiDoc;
@@ -64,6 +67,14 @@ impl Modify for SecuritySchemes {
             "app_sig",
             header("X-App-Access-Sig", "lowercase hex(HMAC-SHA256(key=SecretToken, msg=ts + email))"),
         );
+        c.add_security_scheme("partner_key", header("API-Key", "The partner's API key"));
+        c.add_security_scheme(
+            "partner_signature",
+            header(
+                "API-Signature",
+                "base64(HMAC-SHA512(key=secret, msg=SHA-256(path + raw body) as 32 raw bytes)), padded or unpadded",
+            ),
+        );
         c.add_security_scheme("admin", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
     }
 }
@@ -78,6 +89,8 @@ fn routes_with_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ops::router())
         .merge(merchant::router())
         .merge(admin::router())
+        .merge(partner::router())
+        .merge(pay_page::router())
         .split_for_parts();
     retry_responses::document(&mut doc);
     (routes, doc)

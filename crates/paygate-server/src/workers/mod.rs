@@ -1,6 +1,7 @@
 //! Background workers. Each exposes one step (`try_execute_task`) so tests
 //! can drain it synchronously, and a loop that runs until shutdown.
 
+pub mod exchange;
 pub mod expiry;
 pub mod ssrf;
 pub mod webhooks;

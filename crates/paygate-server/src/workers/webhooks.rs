@@ -10,7 +10,7 @@ use super::ssrf::GuardedResolver;
 use crate::config::Settings;
 use crate::state::AppState;
 use paygate_core::callback_url::CallbackUrl;
-use paygate_core::signature::webhook_signature;
+use paygate_core::signature::{partner_signature, webhook_signature};
 use paygate_store::events::{new_delivery_id, AttemptRecord, DeliveryRow, EventRow, Settle};
 use paygate_store::time::now_micros;
 use secrecy::ExposeSecret;
@@ -147,8 +147,21 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
             return retry(delivery, None);
         }
     };
-    let Some(url) = event.callback_url.clone().or(merchant.webhook_url.clone()) else {
-        return Settle::NoDestination { now: started };
+    let signed = match event.event_type.starts_with(PARTNER_EVENT_PREFIX) {
+        true => partner_destination(state, &merchant.id, event).await,
+        false => merchant_destination(state, &merchant, event),
+    };
+    let (url, header_name, signature) = match signed {
+        Destination::Ready { url, header, signature } => (url, header, signature),
+        Destination::None => return Settle::NoDestination { now: started },
+        Destination::Broken { url, error, retry: again } => {
+            delivery.url = url;
+            delivery.error = Some(error);
+            return match again {
+                true => retry(delivery, None),
+                false => Settle::Attempted { delivery: Box::new(delivery), retry_at: None },
+            };
+        }
     };
     delivery.url = Some(url.clone());
     // The URL was checked when it was saved; checked again here because the
@@ -158,19 +171,11 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
         delivery.error = Some(format!("callback URL refused: {e}"));
         return retry(delivery, None);
     }
-    let secret = match state.master_key.open(&merchant.id, &merchant.secret.0) {
-        Ok(s) => secrecy::SecretString::from(s),
-        Err(e) => {
-            delivery.error = Some(format!("cannot open the merchant secret: {e}"));
-            return retry(delivery, None);
-        }
-    };
-    let signature = webhook_signature(secret.expose_secret().as_bytes(), event.body.as_bytes());
     let clock = Instant::now();
     let sent = http
         .post(&url)
         .header("Content-Type", "application/json")
-        .header("X-Signature", signature)
+        .header(header_name, signature)
         .header("X-Event-Id", &event.id)
         .header("X-Event-Type", &event.event_type)
         .body(event.body.clone())
@@ -212,6 +217,71 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
             delivery.error = Some(describe(&e));
             retry(delivery, None)
         }
+    }
+}
+
+/// Events of exchange orders are partner callbacks (API.md section 8).
+const PARTNER_EVENT_PREFIX: &str = "client_order.";
+
+/// Where an event goes and how it is signed.
+enum Destination {
+    Ready {
+        url: String,
+        header: &'static str,
+        signature: String,
+    },
+    /// No URL yet: the event waits (not an attempt).
+    None,
+    /// An attempt that failed before sending; `retry` unless it never can work.
+    Broken {
+        url: Option<String>,
+        error: String,
+        retry: bool,
+    },
+}
+
+/// A merchant webhook: the object's `callback_url`, else the merchant's
+/// `webhook_url`, signed `X-Signature` with the SecretToken.
+fn merchant_destination(
+    state: &AppState,
+    merchant: &paygate_store::merchants::MerchantRecord,
+    event: &EventRow,
+) -> Destination {
+    let Some(url) = event.callback_url.clone().or(merchant.webhook_url.clone()) else {
+        return Destination::None;
+    };
+    match state.master_key.open(&merchant.id, &merchant.secret.0) {
+        Ok(s) => {
+            let secret = secrecy::SecretString::from(s);
+            let signature = webhook_signature(secret.expose_secret().as_bytes(), event.body.as_bytes());
+            Destination::Ready { url, header: "X-Signature", signature }
+        }
+        Err(e) => {
+            Destination::Broken { url: Some(url), error: format!("cannot open the merchant secret: {e}"), retry: true }
+        }
+    }
+}
+
+/// A partner callback: the order's `callback_url`, else the partner's,
+/// signed `API-Signature` with the callback secret in the partner's padding.
+async fn partner_destination(state: &AppState, merchant_id: &str, event: &EventRow) -> Destination {
+    let partner = match state.db.partner(merchant_id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return Destination::Broken { url: None, error: "the merchant is no longer a partner".into(), retry: false }
+        }
+        Err(e) => return Destination::Broken { url: None, error: format!("store: {e}"), retry: true },
+    };
+    let Some(url) = event.callback_url.clone().or(partner.callback_url.clone()) else {
+        return Destination::None;
+    };
+    match crate::exchange::partners::callback_secret(state, &partner) {
+        Ok(secret) => {
+            let padding = crate::exchange::partners::padding(&partner);
+            let signature = partner_signature(secret.expose_secret().as_bytes(), event.body.as_bytes(), padding);
+            Destination::Ready { url, header: "API-Signature", signature }
+        }
+        Err(e) => Destination::Broken { url: Some(url), error: e.to_string(), retry: true },
     }
 }
 

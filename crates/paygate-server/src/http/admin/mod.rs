@@ -1,8 +1,10 @@
 //! The operator API, behind `Authorization: Bearer <admin token>`.
 
 pub mod disputes;
+pub mod exchange;
 pub mod merchants;
 pub mod money;
+pub mod partners;
 pub mod payments;
 pub mod webhooks;
 
@@ -16,4 +18,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(money::router())
         .merge(webhooks::router())
         .merge(disputes::router())
+        .merge(partners::router())
+        .merge(exchange::router())
 }

@@ -1,0 +1,83 @@
+//! Partner authentication, as Switchere fixes it (API.md 9.1): `API-Key`
+//! names the partner and `API-Signature = base64(HMAC-SHA512(secret,
+//! SHA-256(path + raw body)))`, padded or unpadded, where the path has no
+//! scheme, host or query (the path with its query is accepted too) and a
+//! GET's body is empty. Header names are case-insensitive (axum's headers
+//! are). The compare is constant-time and tries every usable secret.
+
+use super::error::PartnerError;
+use crate::error::ApiError;
+use crate::exchange::partners::request_secrets;
+use crate::http::body::read_limited;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use paygate_core::signature::verify_partner_signature;
+use paygate_store::exchange::partners::PartnerRecord;
+use paygate_store::merchants::MerchantRecord;
+use paygate_store::time::now_micros;
+use secrecy::ExposeSecret;
+
+pub const KEY_HEADER: &str = "api-key";
+pub const SIGNATURE_HEADER: &str = "api-signature";
+
+/// An authenticated partner call with its raw body.
+pub struct PartnerCall {
+    pub partner: PartnerRecord,
+    pub merchant: MerchantRecord,
+    pub body: Bytes,
+}
+
+fn header<'a>(req: &'a Request, name: &'static str, shown: &'static str) -> Result<&'a str, ApiError> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or(ApiError::AuthMissingHeaders(shown))
+}
+
+impl FromRequest<AppState> for PartnerCall {
+    type Rejection = PartnerError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, PartnerError> {
+        let key = header(&req, KEY_HEADER, "API-Key")?.to_string();
+        let signature = header(&req, SIGNATURE_HEADER, "API-Signature")?.to_string();
+        let path = req.uri().path().to_string();
+        let path_and_query = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| path.clone());
+        let partner = state.db.partner_by_api_key(&key).await?.ok_or(ApiError::AuthUnknownToken)?;
+        let body = read_limited(req.into_body(), state.settings.max_body_bytes).await?;
+        let secrets = request_secrets(state, &partner, now_micros())?;
+        let mut matched = false;
+        for secret in &secrets {
+            for signed_path in [&path, &path_and_query] {
+                let mut message = signed_path.as_bytes().to_vec();
+                message.extend_from_slice(&body);
+                matched |= verify_partner_signature(secret.expose_secret().as_bytes(), &message, &signature);
+            }
+        }
+        if !matched {
+            return Err(ApiError::AuthBadSignature.into());
+        }
+        let merchant = state.db.merchant(&partner.merchant_id).await?.ok_or(ApiError::AuthUnknownToken)?;
+        if !merchant.enabled || !partner.enabled {
+            return Err(ApiError::MerchantDisabled.into());
+        }
+        Ok(PartnerCall { partner, merchant, body })
+    }
+}
+
+impl PartnerCall {
+    /// The body as JSON (`{}` when empty); not JSON is 400 `BAD_JSON`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, PartnerError> {
+        parse_body(&self.body)
+    }
+}
+
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PartnerError> {
+    let bytes: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    if serde_json::from_slice::<serde_json::Value>(bytes).is_err() {
+        return Err(ApiError::BadJson("the body is not JSON".into()).into());
+    }
+    crate::http::body::parse_json(bytes).map_err(PartnerError)
+}

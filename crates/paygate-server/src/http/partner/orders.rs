@@ -1,0 +1,401 @@
+//! Orders on the Switchere-compatible API (API.md 9.5): create, the shop
+//! plugins' purchase URL, reads in both versions, the version-1 list and
+//! the sandbox's pay button for test partners.
+
+use super::auth::PartnerCall;
+use super::error::{PartnerError, PartnerErrorEnvelope, PartnerResult};
+use super::input;
+use crate::error::ApiError;
+use crate::exchange::orders::{self as exchange, OrderExtras};
+use crate::exchange::terms::{self, asked, load_book, parse_in, Asked, PairIn};
+use crate::exchange::view::{order_out, spaced_time, unix_six, v1_order_json, OrderOut};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use paygate_core::exchange::address;
+use paygate_core::exchange::quote::minor_eighteen;
+use paygate_store::exchange::orders::{OrderFilter, OrderRow};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct CreateIn {
+    pub partner_order_id: Option<String>,
+    #[schema(example = "ETH")]
+    pub payin_currency: Option<String>,
+    #[schema(example = "BTC")]
+    pub payout_currency: Option<String>,
+    /// Give exactly one of the two amounts (decimal string or JSON number).
+    #[schema(value_type = Option<String>, example = "1")]
+    pub payin_amount: Option<Box<RawValue>>,
+    #[schema(value_type = Option<String>)]
+    pub payout_amount: Option<Box<RawValue>>,
+    pub payin_group: Option<String>,
+    pub payout_group: Option<String>,
+    #[schema(value_type = Option<u8>)]
+    pub free_first: Option<Box<RawValue>>,
+    /// Required for a crypto payout; checked where the format is known.
+    pub dst_address: Option<String>,
+    #[schema(value_type = Option<u64>)]
+    pub dst_tag: Option<Box<RawValue>>,
+    pub memo: Option<String>,
+    pub client_email: Option<String>,
+    pub callback_url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreateOut {
+    pub client_order_id: String,
+    pub partner_order_id: String,
+    #[schema(example = "2020-11-10 13:51:34.864116")]
+    pub created_at: String,
+    pub crypto_address: Option<String>,
+    pub crypto_delay: Option<i64>,
+    pub dst_address: Option<String>,
+    pub payin_amount: Option<String>,
+    pub payin_currency: Option<String>,
+    pub payin_group: Option<String>,
+    pub payin_txid: Option<String>,
+    pub payout_amount: Option<String>,
+    pub payout_currency: String,
+    pub payout_group: String,
+    /// The hosted order page where the client pays.
+    pub redirect: String,
+    pub status: String,
+    #[schema(example = 1)]
+    pub success: u8,
+}
+
+fn digest(parts: &[Option<&str>]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.unwrap_or("\u{0}null").as_bytes());
+        h.update([0xff]);
+    }
+    hex::encode(h.finalize())
+}
+
+pub fn page_url(state: &AppState, token: &str) -> String {
+    let base = state.settings.public_url.clone().unwrap_or_else(|| format!("http://{}", state.settings.listen));
+    format!("{}/pay/{token}", base.trim_end_matches('/'))
+}
+
+fn amount_of(state: &AppState, currency: Option<&str>, units: Option<i64>) -> Option<String> {
+    Some(minor_eighteen(units?, state.currencies.exponent(currency?)?))
+}
+
+fn create_out(state: &AppState, o: &OrderRow) -> CreateOut {
+    CreateOut {
+        client_order_id: o.id.clone(),
+        partner_order_id: o.partner_order_id.clone(),
+        created_at: spaced_time(o.created_at),
+        crypto_address: o.crypto_address.clone(),
+        crypto_delay: o.crypto_delay,
+        dst_address: o.dst_address.clone(),
+        payin_amount: amount_of(state, o.payin_currency.as_deref(), o.payin_amount),
+        payin_currency: o.payin_currency.clone(),
+        payin_group: o.payin_group.clone(),
+        payin_txid: o.payin_txid.clone(),
+        payout_amount: amount_of(state, Some(&o.payout_currency), o.payout_amount),
+        payout_currency: o.payout_currency.clone(),
+        payout_group: o.payout_group.clone(),
+        redirect: page_url(state, &o.pay_token),
+        status: o.status.as_str().into(),
+        success: 1,
+    }
+}
+
+/// Creates an exchange order at the partner's fees; the rate is locked in it.
+#[utoipa::path(post, path = "/api/v2/partner/order/create", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
+    request_body = CreateIn,
+    responses((status = 201, body = CreateOut), (status = 200, description = "An identical repeat: the existing order", body = CreateOut),
+              (status = 400, body = PartnerErrorEnvelope), (status = 401, body = PartnerErrorEnvelope),
+              (status = 409, description = "DUPLICATE_ORDER_ID", body = PartnerErrorEnvelope),
+              (status = 422, body = PartnerErrorEnvelope), (status = 503, description = "No free crypto address", body = PartnerErrorEnvelope)))]
+pub async fn create(State(state): State<AppState>, call: PartnerCall) -> PartnerResult<Response> {
+    let input: CreateIn = call.json()?;
+    let partner_order_id = input::partner_order_id(&input.partner_order_id)?;
+    input::free_first(input.free_first.as_deref())?;
+    let payin_group = input::group(&input.payin_group);
+    let payout_group = input::group(&input.payout_group);
+    let pair = PairIn {
+        payin_currency: input.payin_currency.as_deref().unwrap_or("").trim(),
+        payout_currency: input.payout_currency.as_deref().unwrap_or("").trim(),
+        payin_group: payin_group.as_deref(),
+        payout_group: payout_group.as_deref(),
+    };
+    let book = load_book(&state).await?;
+    let t = terms::terms(&state, &book, &terms::partner_fees(Some(&call.partner)), &pair)?;
+    let wanted = asked(&t, input.payin_amount.as_deref(), input.payout_amount.as_deref())?;
+    let q = terms::quote(&t, &wanted)?;
+    let dst_address = input::text("dst_address", &input.dst_address, 128)?;
+    if t.payout_method.group == "crypto" {
+        let addr = dst_address
+            .as_deref()
+            .ok_or_else(|| ApiError::validation("dst_address", "is required for a crypto payout"))?;
+        address::check(&t.payout_currency, None, addr)
+            .map_err(|e| ApiError::validation("dst_address", e.to_string()))?;
+    }
+    let dst_tag = input::dst_tag(input.dst_tag.as_deref())?;
+    let memo = input::text("memo", &input.memo, 128)?;
+    let client_email = input::email(&input.client_email)?;
+    let callback_url = input::callback_url(&state, &input.callback_url)?;
+    let amount_key = match wanted {
+        Asked::Payin(a) => format!("payin:{a}"),
+        Asked::Payout(a) => format!("payout:{a}"),
+    };
+    let tag = dst_tag.map(|t| t.to_string());
+    let digest = digest(&[
+        Some(&t.payin_currency),
+        Some(&t.payout_currency),
+        Some(&t.payin_method.group),
+        Some(&t.payout_method.group),
+        Some(&amount_key),
+        dst_address.as_deref(),
+        tag.as_deref(),
+        memo.as_deref(),
+        client_email.as_deref(),
+        callback_url.as_deref(),
+    ]);
+    let extras = OrderExtras {
+        partner_order_id,
+        digest,
+        dst_address,
+        dst_tag,
+        memo,
+        client_email,
+        callback_url,
+        website: None,
+        plugin_name: None,
+    };
+    let row = exchange::new_row(&state, &call.merchant, Some((&t, &q)), None, extras);
+    let created = exchange::create(&state, row).await?;
+    let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(create_out(&state, &created.row))).into_response())
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct PurchaseIn {
+    pub partner_order_id: Option<String>,
+    #[schema(example = "EUR")]
+    pub purchase_currency: Option<String>,
+    #[schema(value_type = String, example = "25.00")]
+    pub purchase_amount: Option<Box<RawValue>>,
+    pub client_email: Option<String>,
+    pub website: Option<String>,
+    pub plugin_name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PurchaseOut {
+    #[schema(example = 1)]
+    pub success: u8,
+    pub partner_order_id: String,
+    /// The hosted page where the customer picks a currency and pays.
+    pub url: String,
+}
+
+/// A shop plugin's order: the payout goes to the partner's own balance in
+/// `purchase_currency`; the customer picks the payin currency on the page.
+#[utoipa::path(post, path = "/api/v2/partner/ecommerce/purchase_url", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
+    request_body = PurchaseIn,
+    responses((status = 201, body = PurchaseOut), (status = 200, description = "An identical repeat", body = PurchaseOut),
+              (status = 409, body = PartnerErrorEnvelope), (status = 422, body = PartnerErrorEnvelope)))]
+pub async fn purchase_url(State(state): State<AppState>, call: PartnerCall) -> PartnerResult<Response> {
+    let input: PurchaseIn = call.json()?;
+    let partner_order_id = input::partner_order_id(&input.partner_order_id)?;
+    let currency = input::required("purchase_currency", &input.purchase_currency)?.to_string();
+    let exp = state.currencies.exponent(&currency).ok_or_else(|| {
+        ApiError::Unprocessable("UNSUPPORTED_CURRENCY", format!("purchase_currency: {currency} is not supported"))
+    })?;
+    let raw = input.purchase_amount.as_deref().ok_or_else(|| ApiError::validation("purchase_amount", "is required"))?;
+    let text = terms::amount_text("purchase_amount", raw)?
+        .ok_or_else(|| ApiError::validation("purchase_amount", "is required"))?;
+    let amount = parse_in("purchase_amount", &text, exp)?;
+    let client_email = input::email(&input.client_email)?;
+    let website = input::text("website", &input.website, 256)?;
+    let plugin_name = input::text("plugin_name", &input.plugin_name, 128)?;
+    let amount_text = amount.to_string();
+    let digest = digest(&[
+        Some("purchase"),
+        Some(&currency),
+        Some(&amount_text),
+        client_email.as_deref(),
+        website.as_deref(),
+        plugin_name.as_deref(),
+    ]);
+    let fees = terms::partner_fees(Some(&call.partner)).resolve(&terms::default_fees(&state), &currency, exp);
+    let extras = OrderExtras {
+        partner_order_id,
+        digest,
+        dst_address: None,
+        dst_tag: None,
+        memo: None,
+        client_email,
+        callback_url: None,
+        website,
+        plugin_name,
+    };
+    let row = exchange::new_row(&state, &call.merchant, None, Some((&currency, amount, fees)), extras);
+    let created = exchange::create(&state, row).await?;
+    let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
+    let out = PurchaseOut {
+        success: 1,
+        partner_order_id: created.row.partner_order_id.clone(),
+        url: page_url(&state, &created.row.pay_token),
+    };
+    Ok((status, Json(out)).into_response())
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct OrderLookupIn {
+    pub partner_order_id: Option<String>,
+    pub client_order_id: Option<String>,
+}
+
+async fn find(state: &AppState, call: &PartnerCall, q: &OrderLookupIn) -> Result<OrderRow, ApiError> {
+    let merchant = &call.partner.merchant_id;
+    let found = match (q.client_order_id.as_deref(), q.partner_order_id.as_deref()) {
+        (Some(id), _) => state.db.exchange_order(id).await?.filter(|o| &o.merchant_id == merchant),
+        (None, Some(pid)) => state.db.exchange_order_by_partner_id(merchant, pid).await?,
+        (None, None) => {
+            return Err(ApiError::validation("partner_order_id", "give partner_order_id or client_order_id"))
+        }
+    };
+    found.ok_or(ApiError::NotFound)
+}
+
+/// The full order object (API.md 9.6), by either id.
+#[utoipa::path(post, path = "/api/v2/partner/order", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
+    request_body = OrderLookupIn, responses((status = 200, body = OrderOut), (status = 404, body = PartnerErrorEnvelope)))]
+pub async fn order_v2(State(state): State<AppState>, call: PartnerCall) -> PartnerResult<Json<OrderOut>> {
+    let q: OrderLookupIn = call.json()?;
+    let o = find(&state, &call, &q).await?;
+    Ok(Json(order_out(&state.currencies, &o)))
+}
+
+/// The version-1 flat order, amounts as JSON numbers written exactly.
+#[utoipa::path(post, path = "/api/v1/partner/order", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
+    request_body = OrderLookupIn, responses((status = 200, body = Object), (status = 404, body = PartnerErrorEnvelope)))]
+pub async fn order_v1(State(state): State<AppState>, call: PartnerCall) -> PartnerResult<Response> {
+    let q: OrderLookupIn = call.json()?;
+    input::partner_order_id(&q.partner_order_id)?;
+    let o = find(&state, &call, &OrderLookupIn { client_order_id: None, ..q }).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], v1_order_json(&state.currencies, &o)).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ListEntry {
+    #[schema(example = "1621409585.000000")]
+    pub created_at: String,
+    pub id: String,
+    pub partner_order_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ListOut {
+    pub rows: i64,
+    pub total: i64,
+    pub data: Vec<ListEntry>,
+}
+
+fn query_int(
+    q: &HashMap<String, String>,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ApiError> {
+    match q.get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+            ApiError::validation(name, format!("must be a whole number from {} to {}", range.start(), range.end()))
+        }),
+    }
+}
+
+/// The partner's orders, newest first: `page` from 1, `rows` up to 100,
+/// `timestamp` (Unix seconds) keeps orders created at or after it.
+#[utoipa::path(get, path = "/api/v1/partner/order/list", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
+    params(("page" = Option<i64>, Query), ("rows" = Option<i64>, Query), ("timestamp" = Option<i64>, Query)),
+    responses((status = 200, body = ListOut), (status = 422, body = PartnerErrorEnvelope)))]
+pub async fn list_v1(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    call: PartnerCall,
+) -> PartnerResult<Json<ListOut>> {
+    let page = query_int(&q, "page", 1, 1..=1_000_000)?;
+    let rows = query_int(&q, "rows", 50, 1..=100)?;
+    let since = q.get("timestamp").map(|_| query_int(&q, "timestamp", 0, 0..=i64::MAX / 1_000_000)).transpose()?;
+    let filter = OrderFilter {
+        merchant_id: Some(call.partner.merchant_id.clone()),
+        created_from: since.map(|s| s * 1_000_000),
+        limit: rows,
+        offset: (page - 1) * rows,
+        ..OrderFilter::default()
+    };
+    let (found, total) = state.db.search_exchange_orders(&filter).await?;
+    let data = found
+        .iter()
+        .map(|o| ListEntry {
+            created_at: unix_six(o.created_at),
+            id: o.id.clone(),
+            partner_order_id: o.partner_order_id.clone(),
+        })
+        .collect();
+    Ok(Json(ListOut { rows, total, data }))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct SandboxPayIn {
+    pub client_order_id: Option<String>,
+    /// What the customer paid, when it differs from the quote.
+    #[schema(value_type = Option<String>)]
+    pub payin_amount: Option<Box<RawValue>>,
+    /// For a `purchase_url` order: the currency the customer picks.
+    pub payin_currency: Option<String>,
+}
+
+/// Test partners only: pays an order in the sandbox and takes it through to
+/// `finished` with generated transaction ids, sending every callback.
+#[utoipa::path(post, path = "/api/v2/partner/sandbox/order/pay", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
+    request_body = SandboxPayIn,
+    responses((status = 200, body = OrderOut), (status = 403, description = "A live partner", body = PartnerErrorEnvelope),
+              (status = 404, body = PartnerErrorEnvelope), (status = 409, body = PartnerErrorEnvelope), (status = 422, body = PartnerErrorEnvelope)))]
+pub async fn sandbox_pay(State(state): State<AppState>, call: PartnerCall) -> PartnerResult<Json<OrderOut>> {
+    let input: SandboxPayIn = call.json()?;
+    if call.merchant.mode != paygate_core::tokens::Mode::Test {
+        return Err(PartnerError(ApiError::Forbidden("the sandbox serves test partners only".into())));
+    }
+    let id = input::required("client_order_id", &input.client_order_id)?.to_string();
+    let order = state
+        .db
+        .exchange_order(&id)
+        .await?
+        .filter(|o| o.merchant_id == call.partner.merchant_id)
+        .ok_or(ApiError::NotFound)?;
+    let chosen = input::group(&input.payin_currency);
+    let order = match (&order.payin_currency, chosen) {
+        (None, Some(cur)) => exchange::choose_payin_currency(&state, &call.partner, &id, &cur).await?,
+        (None, None) => {
+            return Err(ApiError::validation("payin_currency", "pick the currency the customer pays in").into())
+        }
+        _ => order,
+    };
+    let received = match input.payin_amount.as_deref() {
+        None => None,
+        Some(raw) => match terms::amount_text("payin_amount", raw)? {
+            None => None,
+            Some(text) => {
+                let exp = order.payin_currency.as_deref().and_then(|c| state.currencies.exponent(c)).unwrap_or(0);
+                Some(parse_in("payin_amount", &text, exp)?)
+            }
+        },
+    };
+    let done = crate::exchange::sandbox::pay(&state, &order.id, received).await?;
+    Ok(Json(order_out(&state.currencies, &done)))
+}
