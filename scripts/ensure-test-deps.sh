@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite talks to is there: a PostgreSQL server on
 # 127.0.0.1:5432 that accepts the `postgres` user without a password, and
-# python3 (tests run the documented Python snippets). Installs and starts
+# python3, php-cli and perl (tests run the documents' own code). Installs and starts
 # them when missing, so a fresh machine needs nothing by hand. It changes
 # nothing else on the machine (the tests inject what they need, such as a
 # host name that resolves to loopback).
@@ -10,9 +10,15 @@ set -euo pipefail
 PG_URL="${PAYGATE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "ensure-test-deps: installing python3" >&2
-  as_root apt-get update -qq && as_root apt-get install -y -qq python3 >/dev/null
+# python3 runs the documented Python snippets and the webhook receiver;
+# php-cli and perl run the partner documentation's own signing code.
+missing=()
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v php >/dev/null 2>&1 || missing+=(php-cli)
+perl -MDigest::SHA -e1 >/dev/null 2>&1 || missing+=(perl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "ensure-test-deps: installing ${missing[*]}" >&2
+  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 pg_ready() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; }

@@ -4,6 +4,8 @@
 
 mod databases;
 mod helpers;
+mod partner_support;
+mod php_endpoint;
 mod signing;
 
 mod admin_merchants;
@@ -15,6 +17,7 @@ mod crash;
 mod dispute_input;
 mod dispute_support;
 mod disputes;
+mod exchange_flow;
 mod hostile;
 mod isolation;
 mod ledgers;
