@@ -224,6 +224,8 @@ impl TestApp {
             "adjustments",
             "disputes",
             "dispute_receipts",
+            "partners",
+            "exchange_orders",
         ] {
             out.push((table.to_string(), self.count(table).await.to_string()));
         }
@@ -234,6 +236,7 @@ impl TestApp {
             ("payouts changed", "SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM payouts"),
             ("disputes changed", "SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM disputes"),
             ("requisites changed", "SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM requisites"),
+            ("exchange orders changed", "SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM exchange_orders"),
         ] {
             let v: i64 = sqlx::query_scalar(sql).fetch_one(self.state.db.pool()).await.unwrap();
             out.push((what.to_string(), v.to_string()));

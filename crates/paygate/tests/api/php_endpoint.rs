@@ -18,7 +18,17 @@ fn support(file: &str) -> String {
 }
 
 impl PhpEndpoint {
+    /// Answers 401 to a callback whose padded signature does not match.
     pub async fn start(callback_secret: &str) -> PhpEndpoint {
+        Self::start_with(callback_secret, false).await
+    }
+
+    /// Answers 200 to everything, logging what PHP's check said.
+    pub async fn start_accepting(callback_secret: &str) -> PhpEndpoint {
+        Self::start_with(callback_secret, true).await
+    }
+
+    async fn start_with(callback_secret: &str, accept_all: bool) -> PhpEndpoint {
         let dir = tempfile::tempdir().unwrap();
         let (secret_file, log_file) = (dir.path().join("secret"), dir.path().join("log"));
         std::fs::write(&secret_file, callback_secret).unwrap();
@@ -28,6 +38,7 @@ impl PhpEndpoint {
             .args(["-S", &format!("127.0.0.1:{port}"), &support("partner_callback.php")])
             .env("SECRET_FILE", &secret_file)
             .env("LOG_FILE", &log_file)
+            .env("ACCEPT_ALL", if accept_all { "1" } else { "0" })
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)

@@ -3,7 +3,8 @@
 // padded base64 form and compare the header as a plain string with `!=`.
 // Run with `php -S 127.0.0.1:PORT partner_callback.php`; SECRET_FILE and
 // LOG_FILE come from the environment. Every request is logged as one JSON
-// line; a signature that does not match is answered 401.
+// line; a signature that does not match is answered 401, unless ACCEPT_ALL
+// is set (a receiver that checks another way, e.g. Perl's unpadded form).
 $secret = trim(file_get_contents(getenv('SECRET_FILE')));
 $content = file_get_contents('php://input');
 $header = $_SERVER['HTTP_API_SIGNATURE'] ?? '';
@@ -15,5 +16,6 @@ file_put_contents(getenv('LOG_FILE'), json_encode([
     'raw' => $content,
     'content_type' => $_SERVER['CONTENT_TYPE'] ?? null,
 ]) . "\n", FILE_APPEND | LOCK_EX);
-http_response_code($valid ? 200 : 401);
-echo $valid ? 'ok' : 'bad signature';
+$accept = $valid || getenv('ACCEPT_ALL') === '1';
+http_response_code($accept ? 200 : 401);
+echo $accept ? 'ok' : 'bad signature';
