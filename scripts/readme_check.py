@@ -182,6 +182,10 @@ def quickstart():
             # The Quick start pays in 1500.00 and pays out 1000.00.
             if len(rub) != 1 or (rub[0]["available"], rub[0]["hold"]) != ("500.00", "0.00"):
                 sys.exit(f"readme-check: after the Quick start the balance is {balances}, not 500.00 available")
+            # The partner's purchase_url order pays 25.00 EUR into its balance.
+            eur = [b for b in balances if b["currency"] == "EUR"]
+            if len(eur) != 1 or eur[0]["available"] != "25.00":
+                sys.exit(f"readme-check: after the Quick start the EUR balance is {balances}, not 25.00 available")
         finally:
             stopped = stop(env["README_CHECK_PID_FILE"])
         if not stopped:

@@ -40,8 +40,11 @@ use utoipa_swagger_ui::SwaggerUi;
                        X-App-Access-Ts and X-App-Access-Sig = hex(HMAC-SHA256(SecretToken, ts + email)). \
                        Admin calls use Authorization: Bearer <admin token>. Every error is \
                        {\"success\": false, \"error\": {\"code\", \"message\", \"details\"}}; beyond the codes \
-                       of the contract paygate uses UNAUTHORIZED (admin token), METHOD_NOT_ALLOWED (405) \
-                       and EMAIL_TAKEN (409)."
+                       of the contract paygate uses UNAUTHORIZED (admin token), METHOD_NOT_ALLOWED (405), \
+                       EMAIL_TAKEN (409) and PARTNER_EXISTS (409). The Switchere-compatible exchange API \
+                       (tag partner) keeps Switchere's shapes: no envelope, amounts as 18-decimal strings, \
+                       errors as {\"success\": 0, \"error\": {\"code\", \"message\"}}; partner calls carry \
+                       API-Key and API-Signature = base64(HMAC-SHA512(secret, SHA-256(path + raw body)))."
     ),
     // Served by Swagger UI's router, documented here.
     paths(openapi_json, docs),

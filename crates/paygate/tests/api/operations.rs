@@ -95,7 +95,8 @@ async fn openapi_covers_every_route(app: TestApp) {
         for method in ops.as_object().unwrap().keys() {
             let url = app.url(&path.replace("{id}", "mch_x"));
             let resp = app.http.request(method.to_uppercase().parse().unwrap(), url).send().await.unwrap();
-            let routed = resp.status() != 404 || path.contains("{id}");
+            // A path with parameters may name nothing (404 from its handler).
+            let routed = resp.status() != 404 || path.contains('{');
             assert!(routed, "{method} {path} is documented but not served");
         }
     }

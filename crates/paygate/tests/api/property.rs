@@ -42,6 +42,8 @@ async fn random_operations_keep_the_ledger_exact(app: TestApp) {
         std::env::var("PAYGATE_PROPTEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
     eprintln!("property seed {seed} (set PAYGATE_PROPTEST_SEED to replay)");
     let mut rng = StdRng::seed_from_u64(seed);
+    // How many disputes each finished payin (by index) has had.
+    let mut disputed: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
     let mut model: HashMap<usize, Model> = HashMap::new();
     let mut pending_payins: Vec<(usize, String, i64)> = Vec::new();
     let mut open_payouts: Vec<(usize, String, i64, bool)> = Vec::new(); // (merchant, id, total, processing)
@@ -160,6 +162,12 @@ async fn random_operations_keep_the_ledger_exact(app: TestApp) {
                     assert_error(&got, 409, "DISPUTE_ALREADY_OPEN");
                     continue;
                 }
+                // A payin may be disputed at most 5 times (MAX_DISPUTES_PER_PAYIN).
+                if disputed.get(&i).copied().unwrap_or(0) >= paygate_core::disputes::MAX_DISPUTES_PER_PAYIN {
+                    assert_error(&got, 409, "INVALID_STATE");
+                    continue;
+                }
+                *disputed.entry(i).or_insert(0) += 1;
                 assert_eq!(got.0, 201, "step {step}: {}", got.1);
                 let st = model.entry(p.merchant).or_default();
                 let at_risk = if p.success && claimed < p.amount { net(p.amount) - net(claimed) } else { 0 };

@@ -5,6 +5,7 @@
 
 use crate::helpers::*;
 use reqwest::Method;
+
 use serde_json::{json, Value};
 
 /// One documented operation.
@@ -18,11 +19,48 @@ pub struct Operation {
     pub query: Vec<String>,
 }
 
-impl Operation {
-    /// A merchant call (signed) rather than an operator's (bearer token).
-    pub fn is_merchant(&self) -> bool {
-        self.template.starts_with("/api/")
+/// Who calls an operation, by its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Signed with X-App-* (API.md section 2).
+    Merchant,
+    /// Signed with API-Key/API-Signature (the Switchere-compatible API).
+    Partner,
+    /// The Switchere-compatible API's public paths: no credentials.
+    Public,
+    /// Bearer admin token.
+    Operator,
+}
+
+pub fn audience(path: &str) -> Audience {
+    if path.starts_with("/admin/") {
+        Audience::Operator
+    } else if path.contains("/partner/") {
+        Audience::Partner
+    } else if path.contains("/public/") {
+        Audience::Public
+    } else {
+        Audience::Merchant
     }
+}
+
+impl Operation {
+    /// A merchant call (signed) rather than a partner's or an operator's.
+    pub fn is_merchant(&self) -> bool {
+        audience(&self.template) == Audience::Merchant
+    }
+}
+
+/// Partner credentials of merchants that are partners, for [`call`]:
+/// merchant id → (API key, request secret).
+static PARTNERS: std::sync::Mutex<Vec<(String, String, String)>> = std::sync::Mutex::new(Vec::new());
+
+pub fn register_partner(merchant_id: &str, api_key: &str, secret: &str) {
+    PARTNERS.lock().unwrap().push((merchant_id.into(), api_key.into(), secret.into()));
+}
+
+fn partner_of(merchant_id: &str) -> Option<(String, String)> {
+    PARTNERS.lock().unwrap().iter().find(|(m, ..)| m == merchant_id).map(|(_, k, s)| (k.clone(), s.clone()))
 }
 
 /// The document the app serves and its merchant and operator operations.
@@ -67,11 +105,24 @@ pub async fn call(
         url = format!("{url}?{k}={v}");
     }
     let mut req = app.http.request(method, url);
-    if path.starts_with("/api/") {
-        let ts = now_secs().to_string();
-        req = req.headers(auth_headers(&m.public_token, &ts, &sign(&m.secret, &ts, &m.email)));
-    } else {
-        req = req.bearer_auth(ADMIN_TOKEN);
+    match audience(path) {
+        Audience::Merchant => {
+            let ts = now_secs().to_string();
+            req = req.headers(auth_headers(&m.public_token, &ts, &sign(&m.secret, &ts, &m.email)));
+        }
+        Audience::Partner => {
+            let (key, secret) = partner_of(&m.id).expect("the merchant was made a partner (furnish)");
+            let mut message = path.as_bytes().to_vec();
+            message.extend_from_slice(body.as_deref().unwrap_or_default());
+            let sig = paygate_core::signature::partner_signature(
+                secret.as_bytes(),
+                &message,
+                paygate_core::signature::Base64Padding::Padded,
+            );
+            req = req.header("API-Key", key).header("API-Signature", sig);
+        }
+        Audience::Public => {}
+        Audience::Operator => req = req.bearer_auth(ADMIN_TOKEN),
     }
     if let Some(b) = body {
         req = req.header("content-type", "application/json").body(b);
@@ -129,6 +180,9 @@ pub struct Known {
     pub payout: String,
     pub dispute: String,
     pub event: String,
+    /// An exchange order of the merchant as a partner (USD by card → BTC).
+    pub exchange_order: String,
+    pub partner_order_id: String,
 }
 
 /// Gives `m` a balance and one object of every kind: a paid payin with an
@@ -154,7 +208,25 @@ pub async fn furnish(app: &TestApp, m: &Merchant, prefix: &str, customer: &str) 
         .fetch_one(app.state.db.pool())
         .await
         .expect("the paid payin made a webhook event");
-    Known { paid, pending, payout, dispute, event }
+    // The merchant is a partner too, with an order.
+    app.configure_exchange().await;
+    let (s, made) = app.admin(Method::POST, &format!("/admin/v1/merchants/{}/partner", m.id), Some(json!({}))).await;
+    assert_eq!(s, 201, "{made}");
+    register_partner(&m.id, made["data"]["api_key"].as_str().unwrap(), made["data"]["secret"].as_str().unwrap());
+    let partner_order_id = format!("{prefix}-exchange");
+    let body = json!({"partner_order_id": partner_order_id, "payin_currency": "USD", "payout_currency": "BTC",
+                      "payin_amount": "100", "dst_address": crate::partner_support::BTC_ADDRESS, "client_email": customer.to_string() + "@example.com"});
+    let (s, order) =
+        call(app, m, Method::POST, "/api/v2/partner/order/create", None, Some(body.to_string().into_bytes())).await;
+    assert_eq!(s, 201, "{order}");
+    let exchange_order = order["client_order_id"].as_str().unwrap().to_string();
+    Known { paid, pending, payout, dispute, event, exchange_order, partner_order_id }
+}
+
+/// A USD → BTC card order's body (no crypto address needed).
+fn exchange_body(id: &str) -> Value {
+    json!({"partner_order_id": id, "payin_currency": "USD", "payout_currency": "BTC", "payin_amount": "100",
+           "dst_address": crate::partner_support::BTC_ADDRESS})
 }
 
 /// A dispute of `payin_id` claiming `amount`, with a minimal PDF receipt.
@@ -193,6 +265,24 @@ pub fn good_body(template: &str, k: &Known) -> Option<Value> {
         "/admin/v1/disputes/{id}/reject" => json!({"reason": "other"}),
         "/admin/v1/requisites" => json!([{"method": "card", "currency": "RUB",
             "details": {"type": "card", "card_number": "2200000000000000"}}]),
+        "/api/v2/partner/order/fee" | "/api/v2/public/order/fee" | "/api/v1/public/order/fee" => {
+            json!({"payin_currency": "ETH", "payout_currency": "BTC", "payin_amount": "1", "partner_order_id": "q-1"})
+        }
+        "/api/v2/partner/order/create" => exchange_body("good-exchange"),
+        "/api/v2/partner/ecommerce/purchase_url" => {
+            json!({"partner_order_id": "good-purchase", "purchase_currency": "EUR", "purchase_amount": "25.00"})
+        }
+        "/api/v2/partner/order" | "/api/v1/partner/order" => json!({"partner_order_id": k.partner_order_id}),
+        "/api/v2/partner/sandbox/order/pay" => json!({"client_order_id": k.exchange_order}),
+        "/admin/v1/exchange/methods" => json!({
+            "payin": [{"group": "crypto", "title": "Crypto", "currencies": ["ETH", "BTC"]},
+                      {"group": "card", "title": "Card", "currencies": ["USD"]}],
+            "payout": [{"group": "crypto", "title": "Crypto", "currencies": ["BTC", "ETH"]},
+                       {"group": "balance", "title": "Balance", "currencies": ["USD", "EUR"]}]}),
+        "/admin/v1/rates" => json!({"rates": [{"name": "ETH-BTC", "bid": "0.05", "ask": "0.051"},
+            {"name": "BTC-USD", "bid": "29000", "ask": "31000"}, {"name": "ETH-EUR", "bid": "1800", "ask": "1850"}]}),
+        "/admin/v1/exchange/orders/{client_order_id}/status" => json!({"status": "confirmation_pending"}),
+        "/admin/v1/merchants/{id}/partner" => json!({"callback_url": null}),
         _ => return None,
     })
 }

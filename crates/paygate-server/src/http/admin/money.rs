@@ -210,6 +210,13 @@ async fn put_requisites(
         if !it.details.is_object() || it.details.to_string().len() > 4096 {
             return Err(ApiError::validation(&field("details"), "must be an object of at most 4 KiB"));
         }
+        if it.method == "crypto" {
+            // Exchange orders hand this address to customers: it must be one.
+            let address = it.details["address"].as_str().unwrap_or("");
+            let network = it.details["network"].as_str();
+            paygate_core::exchange::address::check(&it.currency, network, address)
+                .map_err(|e| ApiError::validation(&field("details.address"), e.to_string()))?;
+        }
         let amount = |v: &Option<String>, f: &str| -> ApiResult<Option<i64>> {
             v.as_deref()
                 .map(|t| parse_minor(t, exp).map_err(|e| ApiError::validation(&field(f), e.to_string())))

@@ -7,9 +7,11 @@ pub mod auth;
 pub mod error;
 mod input;
 pub use input::text as input_text;
+pub mod list;
 pub mod orders;
 pub mod quote;
 pub mod reads;
+pub mod sandbox;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -36,6 +38,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::purchase_url))
         .routes(routes!(orders::order_v2))
         .routes(routes!(orders::order_v1))
-        .routes(routes!(orders::list_v1))
-        .routes(routes!(orders::sandbox_pay))
+        .routes(routes!(list::list_v1))
+        .routes(routes!(sandbox::sandbox_pay))
 }

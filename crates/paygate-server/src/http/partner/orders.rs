@@ -3,24 +3,23 @@
 //! the sandbox's pay button for test partners.
 
 use super::auth::PartnerCall;
-use super::error::{PartnerError, PartnerErrorEnvelope, PartnerResult};
+use super::error::{PartnerErrorEnvelope, PartnerResult};
 use super::input;
 use crate::error::ApiError;
 use crate::exchange::orders::{self as exchange, OrderExtras};
 use crate::exchange::terms::{self, asked, load_book, parse_in, Asked, PairIn};
-use crate::exchange::view::{order_out, spaced_time, unix_six, v1_order_json, OrderOut};
+use crate::exchange::view::{order_out, spaced_time, v1_order_json, OrderOut};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use paygate_core::exchange::address;
 use paygate_core::exchange::quote::minor_eighteen;
-use paygate_store::exchange::orders::{OrderFilter, OrderRow};
+use paygate_store::exchange::orders::OrderRow;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -287,115 +286,4 @@ pub async fn order_v1(State(state): State<AppState>, call: PartnerCall) -> Partn
     input::partner_order_id(&q.partner_order_id)?;
     let o = find(&state, &call, &OrderLookupIn { client_order_id: None, ..q }).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], v1_order_json(&state.currencies, &o)).into_response())
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ListEntry {
-    #[schema(example = "1621409585.000000")]
-    pub created_at: String,
-    pub id: String,
-    pub partner_order_id: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ListOut {
-    pub rows: i64,
-    pub total: i64,
-    pub data: Vec<ListEntry>,
-}
-
-fn query_int(
-    q: &HashMap<String, String>,
-    name: &str,
-    default: i64,
-    range: std::ops::RangeInclusive<i64>,
-) -> Result<i64, ApiError> {
-    match q.get(name) {
-        None => Ok(default),
-        Some(v) => v.trim().parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
-            ApiError::validation(name, format!("must be a whole number from {} to {}", range.start(), range.end()))
-        }),
-    }
-}
-
-/// The partner's orders, newest first: `page` from 1, `rows` up to 100,
-/// `timestamp` (Unix seconds) keeps orders created at or after it.
-#[utoipa::path(get, path = "/api/v1/partner/order/list", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
-    params(("page" = Option<i64>, Query), ("rows" = Option<i64>, Query), ("timestamp" = Option<i64>, Query)),
-    responses((status = 200, body = ListOut), (status = 422, body = PartnerErrorEnvelope)))]
-pub async fn list_v1(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-    call: PartnerCall,
-) -> PartnerResult<Json<ListOut>> {
-    let page = query_int(&q, "page", 1, 1..=1_000_000)?;
-    let rows = query_int(&q, "rows", 50, 1..=100)?;
-    let since = q.get("timestamp").map(|_| query_int(&q, "timestamp", 0, 0..=i64::MAX / 1_000_000)).transpose()?;
-    let filter = OrderFilter {
-        merchant_id: Some(call.partner.merchant_id.clone()),
-        created_from: since.map(|s| s * 1_000_000),
-        limit: rows,
-        offset: (page - 1) * rows,
-        ..OrderFilter::default()
-    };
-    let (found, total) = state.db.search_exchange_orders(&filter).await?;
-    let data = found
-        .iter()
-        .map(|o| ListEntry {
-            created_at: unix_six(o.created_at),
-            id: o.id.clone(),
-            partner_order_id: o.partner_order_id.clone(),
-        })
-        .collect();
-    Ok(Json(ListOut { rows, total, data }))
-}
-
-#[derive(Deserialize, ToSchema, Default)]
-pub struct SandboxPayIn {
-    pub client_order_id: Option<String>,
-    /// What the customer paid, when it differs from the quote.
-    #[schema(value_type = Option<String>)]
-    pub payin_amount: Option<Box<RawValue>>,
-    /// For a `purchase_url` order: the currency the customer picks.
-    pub payin_currency: Option<String>,
-}
-
-/// Test partners only: pays an order in the sandbox and takes it through to
-/// `finished` with generated transaction ids, sending every callback.
-#[utoipa::path(post, path = "/api/v2/partner/sandbox/order/pay", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
-    request_body = SandboxPayIn,
-    responses((status = 200, body = OrderOut), (status = 403, description = "A live partner", body = PartnerErrorEnvelope),
-              (status = 404, body = PartnerErrorEnvelope), (status = 409, body = PartnerErrorEnvelope), (status = 422, body = PartnerErrorEnvelope)))]
-pub async fn sandbox_pay(State(state): State<AppState>, call: PartnerCall) -> PartnerResult<Json<OrderOut>> {
-    let input: SandboxPayIn = call.json()?;
-    if call.merchant.mode != paygate_core::tokens::Mode::Test {
-        return Err(PartnerError(ApiError::Forbidden("the sandbox serves test partners only".into())));
-    }
-    let id = input::required("client_order_id", &input.client_order_id)?.to_string();
-    let order = state
-        .db
-        .exchange_order(&id)
-        .await?
-        .filter(|o| o.merchant_id == call.partner.merchant_id)
-        .ok_or(ApiError::NotFound)?;
-    let chosen = input::group(&input.payin_currency);
-    let order = match (&order.payin_currency, chosen) {
-        (None, Some(cur)) => exchange::choose_payin_currency(&state, &call.partner, &id, &cur).await?,
-        (None, None) => {
-            return Err(ApiError::validation("payin_currency", "pick the currency the customer pays in").into())
-        }
-        _ => order,
-    };
-    let received = match input.payin_amount.as_deref() {
-        None => None,
-        Some(raw) => match terms::amount_text("payin_amount", raw)? {
-            None => None,
-            Some(text) => {
-                let exp = order.payin_currency.as_deref().and_then(|c| state.currencies.exponent(c)).unwrap_or(0);
-                Some(parse_in("payin_amount", &text, exp)?)
-            }
-        },
-    };
-    let done = crate::exchange::sandbox::pay(&state, &order.id, received).await?;
-    Ok(Json(order_out(&state.currencies, &done)))
 }
