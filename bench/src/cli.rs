@@ -74,6 +74,10 @@ pub enum Scenario {
     Webhooks,
     /// Not in the default list: its fill takes a while (see bench/README.md).
     Statistics,
+    /// A partner's signed fee quotes (Switchere-compatible API).
+    ExchangeQuote,
+    /// A partner's signed order creates, each with its own partner_order_id.
+    ExchangeCreate,
 }
 
 impl Scenario {
@@ -84,6 +88,8 @@ impl Scenario {
             Self::HotPayout => "hot-payout",
             Self::Webhooks => "webhooks",
             Self::Statistics => "statistics",
+            Self::ExchangeQuote => "exchange-quote",
+            Self::ExchangeCreate => "exchange-create",
         }
     }
 }

@@ -16,6 +16,7 @@ macro_rules! say {
 
 mod api;
 mod cli;
+mod exchange;
 mod load;
 mod money;
 mod report;

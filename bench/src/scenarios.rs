@@ -1,4 +1,4 @@
-//! The three scenarios. Each sets up what it needs through the admin API,
+//! The merchant scenarios (the exchange's are in `exchange.rs`). Each sets up what it needs through the admin API,
 //! sends one probe request outside the clock (so a missing endpoint fails in
 //! one clear line instead of ten seconds of 404s), then runs the closed loop.
 
@@ -44,6 +44,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
         Scenario::HotPayout => hot_payout(ctx).await,
         Scenario::Webhooks => crate::webhooks::run(ctx).await,
         Scenario::Statistics => crate::statistics::run(ctx).await,
+        Scenario::ExchangeQuote | Scenario::ExchangeCreate => crate::exchange::run(scenario, ctx).await,
     }?;
     let after = crate::writer_stats::read(&client, ctx.base).await;
     if let Some(writer) = crate::writer_stats::describe(&before, &after) {

@@ -11,9 +11,6 @@
 
 use paygate_store::merchants::MerchantRecord;
 use secrecy::SecretString;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 /// What authentication needs about a merchant.
 pub struct CachedMerchant {
@@ -24,45 +21,5 @@ pub struct CachedMerchant {
     pub prev_secret_until: Option<i64>,
 }
 
-struct Entry {
-    merchant: Arc<CachedMerchant>,
-    fetched: Instant,
-}
-
-pub struct AuthCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<String, Entry>>,
-}
-
-/// Entries beyond this are dropped wholesale rather than evicted one by one:
-/// the cache is a convenience and refills itself.
-const MAX_ENTRIES: usize = 100_000;
-
-impl AuthCache {
-    pub fn new(ttl: Duration) -> AuthCache {
-        AuthCache { ttl, entries: Mutex::new(HashMap::new()) }
-    }
-
-    pub fn get(&self, token: &str) -> Option<Arc<CachedMerchant>> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(token).filter(|e| e.fetched.elapsed() < self.ttl).map(|e| e.merchant.clone())
-    }
-
-    pub fn put(&self, token: &str, merchant: Arc<CachedMerchant>) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(token.to_string(), Entry { merchant, fetched: Instant::now() });
-    }
-
-    pub fn forget(&self, token: &str) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(token);
-    }
-}
+/// Merchants by public token.
+pub type AuthCache = crate::ttl_map::TtlMap<CachedMerchant>;

@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod ttl_map;
 pub mod workers;
 
 pub use state::AppState;

@@ -24,6 +24,10 @@ pub struct Inner {
     pub writer: Writer,
     /// Merchants by public token, for authentication without a query.
     pub auth_cache: crate::auth_cache::AuthCache,
+    /// Partners by API key, and the exchange's methods and rates, for the
+    /// same time as merchants (`auth_cache_ttl_ms`); see `exchange::cache`.
+    pub partner_cache: crate::ttl_map::TtlMap<crate::exchange::cache::CachedPartner>,
+    pub book_cache: crate::ttl_map::TtlMap<crate::exchange::terms::Book>,
     pub rate_limiter: crate::rate_limit::RateLimiter,
     /// Statistics requests running at once: each holds several pooled
     /// connections for up to seconds, so a burst of them must not take the
@@ -83,6 +87,8 @@ impl AppState {
             currencies,
             metrics: crate::telemetry::metrics_handle(),
             auth_cache: crate::auth_cache::AuthCache::new(std::time::Duration::from_millis(settings_ttl)),
+            partner_cache: crate::ttl_map::TtlMap::new(std::time::Duration::from_millis(settings_ttl)),
+            book_cache: crate::ttl_map::TtlMap::new(std::time::Duration::from_millis(settings_ttl)),
             rate_limiter: crate::rate_limit::RateLimiter::default(),
             statistics_permits: tokio::sync::Semaphore::new(statistics_concurrency),
             writer,

@@ -103,12 +103,27 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite: writes outside the batching writer take turns here, in
+    /// arrival order. SQLite admits one writer at a time anyway; waiting in
+    /// SQLite's busy handler instead means sleeping and retrying, which let
+    /// some requests wait over a second while others went by (measured:
+    /// exchange creates p99.9 658 ms without, see bench/README.md).
+    write_turns: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Db {
     /// Opens (and for SQLite creates) the database at `url`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
         Db::connect_as(url, max_connections, Role::Shared).await
+    }
+
+    /// On SQLite, a turn for a write outside the batching writer (held
+    /// until dropped); on PostgreSQL nothing to wait for.
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_turns.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// [`Db::connect`] for connections with the settings of `role`.
@@ -140,7 +155,7 @@ impl Db {
             })
             .connect(&url)
             .await?;
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, write_turns: Default::default() })
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -3,6 +3,7 @@
 //! look on the wire. The arithmetic and the lifecycle are
 //! `paygate_core::exchange`'s; this wires them to the store.
 
+pub mod cache;
 pub mod fees;
 pub mod orders;
 pub mod partners;

@@ -17,7 +17,13 @@ pub struct Book {
     pub rates: Vec<Rate>,
 }
 
-pub async fn load_book(state: &AppState) -> Result<Book, ApiError> {
+/// The operator's methods and rates (cached briefly: `super::cache`).
+pub async fn load_book(state: &AppState) -> Result<std::sync::Arc<Book>, ApiError> {
+    super::cache::book(state).await
+}
+
+/// Reads the methods and rates from the database.
+pub async fn read_book(state: &AppState) -> Result<Book, ApiError> {
     let methods = match state.db.exchange_methods().await? {
         Some(json) => serde_json::from_str(&json).map_err(ApiError::internal)?,
         None => Methods::default(),

@@ -42,6 +42,7 @@ impl Db {
         E: From<paygate_core::exchange::lifecycle::MoveError>,
     {
         let backend = self.backend();
+        let _turn = self.write_turn().await;
         let mut conn = self.pool().acquire().await.map_err(StoreError::from)?;
         let mut tx = begin_write(backend, &mut conn).await.map_err(StoreError::from)?;
         let sql =
@@ -127,6 +128,7 @@ impl Db {
         F: FnOnce(&OrderRow) -> Option<OrderRow>,
     {
         let backend = self.backend();
+        let _turn = self.write_turn().await;
         let mut conn = self.pool().acquire().await?;
         let mut tx = begin_write(backend, &mut conn).await?;
         let sql =

@@ -3,11 +3,10 @@
 //! and reading them back.
 
 use crate::db::{Db, Result, StoreError};
-use crate::dialect::begin_write;
 use crate::sql::{bind_all, insert_sql};
 use paygate_core::exchange::lifecycle::OrderStatus;
 use paygate_core::tokens::Mode;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
 crate::table_row! {
     #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,17 +106,60 @@ impl Db {
         mut row: OrderRow,
         addresses: &[AddressOffer],
     ) -> std::result::Result<CreatedOrder, CreateOrderError> {
-        // Concurrent creates of the same order id (or two orders taking the
-        // same address) meet at a unique index on PostgreSQL; the loser's
-        // next round finds the winner's row.
-        for _ in 0..5 {
-            let mut conn = self.pool().acquire().await.map_err(StoreError::from)?;
-            match try_create(self, &mut conn, &mut row, addresses).await {
-                Err(CreateOrderError::Store(StoreError::Conflict(_))) => continue,
-                other => return other,
+        // One autocommit INSERT that skips any unique conflict, so a create
+        // costs one round trip and one commit (concurrent commits share a
+        // WAL flush on PostgreSQL). When nothing went in, the order id
+        // exists (a repeat, answered from the row; a concurrent create of it
+        // has committed by then) or the chosen address was just taken by
+        // another order: the next free one is tried.
+        let sql =
+            insert_sql(self.backend(), "exchange_orders", ORDER_COLUMNS, 1, " ON CONFLICT DO NOTHING RETURNING id");
+        let mut tried: Vec<&str> = Vec::new();
+        for _ in 0..=addresses.len().min(16) {
+            if !addresses.is_empty() {
+                let taken = self.taken_addresses().await?;
+                let free = addresses
+                    .iter()
+                    .find(|a| !taken.contains(&a.requisite_id) && !tried.contains(&a.requisite_id.as_str()))
+                    .ok_or(CreateOrderError::NoAddress)?;
+                tried.push(&free.requisite_id);
+                row.requisite_id = Some(free.requisite_id.clone());
+                row.crypto_address = Some(free.address.clone());
+                row.crypto_network = free.network.clone();
+            }
+            let turn = self.write_turn().await;
+            let inserted = bind_all(sqlx::query(&sql), row.params())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(StoreError::from)?;
+            drop(turn);
+            if inserted.is_some() {
+                return Ok(CreatedOrder { row, created: true });
+            }
+            if let Some(found) = self.exchange_order_by_partner_id(&row.merchant_id, &row.partner_order_id).await? {
+                return if found.request_digest == row.request_digest {
+                    Ok(CreatedOrder { row: found, created: false })
+                } else {
+                    Err(CreateOrderError::Duplicate)
+                };
+            }
+            if addresses.is_empty() {
+                // Neither the order id nor an address: a fresh id or page
+                // token collided, which 80 random bits make a curiosity.
+                return Err(CreateOrderError::Store(StoreError::Conflict("exchange order id collided".into())));
             }
         }
-        Err(CreateOrderError::Store(StoreError::Conflict("exchange order kept colliding".into())))
+        Err(CreateOrderError::NoAddress)
+    }
+
+    /// Pool entries whose address serves a waiting order.
+    async fn taken_addresses(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(&format!(
+            "SELECT requisite_id FROM exchange_orders WHERE requisite_id IS NOT NULL AND status IN {WAITING}"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("requisite_id")?)).collect()
     }
 
     pub async fn exchange_order(&self, id: &str) -> Result<Option<OrderRow>> {
@@ -231,50 +273,4 @@ pub struct OrderFilter {
     pub before_id: Option<String>,
     pub limit: i64,
     pub offset: i64,
-}
-
-async fn try_create(
-    db: &Db,
-    conn: &mut AnyConnection,
-    row: &mut OrderRow,
-    addresses: &[AddressOffer],
-) -> std::result::Result<CreatedOrder, CreateOrderError> {
-    let mut tx = begin_write(db.backend(), conn).await.map_err(StoreError::from)?;
-    let existing = sqlx::query(&format!(
-        "SELECT {} FROM exchange_orders WHERE merchant_id = $1 AND partner_order_id = $2",
-        columns()
-    ))
-    .bind(&row.merchant_id)
-    .bind(&row.partner_order_id)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(StoreError::from)?;
-    if let Some(found) = existing {
-        let found = OrderRow::from_row(&found)?;
-        return if found.request_digest == row.request_digest {
-            Ok(CreatedOrder { row: found, created: false })
-        } else {
-            Err(CreateOrderError::Duplicate)
-        };
-    }
-    if !addresses.is_empty() {
-        let taken: Vec<String> = sqlx::query(&format!(
-            "SELECT requisite_id FROM exchange_orders WHERE requisite_id IS NOT NULL AND status IN {WAITING}"
-        ))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(StoreError::from)?
-        .iter()
-        .map(|r| r.try_get("requisite_id"))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(StoreError::from)?;
-        let free = addresses.iter().find(|a| !taken.contains(&a.requisite_id)).ok_or(CreateOrderError::NoAddress)?;
-        row.requisite_id = Some(free.requisite_id.clone());
-        row.crypto_address = Some(free.address.clone());
-        row.crypto_network = free.network.clone();
-    }
-    let sql = insert_sql(db.backend(), "exchange_orders", ORDER_COLUMNS, 1, "");
-    bind_all(sqlx::query(&sql), row.params()).execute(&mut *tx).await.map_err(StoreError::from)?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(CreatedOrder { row: row.clone(), created: true })
 }

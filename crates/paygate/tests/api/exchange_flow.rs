@@ -255,7 +255,46 @@ async fn twelve_concurrent_identical_creates_make_one_order(app: TestApp) {
     assert_eq!(app.exchange_order_count().await, 1);
 }
 
+async fn a_partners_own_fees_apply_to_its_quotes(app: TestApp) {
+    app.configure_exchange().await;
+    let p = app.create_partner("fees@example.com", json!({})).await;
+    let fees =
+        json!({"exchange_fees": {"payin_percent": "2", "margin_percent": "0", "payout_fixed": {"BTC": "0.0001"}}});
+    let (s, b) = app.admin(Method::PATCH, &format!("/admin/v1/merchants/{}", p.merchant.id), Some(fees.clone())).await;
+    assert_eq!(s, 200, "{b}");
+    let (_, q) = app
+        .partner_post(
+            &p,
+            "/api/v2/partner/order/fee",
+            json!({"payin_currency": "ETH", "payout_currency": "BTC", "payin_amount": "1"}),
+        )
+        .await;
+    // 1 ETH − 2 % = 0.98 ETH × 0.05 = 0.049 BTC, less the 0.0001 BTC payout fee.
+    assert_eq!(
+        (q["payin_fee"].as_str(), q["margin_fee"].as_str()),
+        (Some("0.020000000000000000"), Some("0.000000000000000000"))
+    );
+    assert_eq!(q["payout_fee"], "0.000100000000000000");
+    assert_eq!(q["payout_amount"], "0.048900000000000000");
+    // The public quote keeps the defaults; a merchant that is no partner has no exchange fees.
+    let public = app
+        .http
+        .post(app.url("/api/v2/public/order/fee"))
+        .body(json!({"payin_currency": "ETH", "payout_currency": "BTC", "payin_amount": "1"}).to_string());
+    assert_eq!(read(public.send().await.unwrap()).await.1["payout_amount"], "0.049250000000000000");
+    let plain = app.create_merchant("plain@example.com").await;
+    let refused = app.admin(Method::PATCH, &format!("/admin/v1/merchants/{}", plain.id), Some(fees)).await;
+    assert_error(&refused, 422, "VALIDATION_ERROR");
+    let absurd = json!({"exchange_fees": {"payin_percent": "60"}});
+    assert_error(
+        &app.admin(Method::PATCH, &format!("/admin/v1/merchants/{}/partner", p.merchant.id), Some(absurd)).await,
+        422,
+        "VALIDATION_ERROR",
+    );
+}
+
 crate::both_backends!(
+    a_partners_own_fees_apply_to_its_quotes,
     quote_then_create_locks_the_quote_and_repeats_answer_the_order,
     sandbox_pay_runs_to_finished_with_callbacks_verified_by_php,
     purchase_url_order_credits_the_partner_balance,

@@ -169,6 +169,7 @@ async fn put_methods(
         input.payout.iter().enumerate().map(|(i, m)| method(&state, "payout", i, m)).collect::<ApiResult<Vec<_>>>()?;
     let methods = Methods { payin, payout };
     state.db.put_exchange_methods(&serde_json::to_string(&methods).map_err(ApiError::internal)?).await?;
+    crate::exchange::cache::forget_book(&state);
     Ok(ok(methods_out(&state, &methods)))
 }
 
@@ -250,6 +251,7 @@ async fn put_rates(_: Admin, State(state): State<AppState>, JsonBody(input): Jso
         });
     }
     state.db.put_rates(&rows).await?;
+    crate::exchange::cache::forget_book(&state);
     get_rates(Admin, State(state)).await
 }
 

@@ -189,6 +189,8 @@ pub struct PatchMerchantIn {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000)]
     pub rate_limit_per_second: Option<Option<i64>>,
+    /// An exchange partner's fees (API.md 9.2); the merchant must be a partner.
+    pub exchange_fees: Option<crate::exchange::fees::ExchangeFeesIn>,
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -278,11 +280,26 @@ async fn patch_merchant(
     _: Admin,
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
-    JsonBody(input): JsonBody<PatchMerchantIn>,
+    JsonBody(mut input): JsonBody<PatchMerchantIn>,
 ) -> ApiResult<Response> {
+    let exchange_fees = match input.exchange_fees.take() {
+        Some(fees) => {
+            fees.validate(&state.currencies)?;
+            if state.db.merchant(&id).await?.is_some() && state.db.partner(&id).await?.is_none() {
+                return Err(ApiError::validation("exchange_fees", "the merchant is not an exchange partner"));
+            }
+            Some(serde_json::to_string(&fees).map_err(ApiError::internal)?)
+        }
+        None => None,
+    };
     let patch = validate_patch(&state, input)?;
     let m = state.db.update_merchant(&id, patch).await?.ok_or(ApiError::NotFound)?;
+    if let Some(fees) = exchange_fees {
+        let patch = paygate_store::exchange::partners::PartnerPatch { exchange_fees: Some(fees), ..Default::default() };
+        state.db.update_partner(&id, patch).await?;
+    }
     state.auth_cache.forget(&m.public_token);
+    crate::exchange::cache::forget_partner(&state, &m.id);
     tracing::info!(merchant_id = %m.id, enabled = m.enabled, "merchant updated");
     Ok(ok(MerchantOut::from(&m)))
 }

@@ -87,6 +87,7 @@ async fn update_partner(
     };
     let patch = PartnerPatch { callback_url, signature_padding, enabled: input.enabled, exchange_fees };
     let p = state.db.update_partner(&id, patch).await?.ok_or(ApiError::NotFound)?;
+    crate::exchange::cache::forget_partner(&state, &id);
     if p.callback_url.is_some() {
         state.writer.events_ready.notify_one();
     }
@@ -110,5 +111,7 @@ async fn rotate_partner(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(partners::rotate(&state, &id).await?))
+    let rotated = partners::rotate(&state, &id).await?;
+    crate::exchange::cache::forget_partner(&state, &id);
+    Ok(ok(rotated))
 }

@@ -43,14 +43,14 @@ fn currency_map(book: &Book) -> BTreeMap<String, Vec<String>> {
 #[utoipa::path(get, path = "/api/v2/public/currency", tag = "partner",
     responses((status = 200, body = BTreeMap<String, Vec<String>>, example = json!({"USD": ["BTC", "ETH"]}))))]
 pub async fn currency_public(State(state): State<AppState>) -> PartnerResult<Json<BTreeMap<String, Vec<String>>>> {
-    Ok(Json(currency_map(&load_book(&state).await?)))
+    Ok(Json(currency_map(&*load_book(&state).await?)))
 }
 
 /// Version-1 path of the currency pairs.
 #[utoipa::path(get, path = "/api/v1/public/currency", tag = "partner",
     responses((status = 200, body = BTreeMap<String, Vec<String>>)))]
 pub async fn currency_public_v1(State(state): State<AppState>) -> PartnerResult<Json<BTreeMap<String, Vec<String>>>> {
-    Ok(Json(currency_map(&load_book(&state).await?)))
+    Ok(Json(currency_map(&*load_book(&state).await?)))
 }
 
 /// The currency pairs, signed.
@@ -60,7 +60,7 @@ pub async fn currency_partner(
     State(state): State<AppState>,
     _: PartnerCall,
 ) -> PartnerResult<Json<BTreeMap<String, Vec<String>>>> {
-    Ok(Json(currency_map(&load_book(&state).await?)))
+    Ok(Json(currency_map(&*load_book(&state).await?)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -163,14 +163,14 @@ fn tickers(book: &Book) -> Vec<TickerOut> {
 /// Every pair's prices.
 #[utoipa::path(get, path = "/api/v2/public/ticker", tag = "partner", responses((status = 200, body = Vec<TickerOut>)))]
 pub async fn tickers_public(State(state): State<AppState>) -> PartnerResult<Json<Vec<TickerOut>>> {
-    Ok(Json(tickers(&load_book(&state).await?)))
+    Ok(Json(tickers(&*load_book(&state).await?)))
 }
 
 /// Every pair's prices, signed.
 #[utoipa::path(get, path = "/api/v2/partner/ticker", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
     responses((status = 200, body = Vec<TickerOut>), (status = 401, body = PartnerErrorEnvelope)))]
 pub async fn tickers_partner(State(state): State<AppState>, _: PartnerCall) -> PartnerResult<Json<Vec<TickerOut>>> {
-    Ok(Json(tickers(&load_book(&state).await?)))
+    Ok(Json(tickers(&*load_book(&state).await?)))
 }
 
 async fn one_ticker(state: &AppState, pair: &str) -> PartnerResult<Response> {
