@@ -165,7 +165,7 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
 /// An empty list allows everyone; otherwise the address must fall in one of
 /// the networks. A stored list that does not parse allows no one: failing
 /// closed is the only safe reading of a corrupt allow-list.
-fn ip_allowed(allowlist_json: &str, ip: Option<IpAddr>) -> bool {
+pub(crate) fn ip_allowed(allowlist_json: &str, ip: Option<IpAddr>) -> bool {
     let Ok(nets) = serde_json::from_str::<Vec<ipnet::IpNet>>(allowlist_json) else {
         return false;
     };

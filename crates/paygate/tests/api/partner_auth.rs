@@ -197,7 +197,47 @@ async fn path_with_query_and_rotation_grace(app: TestApp) {
     assert_eq!(read_back["data"]["signature_padding"], "unpadded");
 }
 
+async fn the_merchants_allow_list_and_rate_limit_apply_to_its_partner_calls(app: TestApp) {
+    app.configure_exchange().await;
+    let p = app.create_partner("limits@example.com", json!({})).await;
+    let merchant_path = format!("/admin/v1/merchants/{}", p.merchant.id);
+    let health = "/api/v2/partner/healthcheck";
+    assert_eq!(app.admin(Method::PATCH, &merchant_path, Some(json!({"ip_allowlist": ["10.0.0.0/8"]}))).await.0, 200);
+    assert_partner_error(&app.partner_call(&p, Method::GET, health, None).await, 403, "FORBIDDEN");
+    assert_eq!(app.admin(Method::PATCH, &merchant_path, Some(json!({"ip_allowlist": ["127.0.0.1/32"]}))).await.0, 200);
+    assert_eq!(app.partner_call(&p, Method::GET, health, None).await.0, 200);
+    // One request a second, a burst of two: the third at once is 429 with Retry-After.
+    assert_eq!(app.admin(Method::PATCH, &merchant_path, Some(json!({"rate_limit_per_second": 1}))).await.0, 200);
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..4 {
+        let sig = paygate_core::signature::partner_signature(
+            p.secret.as_bytes(),
+            health.as_bytes(),
+            paygate_core::signature::Base64Padding::Padded,
+        );
+        let resp = app
+            .http
+            .get(app.url(health))
+            .header("API-Key", &p.api_key)
+            .header("API-Signature", sig)
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == 429 {
+            retry_after = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            assert_partner_error(&read(resp).await, 429, "RATE_LIMITED");
+            statuses.push(429);
+        } else {
+            statuses.push(resp.status().as_u16());
+        }
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(retry_after.is_some_and(|s| s.parse::<u64>().unwrap() >= 1));
+}
+
 crate::both_backends!(
+    the_merchants_allow_list_and_rate_limit_apply_to_its_partner_calls,
     published_vectors_authenticate_in_every_form_and_nothing_else,
     php_documentation_code_signs_a_create_with_trimmed_base64,
     each_failure_has_its_code_and_changes_nothing,

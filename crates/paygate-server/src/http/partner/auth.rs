@@ -3,15 +3,19 @@
 //! SHA-256(path + raw body)))`, padded or unpadded, where the path has no
 //! scheme, host or query (the path with its query is accepted too) and a
 //! GET's body is empty. Header names are case-insensitive (axum's headers
-//! are). The compare is constant-time and tries every usable secret.
+//! are). The compare is constant-time and tries every usable secret. The
+//! partner's merchant's IP allow-list and request rate limit apply too.
 
 use super::error::PartnerError;
 use crate::error::ApiError;
 use crate::exchange::cache::{self, CachedPartner};
+use crate::http::auth::{client_ip, ip_allowed};
 use crate::http::body::read_limited;
+use crate::rate_limit::Limit;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::request::Parts;
 use paygate_core::signature::verify_partner_signature;
 use paygate_store::exchange::partners::PartnerRecord;
 use paygate_store::merchants::MerchantRecord;
@@ -28,8 +32,9 @@ pub struct PartnerCall {
     pub body: Bytes,
 }
 
-fn header<'a>(req: &'a Request, name: &'static str, shown: &'static str) -> Result<&'a str, ApiError> {
-    req.headers()
+fn header<'a>(parts: &'a Parts, name: &'static str, shown: &'static str) -> Result<&'a str, ApiError> {
+    parts
+        .headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
@@ -41,11 +46,12 @@ impl FromRequest<AppState> for PartnerCall {
     type Rejection = PartnerError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, PartnerError> {
-        let key = header(&req, KEY_HEADER, "API-Key")?.to_string();
-        let signature = header(&req, SIGNATURE_HEADER, "API-Signature")?.to_string();
-        let path = req.uri().path().to_string();
-        let path_and_query = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| path.clone());
-        let body = read_limited(req.into_body(), state.settings.max_body_bytes).await?;
+        let (parts, body) = req.into_parts();
+        let key = header(&parts, KEY_HEADER, "API-Key")?.to_string();
+        let signature = header(&parts, SIGNATURE_HEADER, "API-Signature")?.to_string();
+        let path = parts.uri.path().to_string();
+        let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| path.clone());
+        let body = read_limited(body, state.settings.max_body_bytes).await?;
         let mut found = cache::partner(state, &key, false).await?.ok_or(ApiError::AuthUnknownToken)?;
         let message = |p: &str| [p.as_bytes(), &body[..]].concat();
         let messages = [message(&path), message(&path_and_query)];
@@ -59,6 +65,13 @@ impl FromRequest<AppState> for PartnerCall {
         if !found.merchant.enabled || !found.partner.enabled {
             return Err(ApiError::MerchantDisabled.into());
         }
+        // The partner is its merchant: the same allow-list and request budget.
+        let ip = client_ip(&parts, state.settings.trust_forwarded_for);
+        if !ip_allowed(&found.merchant.ip_allowlist, ip) {
+            return Err(ApiError::Forbidden("client address is not in the merchant's IP allow-list".into()).into());
+        }
+        let limit = Limit::for_merchant(found.merchant.rate_limit_per_second, state.settings.rate_limit());
+        state.rate_limiter.take(&found.merchant.id, limit).map_err(ApiError::RateLimited)?;
         let (partner, merchant) = (found.partner.clone(), found.merchant.clone());
         Ok(PartnerCall { partner, merchant, body })
     }

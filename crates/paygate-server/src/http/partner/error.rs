@@ -50,8 +50,13 @@ impl IntoResponse for PartnerError {
         };
         let body = PartnerErrorEnvelope { success: 0, error: PartnerErrorBody { code, message } };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::Unavailable(_) = self.0 {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+        let retry_after = match self.0 {
+            ApiError::RateLimited(seconds) => Some(seconds),
+            ApiError::Unavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
