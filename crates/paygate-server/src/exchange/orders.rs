@@ -59,23 +59,29 @@ pub struct OrderExtras {
     pub plugin_name: Option<String>,
 }
 
-/// A new order of `merchant` (a partner) under `terms` and `q`; `None`
-/// terms make a `purchase_url` order whose payin the customer picks later.
-pub fn new_row(
-    state: &AppState,
-    merchant: &MerchantRecord,
-    terms: Option<(&Terms, &Quote)>,
-    purchase: Option<(&str, i64, Fees)>,
-    extras: OrderExtras,
-) -> OrderRow {
+/// What a new order is.
+pub enum NewOrder<'a> {
+    /// An API order: its terms and quote are known and locked now.
+    Exchange { terms: &'a Terms, quote: &'a Quote },
+    /// A `purchase_url` order: `amount` of `currency` to the partner's
+    /// balance; the customer picks the payin currency later.
+    Purchase { currency: &'a str, amount: i64, fees: Fees },
+}
+
+/// A new order of `merchant` (a partner).
+pub fn new_row(state: &AppState, merchant: &MerchantRecord, kind: NewOrder<'_>, extras: OrderExtras) -> OrderRow {
     let now = now_micros();
     let window = state.settings.exchange_payin_window_secs as i64;
-    let (payout_currency, payout_group) = match (terms, purchase) {
-        (Some((t, _)), _) => (t.payout_currency.clone(), t.payout_method.group.clone()),
-        (None, Some((cur, _, _))) => (cur.to_string(), "balance".to_string()),
-        (None, None) => unreachable!("an order has terms or is a purchase"),
+    let terms = match kind {
+        NewOrder::Exchange { terms, quote } => Some((terms, quote)),
+        NewOrder::Purchase { .. } => None,
     };
-    let fees = terms.map(|(t, _)| t.fees).or(purchase.map(|p| p.2)).expect("fees");
+    let (payout_currency, payout_group, fees, expected) = match kind {
+        NewOrder::Exchange { terms: t, quote: q } => {
+            (t.payout_currency.clone(), t.payout_method.group.clone(), t.fees, q.payout)
+        }
+        NewOrder::Purchase { currency, amount, fees } => (currency.to_string(), "balance".to_string(), fees, amount),
+    };
     let crypto = terms.is_some_and(|(t, _)| t.payin_method.group == "crypto");
     OrderRow {
         id: new_monotonic_id(IdKind::Exchange),
@@ -83,7 +89,7 @@ pub fn new_row(
         partner_order_id: extras.partner_order_id,
         request_digest: extras.digest,
         mode: merchant.mode,
-        kind: if purchase.is_some() { "purchase" } else { "order" }.into(),
+        kind: if terms.is_some() { "order" } else { "purchase" }.into(),
         status: OrderStatus::PayinPending,
         status_log: log_with("[]", now, OrderStatus::PayinPending),
         payin_currency: terms.map(|(t, _)| t.payin_currency.clone()),
@@ -94,7 +100,7 @@ pub fn new_row(
         payout_currency,
         payout_group,
         payout_amount: terms.map(|(_, q)| q.payout),
-        expected_payout_amount: terms.map(|(_, q)| q.payout).or(purchase.map(|p| p.1)),
+        expected_payout_amount: Some(expected),
         payout_fee: fees.payout_fixed,
         rate_side: terms.map(|(t, _)| t.price.side.as_str().to_string()),
         rate_value: terms.map(|(t, _)| t.price.value.to_string()),

@@ -6,7 +6,7 @@ use super::auth::PartnerCall;
 use super::error::{PartnerErrorEnvelope, PartnerResult};
 use super::input;
 use crate::error::ApiError;
-use crate::exchange::orders::{self as exchange, OrderExtras};
+use crate::exchange::orders::{self as exchange, NewOrder, OrderExtras};
 use crate::exchange::terms::{self, asked, load_book, parse_in, Asked, PairIn};
 use crate::exchange::view::{order_out, spaced_time, v1_order_json, OrderOut};
 use crate::state::AppState;
@@ -172,7 +172,7 @@ pub async fn create(State(state): State<AppState>, call: PartnerCall) -> Partner
         website: None,
         plugin_name: None,
     };
-    let row = exchange::new_row(&state, &call.merchant, Some((&t, &q)), None, extras);
+    let row = exchange::new_row(&state, &call.merchant, NewOrder::Exchange { terms: &t, quote: &q }, extras);
     let created = exchange::create(&state, row).await?;
     let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(create_out(&state, &created.row))).into_response())
@@ -240,7 +240,8 @@ pub async fn purchase_url(State(state): State<AppState>, call: PartnerCall) -> P
         website,
         plugin_name,
     };
-    let row = exchange::new_row(&state, &call.merchant, None, Some((&currency, amount, fees)), extras);
+    let row =
+        exchange::new_row(&state, &call.merchant, NewOrder::Purchase { currency: &currency, amount, fees }, extras);
     let created = exchange::create(&state, row).await?;
     let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
     let out = PurchaseOut {
