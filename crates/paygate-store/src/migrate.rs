@@ -43,6 +43,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_merchant_rate_limit"),
     migration!(10, "0010_event_order"),
     migration!(11, "0011_exchange"),
+    migration!(12, "0012_requisite_purpose"),
 ];
 
 impl Migration {

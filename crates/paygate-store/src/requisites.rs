@@ -17,6 +17,9 @@ pub struct RequisiteRow {
     pub enabled: bool,
     pub min_amount: Option<i64>,
     pub max_amount: Option<i64>,
+    /// `payins` (the manual provider) or `exchange` (exchange orders' crypto
+    /// addresses): the two never share an entry.
+    pub purpose: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -31,12 +34,14 @@ fn from_row(r: &AnyRow) -> Result<RequisiteRow> {
         enabled: flag(r, "enabled")?,
         min_amount: r.try_get("min_amount")?,
         max_amount: r.try_get("max_amount")?,
+        purpose: r.try_get("purpose")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
 }
 
-const COLUMNS: &str = "id, method, currency, details, label, enabled, min_amount, max_amount, created_at, updated_at";
+const COLUMNS: &str =
+    "id, method, currency, details, label, enabled, min_amount, max_amount, purpose, created_at, updated_at";
 
 impl Db {
     pub async fn list_requisites(&self) -> Result<Vec<RequisiteRow>> {
@@ -44,15 +49,24 @@ impl Db {
         rows.iter().map(from_row).collect()
     }
 
-    /// Enabled requisites that can take `amount` of `currency` by `method`.
-    pub async fn usable_requisites(&self, method: &str, currency: &str, amount: i64) -> Result<Vec<RequisiteRow>> {
+    /// Enabled requisites of `purpose` that can take `amount` of `currency`
+    /// by `method`.
+    pub async fn usable_requisites(
+        &self,
+        purpose: &str,
+        method: &str,
+        currency: &str,
+        amount: i64,
+    ) -> Result<Vec<RequisiteRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM requisites WHERE enabled = 1 AND method = $1 AND currency = $2 \
-             AND (min_amount IS NULL OR min_amount <= $3) AND (max_amount IS NULL OR max_amount >= $3) ORDER BY id"
+             AND (min_amount IS NULL OR min_amount <= $3) AND (max_amount IS NULL OR max_amount >= $3) \
+             AND purpose = $4 ORDER BY id"
         ))
         .bind(method)
         .bind(currency)
         .bind(amount)
+        .bind(purpose)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(from_row).collect()
@@ -85,10 +99,10 @@ impl Db {
         }
         for it in items {
             sqlx::query(
-                "INSERT INTO requisites (id, method, currency, details, label, enabled, min_amount, max_amount, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                "INSERT INTO requisites (id, method, currency, details, label, enabled, min_amount, max_amount, purpose, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) \
                  ON CONFLICT (id) DO UPDATE SET method = $2, currency = $3, details = $4, label = $5, enabled = $6, \
-                 min_amount = $7, max_amount = $8, updated_at = $9",
+                 min_amount = $7, max_amount = $8, updated_at = $9, purpose = $10",
             )
             .bind(&it.id)
             .bind(&it.method)
@@ -99,6 +113,7 @@ impl Db {
             .bind(it.min_amount)
             .bind(it.max_amount)
             .bind(now)
+            .bind(&it.purpose)
             .execute(&mut *tx)
             .await?;
         }

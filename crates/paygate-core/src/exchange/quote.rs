@@ -154,6 +154,11 @@ pub fn from_payin(payin: i64, price: Price, fees: Fees, exp: Exponents) -> Resul
     if payout <= 0 {
         return Err(QuoteError::TooSmall);
     }
+    // Every amount an order holds stays within the bound its inputs have,
+    // so sums of many orders on one account stay far from i64's limit.
+    if payin > MAX_UNITS || payout > MAX_UNITS {
+        return Err(QuoteError::Overflow);
+    }
     Ok(Quote { payin, payin_fee, margin_fee, payout_fee: fees.payout_fixed, payout })
 }
 
@@ -169,7 +174,7 @@ pub fn from_payout(payout: i64, price: Price, fees: Fees, exp: Exponents) -> Res
     // a few units below the bisection's answer: those are checked one by one.
     let mut hi: i64 = 1;
     while !reaches(hi) {
-        hi = hi.checked_mul(2).filter(|h| *h < i64::MAX / 4).ok_or(QuoteError::Overflow)?;
+        hi = hi.checked_mul(2).filter(|h| *h <= MAX_UNITS * 2).ok_or(QuoteError::Overflow)?;
     }
     let mut lo = hi / 2;
     while hi - lo > 1 {
@@ -199,9 +204,11 @@ fn non_monotone_window(fees: Fees) -> i64 {
 
 /// An 18-decimal string, as the Switchere-compatible API writes amounts.
 pub fn eighteen(d: Decimal) -> String {
-    let mut d = d.round_dp_with_strategy(18, RoundingStrategy::ToZero);
-    d.rescale(18);
-    d.to_string()
+    // Padded as text: `Decimal::rescale(18)` silently keeps fewer decimals
+    // once the integer part is large (28 digits in all).
+    let text = d.round_dp_with_strategy(18, RoundingStrategy::ToZero).to_string();
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    format!("{int}.{frac:0<18}")
 }
 
 /// Minor units as an 18-decimal string.

@@ -29,6 +29,11 @@ fn percent(field: &str, text: &str) -> Result<Decimal, ApiError> {
     if d >= Decimal::from(50) {
         return Err(ApiError::validation(field, "must be below 50"));
     }
+    // More decimals would push a fee's product past Decimal's 28 digits,
+    // where it would round instead of rounding up.
+    if d.normalize().scale() > 8 {
+        return Err(ApiError::validation(field, "at most 8 decimals"));
+    }
     Ok(d)
 }
 

@@ -10,7 +10,7 @@ use paygate_core::exchange::lifecycle::{MoveError, OrderStatus};
 use paygate_core::exchange::quote::{self, parse_decimal, Exponents, Fees, Quote, QuoteError};
 use paygate_core::ids::{new_monotonic_id, IdKind};
 use paygate_core::money::Currencies;
-use paygate_store::exchange::moves::MoveOrderError;
+use paygate_store::exchange::moves::{Chosen, MoveOrderError};
 use paygate_store::exchange::orders::{AddressOffer, CreateOrderError, CreatedOrder, OrderRow};
 use paygate_store::exchange::partners::PartnerRecord;
 use paygate_store::merchants::MerchantRecord;
@@ -131,7 +131,7 @@ pub fn new_row(state: &AppState, merchant: &MerchantRecord, kind: NewOrder<'_>, 
 
 /// The pool's crypto addresses for a payin of `amount` in `currency`.
 pub async fn address_offers(state: &AppState, currency: &str, amount: i64) -> Result<Vec<AddressOffer>, ApiError> {
-    let pool = state.db.usable_requisites("crypto", currency, amount).await?;
+    let pool = state.db.usable_requisites("exchange", "crypto", currency, amount).await?;
     Ok(pool
         .into_iter()
         .filter_map(|r| {
@@ -276,33 +276,38 @@ pub async fn choose_payin_currency(
     let t = super::terms::terms(state, &book, &fees, &pair)?;
     let expected = order.expected_payout_amount.ok_or(ApiError::NotFound)?;
     let q = super::terms::quote(&t, &Asked::Payout(expected))?;
-    let offers =
-        if t.payin_method.group == "crypto" { address_offers(state, currency, q.payin).await? } else { vec![] };
-    let chosen = state
-        .db
-        .choose_exchange_payin(
-            id,
-            &partner.merchant_id,
-            |o| {
-                if o.status != OrderStatus::PayinPending || o.payin_currency.is_some() {
-                    return None;
-                }
-                let mut next = o.clone();
-                next.payin_currency = Some(t.payin_currency.clone());
-                next.payin_group = Some(t.payin_method.group.clone());
-                (next.payin_amount, next.payin_fee, next.margin_fee, next.payout_amount) =
-                    (Some(q.payin), q.payin_fee, q.margin_fee, Some(q.payout));
-                next.payout_fee = t.fees.payout_fixed;
-                next.rate_side = Some(t.price.side.as_str().into());
-                next.rate_value = Some(t.price.value.to_string());
-                next.payin_percent = t.fees.payin_percent.to_string();
-                next.margin_percent = t.fees.margin_percent.to_string();
-                next.crypto_delay = (t.payin_method.group == "crypto")
-                    .then_some(900.min(state.settings.exchange_payin_window_secs as i64));
-                Some(next)
-            },
-            &offers,
-        )
-        .await?;
-    chosen.ok_or_else(|| ApiError::Conflict("INVALID_STATE", "the payin currency is already chosen".into()))
+    let crypto = t.payin_method.group == "crypto";
+    let offers = if crypto { address_offers(state, currency, q.payin).await? } else { vec![] };
+    if crypto && offers.is_empty() {
+        return Err(ApiError::Unprocessable(
+            "PAIR_NOT_AVAILABLE",
+            format!("no crypto address is configured for {currency}"),
+        ));
+    }
+    let window = state.settings.exchange_payin_window_secs as i64;
+    let plan = |o: &OrderRow| {
+        if o.status != OrderStatus::PayinPending || o.payin_currency.is_some() {
+            return None;
+        }
+        let mut next = o.clone();
+        next.payin_currency = Some(t.payin_currency.clone());
+        next.payin_group = Some(t.payin_method.group.clone());
+        (next.payin_amount, next.payin_fee, next.margin_fee, next.payout_amount) =
+            (Some(q.payin), q.payin_fee, q.margin_fee, Some(q.payout));
+        next.payout_fee = t.fees.payout_fixed;
+        next.rate_side = Some(t.price.side.as_str().into());
+        next.rate_value = Some(t.price.value.to_string());
+        next.payin_percent = t.fees.payin_percent.to_string();
+        next.margin_percent = t.fees.margin_percent.to_string();
+        next.crypto_delay = crypto.then_some(window.min(900));
+        Some(next)
+    };
+    match state.db.choose_exchange_payin(id, &partner.merchant_id, plan, &offers).await? {
+        Chosen::Done(order) => Ok(*order),
+        Chosen::NotFound => Err(ApiError::NotFound),
+        Chosen::Declined => Err(ApiError::Conflict("INVALID_STATE", "the payin currency is already chosen".into())),
+        Chosen::NoAddress => {
+            Err(ApiError::Unavailable("every crypto address for this currency is serving an open order".into()))
+        }
+    }
 }

@@ -69,7 +69,7 @@ pub async fn manual_assignment(
     amount: i64,
     exclude: &[String],
 ) -> Result<Assignment, ApiError> {
-    let pool = db.usable_requisites(method.as_str(), currency, amount).await?;
+    let pool = db.usable_requisites("payins", method.as_str(), currency, amount).await?;
     if pool.is_empty() {
         return Err(ApiError::Unprocessable(
             "UNSUPPORTED_METHOD",

@@ -22,6 +22,17 @@ pub enum MoveOrderError<E> {
     Store(#[from] StoreError),
 }
 
+/// How choosing a purchase order's payin currency ended.
+#[derive(Debug)]
+pub enum Chosen {
+    Done(Box<OrderRow>),
+    NotFound,
+    /// The plan declined (the order is past choosing).
+    Declined,
+    /// Every address for the currency serves a waiting order.
+    NoAddress,
+}
+
 /// Renders the callback body of an order as it is after a move.
 pub type RenderOrder<'a> = &'a (dyn Fn(&OrderRow) -> String + Send + Sync);
 
@@ -116,16 +127,36 @@ impl Db {
     /// A `purchase_url` order's payin currency, chosen by its customer:
     /// `plan` gives the order with its payin terms (`None`: it cannot choose
     /// now), and with `addresses` one free crypto address is reserved.
-    /// `Ok(None)` when the plan declined or no address was free.
     pub async fn choose_exchange_payin<F>(
         &self,
         id: &str,
         merchant: &str,
         plan: F,
         addresses: &[super::orders::AddressOffer],
-    ) -> Result<Option<OrderRow>>
+    ) -> Result<Chosen>
     where
-        F: FnOnce(&OrderRow) -> Option<OrderRow>,
+        F: Fn(&OrderRow) -> Option<OrderRow>,
+    {
+        // Two orders may pick the same free address at once on PostgreSQL;
+        // the unique index refuses the second, which then tries again.
+        for _ in 0..5 {
+            match self.try_choose(id, merchant, &plan, addresses).await {
+                Err(StoreError::Conflict(_)) => continue,
+                other => return other,
+            }
+        }
+        Ok(Chosen::NoAddress)
+    }
+
+    async fn try_choose<F>(
+        &self,
+        id: &str,
+        merchant: &str,
+        plan: &F,
+        addresses: &[super::orders::AddressOffer],
+    ) -> Result<Chosen>
+    where
+        F: Fn(&OrderRow) -> Option<OrderRow>,
     {
         let backend = self.backend();
         let _turn = self.write_turn().await;
@@ -133,12 +164,14 @@ impl Db {
         let mut tx = begin_write(backend, &mut conn).await?;
         let sql =
             format!("SELECT {} FROM exchange_orders WHERE id = $1{}", ORDER_COLUMNS.join(", "), for_update(backend));
-        let Some(found) = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await? else { return Ok(None) };
+        let Some(found) = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await? else {
+            return Ok(Chosen::NotFound);
+        };
         let current = OrderRow::from_row(&found)?;
         if current.merchant_id != merchant {
-            return Ok(None);
+            return Ok(Chosen::NotFound);
         }
-        let Some(mut next) = plan(&current) else { return Ok(None) };
+        let Some(mut next) = plan(&current) else { return Ok(Chosen::Declined) };
         if !addresses.is_empty() {
             let taken: Vec<String> = sqlx::query(
                 "SELECT requisite_id FROM exchange_orders WHERE requisite_id IS NOT NULL \
@@ -149,14 +182,16 @@ impl Db {
             .iter()
             .map(|r| r.try_get("requisite_id"))
             .collect::<std::result::Result<_, _>>()?;
-            let Some(free) = addresses.iter().find(|a| !taken.contains(&a.requisite_id)) else { return Ok(None) };
+            let Some(free) = addresses.iter().find(|a| !taken.contains(&a.requisite_id)) else {
+                return Ok(Chosen::NoAddress);
+            };
             next.requisite_id = Some(free.requisite_id.clone());
             next.crypto_address = Some(free.address.clone());
             next.crypto_network = free.network.clone();
         }
         update_row(&mut tx, &next).await?;
         tx.commit().await?;
-        Ok(Some(next))
+        Ok(Chosen::Done(Box::new(next)))
     }
 
     /// The operator's exchange book per mode and currency: the sum of every

@@ -234,11 +234,13 @@ impl Db {
         Ok((rows.iter().map(OrderRow::from_row).collect::<Result<_>>()?, total))
     }
 
-    /// Orders waiting for their payin past `now`, oldest first.
+    /// Orders still waiting for their payin past `now`, oldest first. One
+    /// whose payin was seen (`confirmation_pending`) is not expired: the
+    /// money is on its way, and the operator settles it.
     pub async fn overdue_exchange_orders(&self, now: i64, limit: i64) -> Result<Vec<String>> {
-        let rows = sqlx::query(&format!(
-            "SELECT id FROM exchange_orders WHERE status IN {WAITING} AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
-        ))
+        let rows = sqlx::query(
+            "SELECT id FROM exchange_orders WHERE status = 'payin_pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+        )
         .bind(now)
         .bind(limit)
         .fetch_all(self.pool())

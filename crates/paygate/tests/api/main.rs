@@ -20,6 +20,7 @@ mod disputes;
 mod exchange_flow;
 mod exchange_input;
 mod exchange_lifecycle;
+mod exchange_pool;
 mod hostile;
 mod isolation;
 mod ledgers;

@@ -48,7 +48,7 @@ impl TestApp {
         assert_eq!(s, 200, "{b}");
         let pool: Vec<Value> = ETH_ADDRESSES
             .iter()
-            .map(|a| json!({"method": "crypto", "currency": "ETH", "details": {"address": a, "network": "ERC20"}}))
+            .map(|a| json!({"method": "crypto", "currency": "ETH", "purpose": "exchange", "details": {"address": a, "network": "ERC20"}}))
             .collect();
         let (s, b) = self.admin(Method::PUT, "/admin/v1/requisites", Some(Value::Array(pool))).await;
         assert_eq!(s, 200, "{b}");

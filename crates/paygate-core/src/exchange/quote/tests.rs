@@ -50,6 +50,15 @@ fn amounts_parse_exactly() {
     assert_eq!(parse_amount("99999999999999999999999999999999", 2), Err(AmountError::TooLarge));
     assert_eq!(eighteen(d("0.0037831500")), "0.003783150000000000");
     assert_eq!(minor_eighteen(150, 2), "1.500000000000000000");
+    // Large amounts keep all 18 decimals (Decimal::rescale would drop some).
+    assert_eq!(minor_eighteen(MAX_UNITS, 2), "10000000000000.000000000000000000");
+    assert_eq!(eighteen(d("123456789012.5")), "123456789012.500000000000000000");
+    // A payout whose payin would pass the bound is refused, not computed.
+    let cheap = Price { side: Side::Ask, value: d("1000000") };
+    assert_eq!(
+        from_payout(MAX_UNITS, cheap, fees("0", "0", 0), Exponents { payin: 6, payout: 8 }),
+        Err(QuoteError::Overflow)
+    );
 }
 
 fn price_strategy() -> impl Strategy<Value = Price> {

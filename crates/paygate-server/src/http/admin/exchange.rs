@@ -229,8 +229,8 @@ async fn put_rates(_: Admin, State(state): State<AppState>, JsonBody(input): Jso
         }
         let price = |f: &str, t: &str| -> ApiResult<Decimal> {
             parse_decimal(t)
-                .filter(|d| *d > Decimal::ZERO)
-                .ok_or_else(|| ApiError::validation(&field(f), "must be a positive decimal"))
+                .filter(|d| *d > Decimal::ZERO && d.normalize().scale() <= 18)
+                .ok_or_else(|| ApiError::validation(&field(f), "must be a positive decimal with at most 18 decimals"))
         };
         let (bid, ask) = (price("bid", &r.bid)?, price("ask", &r.ask)?);
         if bid > ask {

@@ -159,6 +159,12 @@ pub struct RequisiteIo {
     pub enabled: bool,
     pub min_amount: Option<String>,
     pub max_amount: Option<String>,
+    /// `payins` (default: the manual provider's payins) or `exchange`
+    /// (crypto addresses handed to exchange orders, `method: "crypto"` only).
+    /// An entry serves one of the two, so a waiting payin and a waiting
+    /// order never share an address.
+    #[schema(example = "payins")]
+    pub purpose: Option<String>,
 }
 
 fn yes() -> bool {
@@ -176,6 +182,7 @@ fn requisite_out(state: &AppState, r: &RequisiteRow) -> RequisiteIo {
         enabled: r.enabled,
         min_amount: r.min_amount.map(|v| format_minor(v, exp)),
         max_amount: r.max_amount.map(|v| format_minor(v, exp)),
+        purpose: Some(r.purpose.clone()),
     }
 }
 
@@ -210,6 +217,12 @@ async fn put_requisites(
         if !it.details.is_object() || it.details.to_string().len() > 4096 {
             return Err(ApiError::validation(&field("details"), "must be an object of at most 4 KiB"));
         }
+        let purpose = match it.purpose.as_deref().unwrap_or("payins") {
+            "payins" => "payins",
+            "exchange" if it.method == "crypto" => "exchange",
+            "exchange" => return Err(ApiError::validation(&field("purpose"), "exchange entries are crypto addresses")),
+            _ => return Err(ApiError::validation(&field("purpose"), "payins or exchange")),
+        };
         if it.method == "crypto" {
             // Exchange orders hand this address to customers: it must be one.
             let address = it.details["address"].as_str().unwrap_or("");
@@ -240,6 +253,7 @@ async fn put_requisites(
             enabled: it.enabled,
             min_amount,
             max_amount,
+            purpose: purpose.into(),
             created_at: 0,
             updated_at: 0,
         });

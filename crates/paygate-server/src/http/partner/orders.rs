@@ -7,7 +7,7 @@ use super::error::{PartnerErrorEnvelope, PartnerResult};
 use super::input;
 use crate::error::ApiError;
 use crate::exchange::orders::{self as exchange, NewOrder, OrderExtras};
-use crate::exchange::terms::{self, asked, load_book, parse_in, Asked, PairIn};
+use crate::exchange::terms::{self, asked, load_book, parse_in, PairIn};
 use crate::exchange::view::{order_out, spaced_time, v1_order_json, OrderOut};
 use crate::state::AppState;
 use axum::extract::State;
@@ -70,6 +70,46 @@ pub struct CreateOut {
     pub success: u8,
 }
 
+/// The create request's fields as sent (amounts and tags compared as
+/// numbers, so `1`, `"1"` and `"1.0"` are the same request).
+fn create_digest(input: &CreateIn) -> String {
+    let number = |raw: &Option<Box<RawValue>>| raw.as_deref().map(normalised_number);
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).map(str::to_string);
+    let fields = [
+        text(&input.payin_currency),
+        text(&input.payout_currency),
+        text(&input.payin_group),
+        text(&input.payout_group),
+        number(&input.payin_amount),
+        number(&input.payout_amount),
+        text(&input.dst_address),
+        number(&input.dst_tag),
+        text(&input.memo),
+        text(&input.client_email),
+        text(&input.callback_url),
+    ];
+    digest(&fields.iter().map(|f| f.as_deref()).collect::<Vec<_>>())
+}
+
+/// A JSON number or numeric string as a normalised decimal, else its text.
+fn normalised_number(raw: &RawValue) -> String {
+    let text = raw.get().trim().trim_matches('"');
+    text.parse::<rust_decimal::Decimal>().map(|d| d.normalize().to_string()).unwrap_or_else(|_| text.to_string())
+}
+
+/// The partner's existing order with this id: `Some` when `digest` matches
+/// (a repeat, answered 200), 409 `DUPLICATE_ORDER_ID` when it does not.
+async fn repeat(state: &AppState, call: &PartnerCall, id: &str, digest: &str) -> Result<Option<OrderRow>, ApiError> {
+    match state.db.exchange_order_by_partner_id(&call.partner.merchant_id, id).await? {
+        None => Ok(None),
+        Some(found) if found.request_digest == digest => Ok(Some(found)),
+        Some(_) => Err(ApiError::Conflict(
+            "DUPLICATE_ORDER_ID",
+            "partner_order_id already used with different parameters".into(),
+        )),
+    }
+}
+
 fn digest(parts: &[Option<&str>]) -> String {
     let mut h = Sha256::new();
     for p in parts {
@@ -119,6 +159,13 @@ fn create_out(state: &AppState, o: &OrderRow) -> CreateOut {
 pub async fn create(State(state): State<AppState>, call: PartnerCall) -> PartnerResult<Response> {
     let input: CreateIn = call.json()?;
     let partner_order_id = input::partner_order_id(&input.partner_order_id)?;
+    // A replay is answered from the order it made, whatever changed since
+    // (rates, methods, the address pool): the scheme has no timestamp, so
+    // partners retry by sending the same request again.
+    let digest = create_digest(&input);
+    if let Some(found) = repeat(&state, &call, &partner_order_id, &digest).await? {
+        return Ok((StatusCode::OK, Json(create_out(&state, &found))).into_response());
+    }
     input::free_first(input.free_first.as_deref())?;
     let payin_group = input::group(&input.payin_group);
     let payout_group = input::group(&input.payout_group);
@@ -144,23 +191,6 @@ pub async fn create(State(state): State<AppState>, call: PartnerCall) -> Partner
     let memo = input::text("memo", &input.memo, 128)?;
     let client_email = input::email(&input.client_email)?;
     let callback_url = input::callback_url(&state, &input.callback_url)?;
-    let amount_key = match wanted {
-        Asked::Payin(a) => format!("payin:{a}"),
-        Asked::Payout(a) => format!("payout:{a}"),
-    };
-    let tag = dst_tag.map(|t| t.to_string());
-    let digest = digest(&[
-        Some(&t.payin_currency),
-        Some(&t.payout_currency),
-        Some(&t.payin_method.group),
-        Some(&t.payout_method.group),
-        Some(&amount_key),
-        dst_address.as_deref(),
-        tag.as_deref(),
-        memo.as_deref(),
-        client_email.as_deref(),
-        callback_url.as_deref(),
-    ]);
     let extras = OrderExtras {
         partner_order_id,
         digest,
@@ -208,6 +238,25 @@ pub struct PurchaseOut {
 pub async fn purchase_url(State(state): State<AppState>, call: PartnerCall) -> PartnerResult<Response> {
     let input: PurchaseIn = call.json()?;
     let partner_order_id = input::partner_order_id(&input.partner_order_id)?;
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).map(str::to_string);
+    let amount = input.purchase_amount.as_deref().map(normalised_number);
+    let sent = [
+        Some("purchase".to_string()),
+        text(&input.purchase_currency),
+        amount,
+        text(&input.client_email),
+        text(&input.website),
+        text(&input.plugin_name),
+    ];
+    let digest = digest(&sent.iter().map(|f| f.as_deref()).collect::<Vec<_>>());
+    if let Some(found) = repeat(&state, &call, &partner_order_id, &digest).await? {
+        let out = PurchaseOut {
+            success: 1,
+            partner_order_id: found.partner_order_id.clone(),
+            url: page_url(&state, &found.pay_token),
+        };
+        return Ok((StatusCode::OK, Json(out)).into_response());
+    }
     let currency = input::required("purchase_currency", &input.purchase_currency)?.to_string();
     let exp = state.currencies.exponent(&currency).ok_or_else(|| {
         ApiError::Unprocessable("UNSUPPORTED_CURRENCY", format!("purchase_currency: {currency} is not supported"))
@@ -219,15 +268,6 @@ pub async fn purchase_url(State(state): State<AppState>, call: PartnerCall) -> P
     let client_email = input::email(&input.client_email)?;
     let website = input::text("website", &input.website, 256)?;
     let plugin_name = input::text("plugin_name", &input.plugin_name, 128)?;
-    let amount_text = amount.to_string();
-    let digest = digest(&[
-        Some("purchase"),
-        Some(&currency),
-        Some(&amount_text),
-        client_email.as_deref(),
-        website.as_deref(),
-        plugin_name.as_deref(),
-    ]);
     let fees = terms::partner_fees(Some(&call.partner)).resolve(&terms::default_fees(&state), &currency, exp);
     let extras = OrderExtras {
         partner_order_id,

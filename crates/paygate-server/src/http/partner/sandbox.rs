@@ -28,13 +28,10 @@ pub struct SandboxPayIn {
 /// `finished` with generated transaction ids, sending every callback.
 #[utoipa::path(post, path = "/api/v2/partner/sandbox/order/pay", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
     request_body = SandboxPayIn,
-    responses((status = 200, body = OrderOut), (status = 403, description = "A live partner", body = PartnerErrorEnvelope),
+    responses((status = 200, body = OrderOut), (status = 403, description = "A live order", body = PartnerErrorEnvelope),
               (status = 404, body = PartnerErrorEnvelope), (status = 409, body = PartnerErrorEnvelope), (status = 422, body = PartnerErrorEnvelope)))]
 pub async fn sandbox_pay(State(state): State<AppState>, call: PartnerCall) -> PartnerResult<Json<OrderOut>> {
     let input: SandboxPayIn = call.json()?;
-    if call.merchant.mode != paygate_core::tokens::Mode::Test {
-        return Err(PartnerError(ApiError::Forbidden("the sandbox serves test partners only".into())));
-    }
     let id = input::required("client_order_id", &input.client_order_id)?.to_string();
     let order = state
         .db
@@ -42,6 +39,11 @@ pub async fn sandbox_pay(State(state): State<AppState>, call: PartnerCall) -> Pa
         .await?
         .filter(|o| o.merchant_id == call.partner.merchant_id)
         .ok_or(ApiError::NotFound)?;
+    // The order's own ledger decides: a live order is never paid by the
+    // sandbox, even if its merchant has since been switched to test.
+    if order.mode != paygate_core::tokens::Mode::Test {
+        return Err(PartnerError(ApiError::Forbidden("the sandbox pays test orders only".into())));
+    }
     let chosen = input::group(&input.payin_currency);
     let order = match (&order.payin_currency, chosen) {
         (None, Some(cur)) => exchange::choose_payin_currency(&state, &call.partner, &id, &cur).await?,
