@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite talks to is there: a PostgreSQL server on
 # 127.0.0.1:5432 that accepts the `postgres` user without a password, and
-# python3, php-cli and perl (tests run the documents' own code). Installs and starts
+# python3, php-cli and perl (tests run the documents' own code), and
+# Chromium with Playwright for the browser test of the hosted page. Installs and starts
 # them when missing, so a fresh machine needs nothing by hand. It changes
 # nothing else on the machine (the tests inject what they need, such as a
 # host name that resolves to loopback).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PG_URL="${PAYGATE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -16,6 +18,8 @@ missing=()
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v php >/dev/null 2>&1 || missing+=(php-cli)
 perl -MDigest::SHA -e1 >/dev/null 2>&1 || missing+=(perl)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "ensure-test-deps: installing ${missing[*]}" >&2
   as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -43,4 +47,13 @@ pg_ready || { echo "ensure-test-deps: PostgreSQL is not reachable on 127.0.0.1:5
 if command -v psql >/dev/null 2>&1 && ! psql "$PG_URL" -qtAc 'select 1' >/dev/null 2>&1; then
   echo "ensure-test-deps: cannot log in with $PG_URL (set PAYGATE_TEST_POSTGRES_URL)" >&2
   exit 1
+fi
+
+# Playwright for Python drives Debian's Chromium (executable_path); it never
+# downloads a browser of its own. Kept in a venv inside target/.
+VENV=target/browser-venv
+if ! "$VENV/bin/python" -c 'import playwright' >/dev/null 2>&1; then
+  echo "ensure-test-deps: installing Playwright for Python in $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q playwright
 fi

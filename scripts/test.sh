@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # The test suite: unit, property and integration tests, the integration
-# tests against both SQLite and PostgreSQL (each test runs on both).
+# tests against both SQLite and PostgreSQL (each test runs on both), then
+# the hosted payment page in a real browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-test-deps.sh
-exec cargo test --workspace --locked "$@"
+cargo test --workspace --locked "$@"
+# The hosted payment page in a real browser (Debian's Chromium, driven by
+# Playwright from the venv ensure-test-deps.sh made), on both databases,
+# against the binary the tests just built.
+target/browser-venv/bin/python scripts/browser_check.py --paygate "${CARGO_TARGET_DIR:-target}/debug/paygate"

@@ -43,6 +43,17 @@ pub fn new_secret_token(mode: Mode) -> String {
     format!("sk_{}_{}", mode.as_str(), random_hex(24))
 }
 
+/// The token of a payment's hosted page (`/pay/{token}`): 192 random bits
+/// as 48 hex digits, unrelated to the payment's (time-ordered) id.
+pub fn new_pay_token() -> String {
+    random_hex(24)
+}
+
+/// Whether `s` has the shape of a page token (checked before any lookup).
+pub fn is_pay_token(s: &str) -> bool {
+    s.len() == 48 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
 /// A generated admin token when the operator did not configure one.
 pub fn new_admin_token() -> String {
     format!("adm_{}", random_hex(24))

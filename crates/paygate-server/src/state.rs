@@ -35,6 +35,19 @@ pub struct Inner {
     pub statistics_permits: tokio::sync::Semaphore,
 }
 
+/// Where customers reach this gateway: `public_url`, else the listen address.
+fn public_base(settings: &Settings) -> String {
+    let base = settings.public_url.clone().unwrap_or_else(|| format!("http://{}", settings.listen));
+    base.trim_end_matches('/').to_string()
+}
+
+impl AppState {
+    /// Where customers reach this gateway (hosted pages live under it).
+    pub fn public_base(&self) -> String {
+        public_base(&self.settings)
+    }
+}
+
 impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
@@ -66,7 +79,8 @@ impl AppState {
             Some(map) => Currencies::from_entries(map.clone())?,
             None => Currencies::default(),
         };
-        let render = Arc::new(crate::payments::views::EventRenderer { currencies: currencies.clone() });
+        let public_base = public_base(&settings);
+        let render = Arc::new(crate::payments::views::EventRenderer { currencies: currencies.clone(), public_base });
         // SQLite has one writer at a time anyway; on PostgreSQL a second task
         // overlaps one batch's commit with the next batch's work.
         let tasks = settings.writer_tasks.unwrap_or(match db.backend() {

@@ -44,6 +44,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_event_order"),
     migration!(11, "0011_exchange"),
     migration!(12, "0012_requisite_purpose"),
+    migration!(13, "0013_payin_pay_token"),
 ];
 
 impl Migration {

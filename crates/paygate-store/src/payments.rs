@@ -43,6 +43,9 @@ crate::table_row! {
         pub created_at: i64,
         pub updated_at: i64,
         pub completed_at: Option<i64>,
+        /// The hosted page's random token (`/pay/{token}`); none for payins
+        /// made before pages existed.
+        pub pay_token: Option<String>,
     }
 }
 
@@ -201,6 +204,13 @@ impl Db {
     ) -> Result<Option<PayInRow>> {
         let f = ListFilter::one(merchant_id, id, order_id);
         Ok(self.list_payins(&f).await?.into_iter().next())
+    }
+
+    /// The payin whose hosted page has this token.
+    pub async fn payin_by_token(&self, token: &str) -> Result<Option<PayInRow>> {
+        let sql = format!("SELECT {} FROM payins WHERE pay_token = $1", PAYIN_COLUMNS.join(", "));
+        let row = sqlx::query(&sql).bind(token).fetch_optional(self.pool()).await?;
+        row.as_ref().map(PayInRow::from_row).transpose()
     }
 
     pub async fn payout(

@@ -204,6 +204,7 @@ mod tests {
             created_at: 5,
             updated_at: 6,
             completed_at: Some(9),
+            pay_token: Some("token".into()),
         };
         let sql = insert_sql(db.backend(), "payins", PAYIN_COLUMNS, 1, "");
         bind_all(sqlx::query(&sql), payin.params()).execute(db.pool()).await.unwrap();

@@ -145,10 +145,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+async fn serve(mut settings: Settings) -> anyhow::Result<ExitCode> {
     let listen = settings.listen;
-    let (state, generated) = AppState::build(settings).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    // Pages link to themselves: with no public_url, the address actually
+    // bound (a `:0` listen gets its port here).
+    if settings.public_url.is_none() {
+        settings.public_url = Some(format!("http://{}", listener.local_addr()?));
+    }
+    let (state, generated) = AppState::build(settings).await?;
     if let Some(token) = generated.admin_token {
         // Printed once, on stdout, never logged: set PAYGATE_ADMIN_TOKEN to keep a fixed one.
         println!(

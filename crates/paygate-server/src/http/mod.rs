@@ -9,7 +9,7 @@ pub mod filters;
 pub mod merchant;
 pub mod ops;
 pub mod partner;
-pub mod pay_page;
+pub mod pay;
 mod retry_responses;
 
 use crate::error::{ApiError, ErrorEnvelope};
@@ -53,7 +53,8 @@ use utoipa_swagger_ui::SwaggerUi;
     tags((name = "merchant", description = "Signed merchant API"),
          (name = "admin", description = "Operator API"),
          (name = "partner", description = "Switchere-compatible exchange API (public and partner paths)"),
-         (name = "operations", description = "Health, metrics and documentation"))
+         (name = "operations", description = "Health, metrics and documentation"),
+         (name = "pages", description = "The hosted payment page customers pay on"))
 )]
 struct ApiDoc;
 
@@ -93,7 +94,7 @@ fn routes_with_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(merchant::router())
         .merge(admin::router())
         .merge(partner::router())
-        .merge(pay_page::router())
+        .merge(pay::router())
         .split_for_parts();
     retry_responses::document(&mut doc);
     (routes, doc)

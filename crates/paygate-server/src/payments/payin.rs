@@ -192,6 +192,7 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
             created_at: now,
             updated_at: now,
             completed_at: None,
+            pay_token: Some(paygate_core::tokens::new_pay_token()),
         };
         match state.writer.create_payin(row).await {
             Ok(Created { row, created }) => {

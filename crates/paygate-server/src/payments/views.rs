@@ -55,7 +55,9 @@ fn raw_json(text: &str) -> Box<RawValue> {
         .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
 }
 
-pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
+/// `public_base`: where customers reach this gateway (the hosted page's
+/// `pay_url` is under it).
+pub fn payin_out(r: &PayInRow, currencies: &Currencies, public_base: &str) -> PayInOut {
     let exp = currencies.exponent(&r.currency).unwrap_or(0);
     PayInOut {
         id: r.id.to_string(),
@@ -68,7 +70,7 @@ pub fn payin_out(r: &PayInRow, currencies: &Currencies) -> PayInOut {
         currency: r.currency.to_string(),
         method: r.method.as_str().into(),
         requisites: raw_json(&r.requisites),
-        pay_url: None,
+        pay_url: r.pay_token.as_ref().map(|t| format!("{}/pay/{t}", public_base.trim_end_matches('/'))),
         customer_id: r.customer_id.clone(),
         customer_email: r.customer_email.clone(),
         callback_url: r.callback_url.clone(),
@@ -181,6 +183,8 @@ pub fn entry_out(e: &EntryRow, currencies: &Currencies) -> EntryOut {
 /// happened, so a receiver can drop a state older than one it has.
 pub struct EventRenderer {
     pub currencies: Currencies,
+    /// For the `pay_url` of payins in webhook bodies.
+    pub public_base: String,
 }
 
 #[derive(Serialize)]
@@ -211,7 +215,7 @@ impl Render for EventRenderer {
         object: EventObject<'_>,
     ) -> String {
         let data = match object {
-            EventObject::PayIn(r) => EventData::PayIn(payin_out(r, &self.currencies)),
+            EventObject::PayIn(r) => EventData::PayIn(payin_out(r, &self.currencies, &self.public_base)),
             EventObject::PayOut(r) => EventData::PayOut(payout_out(r, &self.currencies)),
             EventObject::Dispute(r) => EventData::Dispute(super::disputes::dispute_out(r, &self.currencies)),
         };

@@ -81,9 +81,10 @@ pub async fn spawn_app(spec: AppSpec) -> TestApp {
     if let Some(tweak) = spec.tweak {
         tweak(&mut settings);
     }
-    let (state, _) = AppState::build(settings).await.expect("app state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    settings.public_url.get_or_insert_with(|| base.clone());
+    let (state, _) = AppState::build(settings).await.expect("app state");
     let (tx, rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(paygate_server::startup::serve(listener, state.clone(), async {
         let _ = rx.await;

@@ -27,6 +27,7 @@ mod ledgers;
 mod manual_provider;
 mod operations;
 mod partner_auth;
+mod pay_pages;
 mod payments;
 mod property;
 mod rate_limit;

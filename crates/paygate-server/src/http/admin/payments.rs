@@ -88,7 +88,10 @@ async fn search_payins(
         rows,
         filter.limit,
         |r| r.id.to_string(),
-        |r| PayInOut { merchant_id: Some(r.merchant_id.to_string()), ..payin_out(r, &state.currencies) },
+        |r| PayInOut {
+            merchant_id: Some(r.merchant_id.to_string()),
+            ..payin_out(r, &state.currencies, &state.public_base())
+        },
     )))
 }
 
@@ -97,7 +100,10 @@ async fn search_payins(
     responses((status = 200, body = inline(Envelope<PayInOut>)), (status = 404, body = crate::error::ErrorEnvelope)))]
 async fn get_payin(_: Admin, State(state): State<AppState>, PathParam(id): PathParam<String>) -> ApiResult<Response> {
     let r = state.db.payin(None, Some(&id), None).await?.ok_or(ApiError::NotFound)?;
-    Ok(ok(PayInOut { merchant_id: Some(r.merchant_id.to_string()), ..payin_out(&r, &state.currencies) }))
+    Ok(ok(PayInOut {
+        merchant_id: Some(r.merchant_id.to_string()),
+        ..payin_out(&r, &state.currencies, &state.public_base())
+    }))
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -163,7 +169,10 @@ async fn fail_payin(
 
 async fn payin_change(state: &AppState, change: PayInChange) -> ApiResult<Response> {
     let row = state.writer.move_payin(change).await.map_err(api_error)?;
-    Ok(ok(PayInOut { merchant_id: Some(row.merchant_id.to_string()), ..payin_out(&row, &state.currencies) }))
+    Ok(ok(PayInOut {
+        merchant_id: Some(row.merchant_id.to_string()),
+        ..payin_out(&row, &state.currencies, &state.public_base())
+    }))
 }
 
 /// Search payouts across merchants, newest first.

@@ -25,7 +25,7 @@ use utoipa::ToSchema;
               (status = 422, description = "VALIDATION_ERROR, UNSUPPORTED_CURRENCY, UNSUPPORTED_METHOD, AMOUNT_OUT_OF_LIMITS", body = crate::error::ErrorEnvelope)))]
 pub async fn create_payin(State(state): State<AppState>, req: Signed<PayInCreateIn>) -> ApiResult<Response> {
     let (row, is_new) = payin::create(&state, &req.merchant, req.body).await?;
-    let view = payin_out(&row, &state.currencies);
+    let view = payin_out(&row, &state.currencies, &state.public_base());
     Ok(if is_new { created(view) } else { ok(view) })
 }
 
@@ -54,7 +54,7 @@ impl GetIn {
 pub async fn get_payin(State(state): State<AppState>, req: Signed<GetIn>) -> ApiResult<Response> {
     let (id, order) = req.body.keys()?;
     let row = state.db.payin(Some(&req.merchant.id), id, order).await?.ok_or(ApiError::NotFound)?;
-    Ok(ok(payin_out(&row, &state.currencies)))
+    Ok(ok(payin_out(&row, &state.currencies, &state.public_base())))
 }
 
 /// List your payins, newest first.
@@ -63,7 +63,12 @@ pub async fn get_payin(State(state): State<AppState>, req: Signed<GetIn>) -> Api
 pub async fn list_payins(State(state): State<AppState>, req: Signed<ListIn>) -> ApiResult<Response> {
     let filter = list_filter(&state, &req.body, Some(&req.merchant.id), |s| PayInStatus::parse(s).is_some())?;
     let rows = state.db.list_payins(&filter).await?;
-    Ok(ok(super::paging::page(rows, filter.limit, |r| r.id.to_string(), |r| payin_out(r, &state.currencies))))
+    Ok(ok(super::paging::page(
+        rows,
+        filter.limit,
+        |r| r.id.to_string(),
+        |r| payin_out(r, &state.currencies, &state.public_base()),
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -85,5 +90,5 @@ pub async fn cancel_payin(State(state): State<AppState>, req: Signed<IdIn>) -> A
         reason: None,
     };
     let row = state.writer.move_payin(change).await.map_err(api_error)?;
-    Ok(ok(payin_out(&row, &state.currencies)))
+    Ok(ok(payin_out(&row, &state.currencies, &state.public_base())))
 }

@@ -64,7 +64,7 @@ pub async fn sandbox_pay(State(state): State<AppState>, req: Signed<SandboxPayIn
         reason: None,
     };
     let row = state.writer.move_payin(change).await.map_err(api_error)?;
-    Ok(ok(payin_out(&row, &state.currencies)))
+    Ok(ok(payin_out(&row, &state.currencies, &state.public_base())))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -120,8 +120,7 @@ fn digest(parts: &[Option<&str>]) -> String {
 }
 
 pub fn page_url(state: &AppState, token: &str) -> String {
-    let base = state.settings.public_url.clone().unwrap_or_else(|| format!("http://{}", state.settings.listen));
-    format!("{}/pay/{token}", base.trim_end_matches('/'))
+    format!("{}/pay/{token}", state.public_base())
 }
 
 fn amount_of(state: &AppState, currency: Option<&str>, units: Option<i64>) -> Option<String> {
