@@ -74,8 +74,55 @@ class Watch:
             sys.exit(f"browser-check: {what}: script errors {self.errors}, other origins {self.foreign}")
 
 
+def dashboard(browser, base, binary, database_url, paid_id, shots, env_extra):
+    """An operator signs in, creates a merchant, finds the paid payin; a
+    viewer cannot press what only an operator may; a wrong password and
+    sign-out behave."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(base + "/dashboard")
+    assert page.url.endswith("/dashboard/sign-in"), page.url
+    page.fill("input[name=admin_token]", "not-the-token-at-all")
+    page.get_by_role("button", name="Sign in").click()
+    # A refused sign-in is a 401 page, which Chromium reports on its console.
+    assert "Wrong e-mail, password or token" in page.content()
+    watch = Watch(page, base)
+    page.fill("input[name=admin_token]", ADMIN)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview").wait_for()
+    assert page.locator("svg.chart rect").count() == 14
+    if shots:
+        page.screenshot(path=os.path.join(ROOT, "docs", "dashboard-overview.png"), full_page=True)
+    page.get_by_role("link", name="Merchants").click()
+    page.fill("input[name=email]", "made-in-browser@example.com")
+    page.fill("input[name=name]", "Browser shop")
+    page.get_by_role("button", name="Create merchant").click()
+    assert page.locator("#secret").inner_text().startswith("sk_test_")
+    page.goto(base + "/dashboard/payins?status=success")
+    page.get_by_role("link", name=paid_id).click()
+    assert "1500.00 RUB" in page.content()
+    page.get_by_role("button", name="Sign out").click()
+    assert page.url.endswith("/dashboard/sign-in"), page.url
+    watch.clean("dashboard")
+    # A viewer made with the CLI sees no buttons it may not press.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYGATE_")}
+    env.update({"PAYGATE_DATABASE_URL": database_url, **env_extra})
+    made = subprocess.run([binary, "operator", "create", "--email", "viewer@example.com", "--role", "viewer"],
+                          env=env, capture_output=True, text=True, check=True)
+    password = json.loads(made.stdout)["password"]
+    page.fill("input[name=email]", "viewer@example.com")
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview").wait_for()
+    page.goto(base + "/dashboard/merchants")
+    assert page.get_by_role("button", name="Create merchant").count() == 0
+    assert page.get_by_role("button", name="Disable").count() == 0
+    watch.clean("dashboard as a viewer")
+    page.close()
+
+
 def check(binary, database_url, label, shots, env=None):
-    proc, base = start(binary, database_url, {"PAYGATE_ALLOW_PRIVATE_CALLBACKS": "true", **(env or {})})
+    env_extra = {"PAYGATE_ALLOW_PRIVATE_CALLBACKS": "true", **(env or {})}
+    proc, base = start(binary, database_url, env_extra)
     try:
         m = admin(base, "POST", "/admin/v1/merchants", {"email": f"shop-{secrets.token_hex(4)}@example.com", "name": "Shop"})["data"]
         payin = signed(base, m, "/api/v1/payin/create", {"merchant_order_id": "b-1", "amount": "1500.00", "currency": "RUB",
@@ -132,8 +179,9 @@ def check(binary, database_url, label, shots, env=None):
             page2.get_by_role("button", name="Simulate the payment").click()
             page2.locator('#status[data-phase="paid"]').wait_for(timeout=10000)
             watch2.clean("exchange page")
+            dashboard(browser, base, binary, database_url, payin["id"], shots, env_extra)
             browser.close()
-        print(f"browser-check: {label}: the pay pages work in Chromium at 375 px", file=sys.stderr)
+        print(f"browser-check: {label}: the pay pages (at 375 px) and the dashboard work in Chromium", file=sys.stderr)
     finally:
         proc.terminate()
         proc.wait(timeout=15)

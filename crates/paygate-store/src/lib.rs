@@ -20,6 +20,8 @@ pub mod exchange;
 pub mod ledger;
 pub mod merchants;
 pub mod migrate;
+pub mod operators;
+pub mod overview;
 pub mod payments;
 pub mod requisites;
 pub mod row;

@@ -45,6 +45,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_exchange"),
     migration!(12, "0012_requisite_purpose"),
     migration!(13, "0013_payin_pay_token"),
+    migration!(14, "0014_operators"),
 ];
 
 impl Migration {

@@ -40,6 +40,25 @@ enum Command {
     /// Manage exchange partners (the Switchere-compatible API).
     #[command(subcommand)]
     Partner(PartnerCommand),
+    /// Manage dashboard operators.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Create a named dashboard account and print it as one JSON object,
+    /// with a generated password unless one is given on standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// viewer (reads), operator (also moves payments) or admin (everything).
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -134,6 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Merchant(cmd) => merchant(settings, cmd).await,
         Command::Partner(cmd) => partner(settings, cmd).await,
+        Command::Operator(cmd) => operator(settings, cmd).await,
         Command::Ledger(LedgerCommand::Check) => {
             let db = paygate_store::Db::connect(settings.database_url.expose_secret(), 2).await?;
             paygate_store::migrate::run(&db).await?;
@@ -221,6 +241,51 @@ async fn partner(settings: Settings, cmd: PartnerCommand) -> anyhow::Result<Exit
             println!("{}", serde_json::to_value(made)?);
         }
     }
+    state.db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn operator(settings: Settings, cmd: OperatorCommand) -> anyhow::Result<ExitCode> {
+    let OperatorCommand::Create { email, role, password_stdin } = cmd;
+    let email = paygate_core::email::Email::parse(email.trim()).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let role = paygate_server::http::dashboard::session::Role::parse(&role)
+        .ok_or_else(|| anyhow::anyhow!("--role must be viewer, operator or admin"))?;
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        paygate_core::tokens::new_pay_token()[..24].to_string()
+    };
+    if password.chars().count() < 12 {
+        anyhow::bail!("the password must have at least 12 characters");
+    }
+    let hash = paygate_server::http::dashboard::signin::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (state, _) = AppState::build(settings).await?;
+    let row = paygate_store::operators::OperatorRow {
+        id: paygate_core::ids::new_id(paygate_core::ids::IdKind::Merchant).replacen("mch_", "op_", 1),
+        email: email.as_str().to_lowercase(),
+        role: role.as_str().into(),
+        password_hash: paygate_store::merchants::Sealed(hash),
+        enabled: true,
+        created_at: paygate_store::time::now_micros(),
+    };
+    let made =
+        state.db.insert_operator(&row).await?.ok_or_else(|| anyhow::anyhow!("an operator with this e-mail exists"))?;
+    paygate_server::http::dashboard::record(
+        &state,
+        "cli",
+        "admin",
+        "cli",
+        "operator.create",
+        Some(made.email.clone()),
+        "ok",
+        None,
+    )
+    .await;
+    let shown = serde_json::json!({"id": made.id, "email": made.email, "role": made.role,
+                                   "password": if password_stdin { None } else { Some(password) }});
+    println!("{shown}");
     state.db.close().await;
     Ok(ExitCode::SUCCESS)
 }

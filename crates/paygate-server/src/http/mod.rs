@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod dashboard;
 pub mod envelope;
 pub mod filters;
 pub mod merchant;
@@ -116,8 +117,11 @@ pub fn app(state: AppState) -> Router {
     let swagger: Router<AppState> = SwaggerUi::new("/docs").url("/openapi.json", doc).into();
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let audited = from_fn_with_state(state.clone(), admin::audit::record_admin_api);
     routes
+        .layer(audited)
         .merge(swagger)
+        .merge(dashboard::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn(track_metrics))

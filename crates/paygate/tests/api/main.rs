@@ -14,6 +14,7 @@ mod cli;
 mod concurrency;
 mod connection_loss;
 mod crash;
+mod dashboard;
 mod dispute_input;
 mod dispute_support;
 mod disputes;

@@ -1,5 +1,6 @@
 //! The operator API, behind `Authorization: Bearer <admin token>`.
 
+pub mod audit;
 pub mod disputes;
 pub mod exchange;
 pub mod merchants;
@@ -14,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(merchants::router())
+        .merge(audit::router())
         .merge(payments::router())
         .merge(money::router())
         .merge(webhooks::router())

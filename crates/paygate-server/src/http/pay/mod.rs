@@ -7,6 +7,7 @@
 //! which currency to pay in.
 
 mod html;
+pub use html::escape;
 mod model;
 
 use crate::error::ApiError;

@@ -1,0 +1,43 @@
+//! The operator dashboard (API.md section 11): server-rendered pages behind
+//! a sign-in, with CSRF-checked forms, roles on every action and an audit
+//! log. No JavaScript build, nothing from other origins.
+//!
+//! So far: sign-in (admin token or named operators), the overview, merchants,
+//! payins and the audit log.
+
+mod audit;
+mod layout;
+mod merchants;
+mod overview;
+mod payins;
+pub mod session;
+pub mod signin;
+
+pub use audit::record;
+
+use crate::state::AppState;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(overview::overview))
+        .route("/dashboard/sign-in", get(signin::sign_in_page).post(signin::sign_in))
+        .route("/dashboard/sign-out", post(signin::sign_out))
+        .route("/dashboard/merchants", get(merchants::list).post(merchants::create))
+        .route("/dashboard/merchants/{id}/{what}", post(merchants::toggle))
+        .route("/dashboard/payins", get(payins::list))
+        .route("/dashboard/payins/{id}", get(payins::detail))
+        .route("/dashboard/payins/{id}/{what}", post(payins::act))
+        .route("/dashboard/audit", get(audit::audit_page))
+        .route("/assets/dashboard.css", get(css))
+}
+
+async fn css() -> Response {
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+        (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+    ];
+    (headers, include_str!("../../../assets/dashboard.css")).into_response()
+}

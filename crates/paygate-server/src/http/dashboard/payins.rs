@@ -1,0 +1,184 @@
+//! Payins: search by status and merchant, one payin's detail, and the
+//! manual provider's moves (confirm with the amount received, fail with a
+//! reason), which need the operator role.
+
+use super::audit::record;
+use super::layout::{error_page, esc, fields, form_for, page};
+use super::session::{check_form, Role, Session};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use paygate_core::money::{format_minor, parse_positive_minor};
+use paygate_core::payments::PayInStatus;
+use paygate_store::payments::ListFilter;
+use paygate_store::writer::PayInChange;
+use std::collections::HashMap;
+
+const STATUSES: [&str; 5] = ["pending", "success", "failed", "expired", "cancelled"];
+
+pub async fn list(State(state): State<AppState>, s: Session, Query(q): Query<HashMap<String, String>>) -> Response {
+    let status = q.get("status").filter(|v| STATUSES.contains(&v.as_str())).cloned();
+    let merchant = q.get("merchant_id").filter(|v| !v.is_empty()).cloned();
+    let filter = ListFilter {
+        merchant_id: merchant.clone(),
+        statuses: status.iter().cloned().collect(),
+        before_id: q.get("cursor").cloned(),
+        limit: 51,
+        ..ListFilter::one(None, None, None)
+    };
+    let mut rows = match state.db.list_payins(&filter).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&s, &e.into()),
+    };
+    let more = rows.len() > 50;
+    rows.truncate(50);
+    let mut b = String::from(
+        "<form method=\"get\" class=\"filters\"><label>Status <select name=\"status\"><option value=\"\">any</option>",
+    );
+    for st in STATUSES {
+        let sel = if status.as_deref() == Some(st) { " selected" } else { "" };
+        b += &format!("<option{sel}>{st}</option>");
+    }
+    b += &format!(
+        "</select></label><label>Merchant <input name=\"merchant_id\" value=\"{}\"></label><button>Search</button></form>",
+        esc(merchant.as_deref().unwrap_or(""))
+    );
+    b += "<table><tr><th>Id</th><th>Merchant</th><th>Order</th><th>Amount</th><th>Status</th><th>Created</th></tr>";
+    for r in &rows {
+        let exp = state.currencies.exponent(&r.currency).unwrap_or(0);
+        b += &format!(
+            "<tr><td><a href=\"/dashboard/payins/{id}\"><code>{id}</code></a></td><td><code>{}</code></td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
+            esc(r.merchant_id.as_str()),
+            esc(r.merchant_order_id.as_str()),
+            format_minor(r.amount, exp),
+            esc(r.currency.as_str()),
+            r.status.as_str(),
+            crate::http::envelope::rfc3339(r.created_at),
+            id = esc(r.id.as_str()),
+        );
+    }
+    b += "</table>";
+    if let (true, Some(last)) = (more, rows.last()) {
+        let mut next = format!("/dashboard/payins?cursor={}", last.id.as_str());
+        if let Some(st) = &status {
+            next += &format!("&status={st}");
+        }
+        if let Some(m) = &merchant {
+            next += &format!("&merchant_id={}", url::form_urlencoded::byte_serialize(m.as_bytes()).collect::<String>());
+        }
+        b += &format!("<p><a href=\"{}\">Next page</a></p>", esc(&next));
+    }
+    page(&s, "Payins", &b)
+}
+
+pub async fn detail(State(state): State<AppState>, s: Session, Path(id): Path<String>) -> Response {
+    let p = match state.db.payin(None, Some(&id), None).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return error_page(&s, &ApiError::NotFound),
+        Err(e) => return error_page(&s, &e.into()),
+    };
+    let exp = state.currencies.exponent(&p.currency).unwrap_or(0);
+    let rows = [
+        ("Id", p.id.to_string()),
+        ("Merchant", p.merchant_id.to_string()),
+        ("Order id", p.merchant_order_id.to_string()),
+        ("Status", p.status.as_str().to_string()),
+        ("Amount", format!("{} {}", format_minor(p.amount, exp), p.currency.as_str())),
+        ("Fee", format_minor(p.fee, exp)),
+        ("Method", p.method.as_str().to_string()),
+        ("Provider", p.provider.clone()),
+        ("Requisites", p.requisites.clone()),
+        ("Customer", p.customer_id.clone()),
+        ("Created", crate::http::envelope::rfc3339(p.created_at)),
+        ("Failure reason", p.failure_reason.clone().unwrap_or_default()),
+    ];
+    let mut b = String::from("<dl class=\"detail\">");
+    for (k, v) in rows {
+        b += &format!("<dt>{k}</dt><dd>{}</dd>", esc(&v));
+    }
+    b += "</dl>";
+    if p.status == PayInStatus::Pending {
+        let action = format!("/dashboard/payins/{}/confirm", p.id.as_str());
+        b += &form_for(
+            &s,
+            Role::Operator,
+            &action,
+            &format!(
+                "<label>Amount received <input name=\"amount\" value=\"{}\"></label>",
+                format_minor(p.amount, exp)
+            ),
+            "Confirm payment",
+        );
+        let action = format!("/dashboard/payins/{}/fail", p.id.as_str());
+        b += &form_for(
+            &s,
+            Role::Operator,
+            &action,
+            "<label>Reason <input name=\"reason\" required></label>",
+            "Fail payin",
+        );
+    }
+    page(&s, &format!("Payin {}", p.id.as_str()), &b)
+}
+
+pub async fn act(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, what)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = fields(&body);
+    let done = async {
+        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
+        s.require(Role::Operator)?;
+        let p = state.db.payin(None, Some(&id), None).await?.ok_or(ApiError::NotFound)?;
+        let exp = state.currencies.exponent(&p.currency).unwrap_or(0);
+        let change = match what.as_str() {
+            "confirm" => {
+                let amount = match f.get("amount").map(|a| a.trim()).filter(|a| !a.is_empty()) {
+                    Some(a) => {
+                        Some(parse_positive_minor(a, exp).map_err(|e| ApiError::validation("amount", e.to_string()))?)
+                    }
+                    None => None,
+                };
+                PayInChange { id: id.clone(), merchant_id: None, to: PayInStatus::Success, amount, reason: None }
+            }
+            "fail" => {
+                let reason =
+                    f.get("reason").map(|r| r.trim().to_string()).filter(|r| !r.is_empty() && r.chars().count() <= 500);
+                let reason = reason.ok_or_else(|| ApiError::validation("reason", "must be 1-500 characters"))?;
+                PayInChange {
+                    id: id.clone(),
+                    merchant_id: None,
+                    to: PayInStatus::Failed,
+                    amount: None,
+                    reason: Some(reason),
+                }
+            }
+            _ => return Err(ApiError::NotFound),
+        };
+        state.writer.move_payin(change).await.map_err(crate::payments::api_error)?;
+        Ok(())
+    }
+    .await;
+    let outcome = if done.is_ok() { "ok" } else { "refused" };
+    record(
+        &state,
+        &s.actor,
+        s.role.as_str(),
+        "dashboard",
+        &format!("payin.{what}"),
+        Some(id.clone()),
+        outcome,
+        s.ip.clone(),
+    )
+    .await;
+    match done {
+        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/dashboard/payins/{id}"))]).into_response(),
+        Err(e) => error_page(&s, &e),
+    }
+}

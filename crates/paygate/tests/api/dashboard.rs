@@ -1,0 +1,194 @@
+//! The operator dashboard without a browser (the browser flow is in
+//! scripts/browser_check.py): sign-in and sessions, CSRF and Origin checks
+//! that refuse and change nothing, roles on every action, and the audit log
+//! of dashboard and admin API actions, on both databases.
+
+use crate::helpers::*;
+use reqwest::Method;
+use serde_json::json;
+
+async fn sign_in(app: &TestApp, fields: &[(&str, &str)]) -> (u16, Option<String>) {
+    let r = app.http.post(app.url("/dashboard/sign-in")).form(fields).send().await.unwrap();
+    let cookie = r.headers().get("set-cookie").map(|c| c.to_str().unwrap().to_string());
+    (r.status().as_u16(), cookie)
+}
+
+fn session_of(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+async fn get(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let r = app.http.get(app.url(path)).header("cookie", cookie).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + "name=\"csrf\" value=\"".len();
+    html[at..at + 48].to_string()
+}
+
+async fn post(app: &TestApp, cookie: &str, path: &str, origin: Option<&str>, fields: &[(&str, &str)]) -> u16 {
+    let mut req = app.http.post(app.url(path)).header("cookie", cookie).form(fields);
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+async fn operator(app: &TestApp, email: &str, role: &str, password: &str) {
+    let hash = paygate_server::http::dashboard::signin::hash_password(password).unwrap();
+    let row = paygate_store::operators::OperatorRow {
+        id: format!("op_{}", hex::encode(rand_bytes::<8>())),
+        email: email.into(),
+        role: role.into(),
+        password_hash: paygate_store::merchants::Sealed(hash),
+        enabled: true,
+        created_at: 0,
+    };
+    app.state.db.insert_operator(&row).await.unwrap().unwrap();
+}
+
+async fn sessions_sign_in_and_out(app: TestApp) {
+    let r = app.http.get(app.url("/dashboard")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/dashboard/sign-in"));
+    assert_eq!(sign_in(&app, &[("admin_token", "wrong-token-0123456789")]).await.0, 401);
+    operator(&app, "ops@example.com", "operator", "correct horse battery").await;
+    assert_eq!(sign_in(&app, &[("email", "ops@example.com"), ("password", "wrong horse battery")]).await.0, 401);
+    assert_eq!(sign_in(&app, &[("email", "nobody@example.com"), ("password", "whatever whatever")]).await.0, 401);
+    let (s, cookie) = sign_in(&app, &[("admin_token", ADMIN_TOKEN)]).await;
+    assert_eq!(s, 303);
+    let set = cookie.unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/dashboard"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let cookie = session_of(&set);
+    let (s, html) = get(&app, &cookie, "/dashboard").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Overview") && html.contains("Success rate"), "{html}");
+    // Sign-out needs the form's token; then the session is gone.
+    assert_eq!(post(&app, &cookie, "/dashboard/sign-out", None, &[]).await, 403);
+    assert_eq!(post(&app, &cookie, "/dashboard/sign-out", None, &[("csrf", &csrf(&html))]).await, 303);
+    let r = app.http.get(app.url("/dashboard")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), 303, "signed out");
+    // An expired session (idle past its deadline) signs no one in.
+    let (_, set) = sign_in(&app, &[("email", "ops@example.com"), ("password", "correct horse battery")]).await;
+    let cookie = session_of(&set.unwrap());
+    sqlx::query("UPDATE operator_sessions SET last_seen_at = last_seen_at - 3600000000")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(app.http.get(app.url("/dashboard")).header("cookie", &cookie).send().await.unwrap().status(), 303);
+    let (_, audit) = app.admin(Method::GET, "/admin/v1/audit", None).await;
+    let actions: Vec<(String, String)> = audit["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["outcome"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(
+        actions.contains(&("sign-in".into(), "refused".into())) && actions.contains(&("sign-out".into(), "ok".into())),
+        "{actions:?}"
+    );
+}
+
+async fn forms_refuse_missing_tokens_and_other_origins(app: TestApp) {
+    let (_, set) = sign_in(&app, &[("admin_token", ADMIN_TOKEN)]).await;
+    let cookie = session_of(&set.unwrap());
+    let (_, html) = get(&app, &cookie, "/dashboard/merchants").await;
+    let token = csrf(&html);
+    let fields = |t: &'static str| vec![("email", "made@example.com"), ("name", "Made"), ("mode", "test"), ("csrf", t)];
+    let before = app.snapshot().await;
+    assert_eq!(post(&app, &cookie, "/dashboard/merchants", None, &fields("")).await, 403);
+    let leaked: &'static str = Box::leak(token.clone().into_boxed_str());
+    assert_eq!(post(&app, &cookie, "/dashboard/merchants", Some("https://evil.example"), &fields(leaked)).await, 403);
+    let merchants_before: Vec<_> = before.iter().filter(|(k, _)| k == "merchants").collect();
+    let after = app.snapshot().await;
+    assert_eq!(after.iter().filter(|(k, _)| k == "merchants").collect::<Vec<_>>(), merchants_before);
+    let r = app
+        .http
+        .post(app.url("/dashboard/merchants"))
+        .header("cookie", &cookie)
+        .form(&fields(leaked))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("sk_test_"), "the secret is shown once: {html}");
+    let (_, list) = get(&app, &cookie, "/dashboard/merchants").await;
+    assert!(list.contains("made@example.com") && !list.contains("sk_test_"), "{list}");
+}
+
+async fn roles_decide_what_each_operator_may_do(app: TestApp) {
+    let m = app.create_merchant("roles@example.com").await;
+    let reqs =
+        json!([{"method": "card", "currency": "RUB", "details": {"type": "card", "card_number": "2200000000000000"}}]);
+    assert_eq!(app.admin(Method::PUT, "/admin/v1/requisites", Some(reqs)).await.0, 200);
+    let (_, live) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/merchants",
+            Some(json!({"email": "manual@example.com", "name": "Manual", "mode": "live"})),
+        )
+        .await;
+    let lm = Merchant::from_json(&live["data"]);
+    let (s, p) = app.signed(&lm, "/api/v1/payin/create", TestApp::payin_body("role-1", "250.00")).await;
+    assert_eq!(s, 201, "{p}");
+    let id = p["data"]["id"].as_str().unwrap().to_string();
+    operator(&app, "viewer@example.com", "viewer", "viewer password 1").await;
+    operator(&app, "ops@example.com", "operator", "operator password 1").await;
+    let (_, set) = sign_in(&app, &[("email", "viewer@example.com"), ("password", "viewer password 1")]).await;
+    let viewer = session_of(&set.unwrap());
+    let (s, html) = get(&app, &viewer, &format!("/dashboard/payins/{id}")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("250.00") && !html.contains("Confirm payment"), "{html}");
+    let token = csrf(&html);
+    let before = app.snapshot().await;
+    assert_eq!(post(&app, &viewer, &format!("/dashboard/payins/{id}/confirm"), None, &[("csrf", &token)]).await, 403);
+    assert_eq!(
+        app.snapshot().await.iter().filter(|(k, _)| k.contains("payins")).collect::<Vec<_>>(),
+        before.iter().filter(|(k, _)| k.contains("payins")).collect::<Vec<_>>()
+    );
+    let (_, merchants) = get(&app, &viewer, "/dashboard/merchants").await;
+    assert!(!merchants.contains("Create merchant") && !merchants.contains(">Disable<"), "{merchants}");
+    let (_, set) = sign_in(&app, &[("email", "ops@example.com"), ("password", "operator password 1")]).await;
+    let ops = session_of(&set.unwrap());
+    let (_, html) = get(&app, &ops, &format!("/dashboard/payins/{id}")).await;
+    assert!(html.contains("Confirm payment"));
+    let status = post(
+        &app,
+        &ops,
+        &format!("/dashboard/payins/{id}/confirm"),
+        None,
+        &[("csrf", &csrf(&html)), ("amount", "240.00")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, got) = app.signed(&lm, "/api/v1/payin/get", json!({"id": id})).await;
+    assert_eq!((got["data"]["status"].as_str(), got["data"]["amount"].as_str()), (Some("success"), Some("240.00")));
+    // An operator may not manage merchants.
+    let (_, merchants) = get(&app, &ops, "/dashboard/merchants").await;
+    assert!(!merchants.contains("Create merchant"));
+    assert_eq!(
+        post(&app, &ops, &format!("/dashboard/merchants/{}/disable", m.id), None, &[("csrf", &csrf(&merchants))]).await,
+        403
+    );
+    // Both the dashboard's and the admin API's actions are in the log.
+    let (_, audit) = app.admin(Method::GET, "/admin/v1/audit?limit=100", None).await;
+    let items = audit["data"]["items"].as_array().unwrap();
+    let has = |action: &str, actor: &str, outcome: &str| {
+        items.iter().any(|e| e["action"] == action && e["actor"] == actor && e["outcome"] == outcome)
+    };
+    assert!(has("payin.confirm", "ops@example.com", "ok"), "{audit}");
+    assert!(has("payin.confirm", "viewer@example.com", "refused"), "{audit}");
+    assert!(has("merchant.disable", "ops@example.com", "refused"), "{audit}");
+    assert!(has("PUT /admin/v1/requisites", "admin token", "200"), "{audit}");
+    assert!(items.iter().any(|e| e["action"] == "POST /admin/v1/merchants" && e["via"] == "admin-api"), "{audit}");
+    app.assert_ledger_ok().await;
+}
+
+crate::both_backends!(
+    sessions_sign_in_and_out,
+    forms_refuse_missing_tokens_and_other_origins,
+    roles_decide_what_each_operator_may_do,
+);
