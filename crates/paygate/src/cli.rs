@@ -182,6 +182,7 @@ async fn serve(mut settings: Settings) -> anyhow::Result<ExitCode> {
         );
     }
     println!("paygate listening on http://{}", listener.local_addr()?);
+    println!("dashboard: http://{}/dashboard (sign in with the admin token)", listener.local_addr()?);
     tracing::info!(address = %listener.local_addr()?, backend = state.db.backend().name(), "paygate started");
     paygate_server::startup::serve(listener, state, paygate_server::startup::shutdown_signal()).await?;
     tracing::info!("paygate stopped");
