@@ -10,7 +10,7 @@ another origin. Screenshots go to docs/ when --screenshots is given.
 
     python3 scripts/browser_check.py [--paygate target/debug/paygate] [--screenshots]
 """
-import argparse, hashlib, hmac, json, os, secrets, shutil, subprocess, sys, tempfile, time, urllib.request
+import argparse, base64, hashlib, hmac, json, os, secrets, shutil, subprocess, sys, tempfile, time, urllib.request
 
 from playwright.sync_api import sync_playwright
 
@@ -59,6 +59,16 @@ def signed(base, m, path, body):
     return call(base, "POST", path, body, {"X-App-Token": m["public_token"], "X-App-Access-Ts": ts, "X-App-Access-Sig": sig})
 
 
+def png(width, height):
+    """A small valid PNG (a grey rectangle), made with the standard library."""
+    import struct, zlib
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\x00" + b"\x90" * width for _ in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
 class Watch:
     """Script errors and requests to other origins, for one page."""
 
@@ -100,6 +110,17 @@ def dashboard(browser, base, binary, database_url, paid_id, shots, env_extra):
     page.goto(base + "/dashboard/payins?status=success")
     page.get_by_role("link", name=paid_id).click()
     assert "1500.00 RUB" in page.content()
+    # A dispute with a PNG receipt: the image shows inline; accept it.
+    page.get_by_role("link", name="Disputes").click()
+    page.locator("table a").first.click()
+    page.locator("img#receipt").wait_for()
+    width = page.evaluate("document.getElementById('receipt').naturalWidth")
+    assert width == 40, f"the receipt image did not load ({width})"
+    if shots:
+        page.screenshot(path=os.path.join(ROOT, "docs", "dashboard-dispute.png"), full_page=True)
+    page.fill("input[name=resolved_amount]", "1400.00")
+    page.get_by_role("button", name="Accept").click()
+    assert "<dd>accepted</dd>" in page.content(), page.content()
     page.get_by_role("button", name="Sign out").click()
     assert page.url.endswith("/dashboard/sign-in"), page.url
     watch.clean("dashboard")
@@ -160,7 +181,6 @@ def check(binary, database_url, label, shots, env=None):
             admin(base, "PUT", "/admin/v1/requisites", [{"method": "crypto", "currency": "ETH", "purpose": "exchange",
                   "details": {"address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "network": "ERC20"}}])
             p = admin(base, "POST", f"/admin/v1/merchants/{m['id']}/partner", {})["data"]
-            import base64
             path = "/api/v2/partner/order/create"
             content = json.dumps({"partner_order_id": "b-ex", "payin_currency": "ETH", "payout_currency": "BTC",
                                   "payin_amount": "1", "dst_address": "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"})
@@ -179,6 +199,9 @@ def check(binary, database_url, label, shots, env=None):
             page2.get_by_role("button", name="Simulate the payment").click()
             page2.locator('#status[data-phase="paid"]').wait_for(timeout=10000)
             watch2.clean("exchange page")
+            receipt = base64.b64encode(png(40, 24)).decode()
+            signed(base, m, "/api/v1/dispute/create", {"payin_id": payin["id"], "amount": "1400.00", "comment": "paid less",
+                   "receipt": {"filename": "receipt.png", "content_type": "image/png", "data_base64": receipt}})
             dashboard(browser, base, binary, database_url, payin["id"], shots, env_extra)
             browser.close()
         print(f"browser-check: {label}: the pay pages (at 375 px) and the dashboard work in Chromium", file=sys.stderr)

@@ -181,8 +181,19 @@ async fn serve(mut settings: Settings) -> anyhow::Result<ExitCode> {
             token.expose_secret()
         );
     }
-    println!("paygate listening on http://{}", listener.local_addr()?);
-    println!("dashboard: http://{}/dashboard (sign in with the admin token)", listener.local_addr()?);
+    // The listening line comes last, in one write: tools (and the tests)
+    // read up to it and may close the pipe then, and a print to a closed
+    // pipe must not take the gateway down, so none is made after it and
+    // write errors are ignored.
+    let address = listener.local_addr()?;
+    let banner = format!(
+        "dashboard: http://{address}/dashboard (sign in with the admin token)\npaygate listening on http://{address}\n"
+    );
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    }
     tracing::info!(address = %listener.local_addr()?, backend = state.db.backend().name(), "paygate started");
     paygate_server::startup::serve(listener, state, paygate_server::startup::shutdown_signal()).await?;
     tracing::info!("paygate stopped");

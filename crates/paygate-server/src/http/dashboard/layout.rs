@@ -10,7 +10,8 @@ use std::collections::HashMap;
 pub use crate::http::pay::escape as esc;
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self'; form-action 'self'; base-uri 'none'; frame-src 'self'; frame-ancestors 'none'";
+                   object-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-src 'self'; \
+                   frame-ancestors 'none'";
 
 pub fn respond(status: StatusCode, html: String) -> Response {
     let mut r = (status, html).into_response();
@@ -40,6 +41,7 @@ pub fn page(s: &Session, title: &str, body: &str) -> Response {
         ("/dashboard", "Overview"),
         ("/dashboard/merchants", "Merchants"),
         ("/dashboard/payins", "Payins"),
+        ("/dashboard/disputes", "Disputes"),
         ("/dashboard/audit", "Audit log"),
     ];
     let mut nav = String::from("<nav><strong>paygate</strong>");

@@ -3,9 +3,10 @@
 //! log. No JavaScript build, nothing from other origins.
 //!
 //! So far: sign-in (admin token or named operators), the overview, merchants,
-//! payins and the audit log.
+//! payins, disputes (with their receipts) and the audit log.
 
 mod audit;
+mod disputes;
 mod layout;
 mod merchants;
 mod overview;
@@ -30,6 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/payins", get(payins::list))
         .route("/dashboard/payins/{id}", get(payins::detail))
         .route("/dashboard/payins/{id}/{what}", post(payins::act))
+        .route("/dashboard/disputes", get(disputes::list))
+        .route("/dashboard/disputes/{id}", get(disputes::detail))
+        .route("/dashboard/disputes/{id}/receipt", get(disputes::receipt))
+        .route("/dashboard/disputes/{id}/{what}", post(disputes::act))
         .route("/dashboard/audit", get(audit::audit_page))
         .route("/assets/dashboard.css", get(css))
 }
