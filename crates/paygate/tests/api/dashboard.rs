@@ -187,7 +187,60 @@ async fn roles_decide_what_each_operator_may_do(app: TestApp) {
     app.assert_ledger_ok().await;
 }
 
+async fn every_page_answers_and_lists_stay_small(app: TestApp) {
+    let m = app.create_merchant("pages@example.com").await;
+    app.fund(&m, "RUB", "1000.00").await;
+    for i in 0..51 {
+        let (s, _) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("many-{i}"), "10.00")).await;
+        assert_eq!(s, 201);
+    }
+    let (s, p) = app.signed(&m, "/api/v1/payout/create", TestApp::payout_body("po-dash", "5.00")).await;
+    assert_eq!(s, 201, "{p}");
+    let (_, set) = sign_in(&app, &[("admin_token", ADMIN_TOKEN)]).await;
+    let cookie = session_of(&set.unwrap());
+    let css = app.http.get(app.url("/assets/dashboard.css")).send().await.unwrap().text().await.unwrap();
+    for path in [
+        "/dashboard",
+        "/dashboard/merchants",
+        "/dashboard/payins",
+        "/dashboard/payouts",
+        "/dashboard/disputes",
+        "/dashboard/deliveries",
+        "/dashboard/exchange",
+        "/dashboard/requisites",
+        "/dashboard/ledger",
+        "/dashboard/audit",
+    ] {
+        let (s, html) = get(&app, &cookie, path).await;
+        assert_eq!(s, 200, "{path}: {html}");
+        assert!(html.len() + css.len() < 100_000, "{path} is {} bytes with its CSS", html.len() + css.len());
+    }
+    let (_, html) = get(&app, &cookie, "/dashboard/payins").await;
+    assert_eq!(html.matches("<tr>").count(), 51, "50 rows and the header");
+    let at = html.find("<a href=\"/dashboard/payins?cursor=").expect("a next page") + "<a href=\"".len();
+    let next = &html[at..at + html[at..].find('"').unwrap()];
+    let (_, rest) = get(&app, &cookie, next).await;
+    assert_eq!(rest.matches("<tr>").count(), 2, "the 51st payin and the header");
+    let (_, ledger) = get(&app, &cookie, "/dashboard/ledger").await;
+    assert!(ledger.contains("data-ok=\"true\""), "{ledger}");
+    // Moving a payout from the dashboard: processing, then paid.
+    let id = p["data"]["id"].as_str().unwrap();
+    let (_, list) = get(&app, &cookie, "/dashboard/payouts").await;
+    assert_eq!(
+        post(&app, &cookie, &format!("/dashboard/payouts/{id}/processing"), None, &[("csrf", &csrf(&list))]).await,
+        303
+    );
+    assert_eq!(
+        post(&app, &cookie, &format!("/dashboard/payouts/{id}/success"), None, &[("csrf", &csrf(&list))]).await,
+        303
+    );
+    let (_, got) = app.signed(&m, "/api/v1/payout/get", json!({"id": id})).await;
+    assert_eq!(got["data"]["status"], "success");
+    app.assert_ledger_ok().await;
+}
+
 crate::both_backends!(
+    every_page_answers_and_lists_stay_small,
     sessions_sign_in_and_out,
     forms_refuse_missing_tokens_and_other_origins,
     roles_decide_what_each_operator_may_do,

@@ -41,7 +41,12 @@ pub fn page(s: &Session, title: &str, body: &str) -> Response {
         ("/dashboard", "Overview"),
         ("/dashboard/merchants", "Merchants"),
         ("/dashboard/payins", "Payins"),
+        ("/dashboard/payouts", "Payouts"),
         ("/dashboard/disputes", "Disputes"),
+        ("/dashboard/deliveries", "Deliveries"),
+        ("/dashboard/exchange", "Exchange"),
+        ("/dashboard/requisites", "Requisites"),
+        ("/dashboard/ledger", "Ledger"),
         ("/dashboard/audit", "Audit log"),
     ];
     let mut nav = String::from("<nav><strong>paygate</strong>");

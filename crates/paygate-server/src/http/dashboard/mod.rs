@@ -3,12 +3,15 @@
 //! log. No JavaScript build, nothing from other origins.
 //!
 //! So far: sign-in (admin token or named operators), the overview, merchants,
-//! payins, disputes (with their receipts) and the audit log.
+//! payins, payouts, disputes (with their receipts), deliveries, exchange
+//! orders with rates and positions, requisites, the ledger check and the
+//! audit log.
 
 mod audit;
 mod disputes;
 mod layout;
 mod merchants;
+mod operations;
 mod overview;
 mod payins;
 pub mod session;
@@ -35,6 +38,13 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/disputes/{id}", get(disputes::detail))
         .route("/dashboard/disputes/{id}/receipt", get(disputes::receipt))
         .route("/dashboard/disputes/{id}/{what}", post(disputes::act))
+        .route("/dashboard/payouts", get(operations::payouts))
+        .route("/dashboard/payouts/{id}/{what}", post(operations::move_payout))
+        .route("/dashboard/deliveries", get(operations::deliveries))
+        .route("/dashboard/events/{id}/resend", post(operations::resend))
+        .route("/dashboard/exchange", get(operations::exchange))
+        .route("/dashboard/requisites", get(operations::requisites))
+        .route("/dashboard/ledger", get(operations::ledger))
         .route("/dashboard/audit", get(audit::audit_page))
         .route("/assets/dashboard.css", get(css))
 }
