@@ -107,6 +107,12 @@ def dashboard(browser, base, binary, database_url, paid_id, shots, env_extra):
     page.fill("input[name=name]", "Browser shop")
     page.get_by_role("button", name="Create merchant").click()
     assert page.locator("#secret").inner_text().startswith("sk_test_")
+    # A test payin made from the dashboard, paid by its customer on its page.
+    page.goto(base + "/dashboard/merchants")
+    page.locator("tr", has_text="made-in-browser@example.com").get_by_role("button", name="Create a test payin").click()
+    page.locator("#pay-url").click()
+    page.get_by_role("button", name="Simulate the payment").click()
+    page.locator('#status[data-phase="paid"]').wait_for(timeout=10000)
     page.goto(base + "/dashboard/payins?status=success")
     page.get_by_role("link", name=paid_id).click()
     assert "1500.00 RUB" in page.content()

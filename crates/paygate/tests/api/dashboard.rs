@@ -239,7 +239,50 @@ async fn every_page_answers_and_lists_stay_small(app: TestApp) {
     app.assert_ledger_ok().await;
 }
 
+async fn merchants_are_managed_and_test_payins_made_from_the_dashboard(app: TestApp) {
+    let m = app.create_merchant("managed@example.com").await;
+    let (_, set) = sign_in(&app, &[("admin_token", ADMIN_TOKEN)]).await;
+    let cookie = session_of(&set.unwrap());
+    let (_, list) = get(&app, &cookie, "/dashboard/merchants").await;
+    let token = csrf(&list);
+    let act = |what: &'static str, extra: Vec<(&'static str, String)>| {
+        let mut form: Vec<(&str, String)> = vec![("csrf", token.clone())];
+        form.extend(extra);
+        let req = app
+            .http
+            .post(app.url(&format!("/dashboard/merchants/{}/{what}", m.id)))
+            .header("cookie", cookie.clone())
+            .form(&form);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (s, html) = act("test-payin", vec![("amount", "42.00".into()), ("currency", "RUB".into())]).await;
+    assert_eq!(s, 200, "{html}");
+    let at = html.find("/pay/").expect("the payin's page") + 5;
+    let token_of_page = &html[at..at + 48];
+    let (s, page) = get(&app, "", &format!("/pay/{token_of_page}")).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("42"), "{page}");
+    let (s, html) = act("webhook", vec![("webhook_url", "https://hooks.example.com/paygate".into())]).await;
+    assert_eq!(s, 200, "{html}");
+    let (_, read_back) = app.admin(Method::GET, &format!("/admin/v1/merchants/{}", m.id), None).await;
+    assert_eq!(read_back["data"]["webhook_url"], "https://hooks.example.com/paygate");
+    let (s, html) = act("rotate", vec![]).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("sk_test_") && !html.contains(&m.secret), "a new secret, shown once");
+    // The old secret keeps working during its grace period.
+    assert_eq!(app.signed(&m, "/api/v1/balance", json!({})).await.0, 200);
+    // A bad amount is refused with the field named, and nothing is created.
+    let before = app.count("payins").await;
+    let (s, html) = act("test-payin", vec![("amount", "lots".into()), ("currency", "RUB".into())]).await;
+    assert_eq!(s, 422, "{html}");
+    assert_eq!(app.count("payins").await, before);
+}
+
 crate::both_backends!(
+    merchants_are_managed_and_test_payins_made_from_the_dashboard,
     every_page_answers_and_lists_stay_small,
     sessions_sign_in_and_out,
     forms_refuse_missing_tokens_and_other_origins,

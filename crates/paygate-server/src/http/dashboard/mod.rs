@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/sign-in", get(signin::sign_in_page).post(signin::sign_in))
         .route("/dashboard/sign-out", post(signin::sign_out))
         .route("/dashboard/merchants", get(merchants::list).post(merchants::create))
-        .route("/dashboard/merchants/{id}/{what}", post(merchants::toggle))
+        .route("/dashboard/merchants/{id}/{what}", post(merchants::manage))
         .route("/dashboard/payins", get(payins::list))
         .route("/dashboard/payins/{id}", get(payins::detail))
         .route("/dashboard/payins/{id}/{what}", post(payins::act))

@@ -10,10 +10,11 @@ use crate::state::AppState;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
+use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
 const FORM: &str = "<form method=\"post\" action=\"/dashboard/sign-in\" class=\"stack\">\
@@ -49,7 +50,12 @@ fn refused() -> Response {
     )
 }
 
-pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         if origin != state.public_base() {
             return public_page(StatusCode::FORBIDDEN, "Sign in", "<p class=\"error\">Posted from another origin.</p>");
@@ -74,10 +80,10 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: By
         }
         _ => None,
     };
-    let ip = None;
+    let ip = Some(peer.ip().to_canonical().to_string());
     let Some((operator_id, actor, role)) = who else {
         let tried = get("email").unwrap_or_else(|| "admin token".into());
-        record(&state, &tried, "-", "dashboard", "sign-in", None, "refused", ip).await;
+        record(&state, &tried, "-", "dashboard", "sign-in", None, "refused", ip.clone()).await;
         return refused();
     };
     match session::start(&state, operator_id, &actor, role).await {
