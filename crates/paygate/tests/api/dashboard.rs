@@ -274,6 +274,34 @@ async fn merchants_are_managed_and_test_payins_made_from_the_dashboard(app: Test
     assert!(html.contains("sk_test_") && !html.contains(&m.secret), "a new secret, shown once");
     // The old secret keeps working during its grace period.
     assert_eq!(app.signed(&m, "/api/v1/balance", json!({})).await.0, 200);
+    // Fees and limits, as the admin API's documents, validated the same way.
+    let settings = format!("/dashboard/merchants/{}/settings", m.id);
+    let (s, html) = get(&app, &cookie, &settings).await;
+    assert_eq!(s, 200, "{html}");
+    let fees = r#"{"payin": {"percent": "2.5", "fixed": "1.00"}}"#;
+    let form = [("csrf", token.as_str()), ("fees", fees), ("limits", "")];
+    let r = app.http.post(app.url(&settings)).header("cookie", &cookie).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, read_back) = app.admin(Method::GET, &format!("/admin/v1/merchants/{}", m.id), None).await;
+    assert_eq!(read_back["data"]["fees"]["payin"]["percent"], "2.5", "{read_back}");
+    let bad = [("csrf", token.as_str()), ("fees", r#"{"payin": {"percent": "-1"}}"#)];
+    let r = app.http.post(app.url(&settings)).header("cookie", &cookie).form(&bad).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let (_, unchanged) = app.admin(Method::GET, &format!("/admin/v1/merchants/{}", m.id), None).await;
+    assert_eq!(unchanged["data"]["fees"], read_back["data"]["fees"]);
+    // Rates from the exchange page.
+    let rates = r#"{"rates": [{"name": "BTC-USD", "bid": "29000", "ask": "31000"}]}"#;
+    let r = app
+        .http
+        .post(app.url("/dashboard/exchange/rates"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", token.as_str()), ("rates", rates)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, got) = app.admin(Method::GET, "/admin/v1/rates", None).await;
+    assert_eq!(got["data"]["rates"][0]["floating_rate"], "30000", "{got}");
     // A bad amount is refused with the field named, and nothing is created.
     let before = app.count("payins").await;
     let (s, html) = act("test-payin", vec![("amount", "lots".into()), ("currency", "RUB".into())]).await;

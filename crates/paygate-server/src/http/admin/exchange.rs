@@ -210,6 +210,12 @@ async fn get_rates(_: Admin, State(state): State<AppState>) -> ApiResult<Respons
 #[utoipa::path(put, path = "/admin/v1/rates", tag = "admin", security(("admin" = [])), request_body = RatesIn,
     responses((status = 200, body = inline(Envelope<RatesIn>)), (status = 422, body = ErrorEnvelope)))]
 async fn put_rates(_: Admin, State(state): State<AppState>, JsonBody(input): JsonBody<RatesIn>) -> ApiResult<Response> {
+    apply_rates(&state, &input).await?;
+    get_rates(Admin, State(state)).await
+}
+
+/// Validates and saves every rate at once (also the dashboard's form).
+pub async fn apply_rates(state: &AppState, input: &RatesIn) -> ApiResult<()> {
     let now = paygate_store::time::now_micros();
     let mut rows: Vec<RateRow> = Vec::new();
     for (i, r) in input.rates.iter().enumerate() {
@@ -251,8 +257,8 @@ async fn put_rates(_: Admin, State(state): State<AppState>, JsonBody(input): Jso
         });
     }
     state.db.put_rates(&rows).await?;
-    crate::exchange::cache::forget_book(&state);
-    get_rates(Admin, State(state)).await
+    crate::exchange::cache::forget_book(state);
+    Ok(())
 }
 
 #[derive(Deserialize, IntoParams, Default)]

@@ -32,7 +32,8 @@ pub async fn list(State(state): State<AppState>, s: Session) -> Response {
     for m in &merchants {
         let toggle = if m.enabled { ("disable", "Disable") } else { ("enable", "Enable") };
         let base = format!("/dashboard/merchants/{}", m.id);
-        let mut actions = form_for(&s, Role::Admin, &format!("{base}/{}", toggle.0), "", toggle.1);
+        let mut actions = format!("<a href=\"{base}/settings\">Fees and limits</a>");
+        actions += &form_for(&s, Role::Admin, &format!("{base}/{}", toggle.0), "", toggle.1);
         actions += &form_for(&s, Role::Admin, &format!("{base}/rotate"), "", "Rotate secret");
         actions += &form_for(
             &s,

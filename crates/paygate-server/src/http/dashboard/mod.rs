@@ -15,6 +15,7 @@ mod operations;
 mod overview;
 mod payins;
 pub mod session;
+mod settings;
 pub mod signin;
 
 pub use audit::record;
@@ -30,7 +31,9 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/sign-in", get(signin::sign_in_page).post(signin::sign_in))
         .route("/dashboard/sign-out", post(signin::sign_out))
         .route("/dashboard/merchants", get(merchants::list).post(merchants::create))
+        .route("/dashboard/merchants/{id}/settings", get(settings::merchant_page).post(settings::save_merchant))
         .route("/dashboard/merchants/{id}/{what}", post(merchants::manage))
+        .route("/dashboard/exchange/rates", post(settings::save_rates))
         .route("/dashboard/payins", get(payins::list))
         .route("/dashboard/payins/{id}", get(payins::detail))
         .route("/dashboard/payins/{id}/{what}", post(payins::act))

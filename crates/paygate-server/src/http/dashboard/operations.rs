@@ -187,6 +187,7 @@ pub async fn exchange(State(state): State<AppState>, s: Session) -> Response {
             .collect(),
     );
     b += "<h2>Rates</h2>";
+    b += &super::settings::rates_form(&state, &s).await;
     b += &table(
         &["Pair", "Bid", "Ask"],
         rates

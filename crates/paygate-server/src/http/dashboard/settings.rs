@@ -1,0 +1,115 @@
+//! Settings edited as the admin API's JSON documents, validated by the same
+//! code: a merchant's fees and limits, and the exchange's rates. Admins only.
+
+use super::audit::record;
+use super::layout::{error_page, esc, fields, form_for, page};
+use super::session::{check_form, Role, Session};
+use crate::error::ApiError;
+use crate::http::admin::exchange::{apply_rates, RatesIn};
+use crate::http::admin::merchants::{validate_patch, PatchMerchantIn};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+fn textarea(name: &str, value: &str) -> String {
+    format!("<label>{name} (JSON)<textarea name=\"{name}\" rows=\"8\" cols=\"60\">{}</textarea></label>", esc(value))
+}
+
+pub async fn merchant_page(State(state): State<AppState>, s: Session, Path(id): Path<String>) -> Response {
+    let m = match state.db.merchant(&id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return error_page(&s, &ApiError::NotFound),
+        Err(e) => return error_page(&s, &e.into()),
+    };
+    let mut b = format!(
+        "<p>Merchant <code>{}</code> ({}). Fees: <code>{{\"payin\": {{\"percent\": \"1.5\", \"fixed\": \"0\", \
+         \"currencies\": {{\"USD\": {{\"percent\": \"2\"}}}}}}, \"payout\": {{…}}}}</code>; limits: \
+         <code>{{\"payin\": {{\"RUB\": {{\"min\": \"10\", \"max\": \"100000\"}}}}}}</code>, as in the admin API.</p>",
+        esc(&m.id),
+        esc(&m.email)
+    );
+    b += &format!("<h2>Fees</h2><pre>{}</pre><h2>Limits</h2><pre>{}</pre>", esc(&m.fees), esc(&m.limits));
+    let fields = textarea("fees", &m.fees) + &textarea("limits", &m.limits);
+    b +=
+        &form_for(&s, Role::Admin, &format!("/dashboard/merchants/{}/settings", m.id), &fields, "Save fees and limits");
+    page(&s, "Fees and limits", &b)
+}
+
+fn json_field<T: serde::de::DeserializeOwned>(
+    f: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
+    match f.get(name).map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(text).map(Some).map_err(|e| ApiError::validation(name, e.to_string())),
+    }
+}
+
+pub async fn save_merchant(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = fields(&body);
+    let done = async {
+        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
+        s.require(Role::Admin)?;
+        let input =
+            PatchMerchantIn { fees: json_field(&f, "fees")?, limits: json_field(&f, "limits")?, ..Default::default() };
+        let patch = validate_patch(&state, input)?;
+        let m = state.db.update_merchant(&id, patch).await?.ok_or(ApiError::NotFound)?;
+        state.auth_cache.forget(&m.public_token);
+        Ok(())
+    }
+    .await;
+    let outcome = if done.is_ok() { "ok" } else { "refused" };
+    record(
+        &state,
+        &s.actor,
+        s.role.as_str(),
+        "dashboard",
+        "merchant.settings",
+        Some(id.clone()),
+        outcome,
+        s.ip.clone(),
+    )
+    .await;
+    match done {
+        Ok(()) => {
+            (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/dashboard/merchants/{id}/settings"))]).into_response()
+        }
+        Err(e) => error_page(&s, &e),
+    }
+}
+
+/// The rates form for the exchange page.
+pub async fn rates_form(state: &AppState, s: &Session) -> String {
+    let rates = state.db.rates().await.unwrap_or_default();
+    let doc: Vec<serde_json::Value> = rates
+        .iter()
+        .map(|r| serde_json::json!({"name": r.name, "bid": r.bid, "ask": r.ask, "floating_rate": r.floating_rate}))
+        .collect();
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "rates": doc })).unwrap_or_default();
+    form_for(s, Role::Admin, "/dashboard/exchange/rates", &textarea("rates", &text), "Save rates")
+}
+
+pub async fn save_rates(State(state): State<AppState>, s: Session, headers: HeaderMap, body: Bytes) -> Response {
+    let f = fields(&body);
+    let done = async {
+        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
+        s.require(Role::Admin)?;
+        let input: RatesIn = json_field(&f, "rates")?.ok_or_else(|| ApiError::validation("rates", "is required"))?;
+        apply_rates(&state, &input).await
+    }
+    .await;
+    let outcome = if done.is_ok() { "ok" } else { "refused" };
+    record(&state, &s.actor, s.role.as_str(), "dashboard", "rates.save", None, outcome, s.ip.clone()).await;
+    match done {
+        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/dashboard/exchange")]).into_response(),
+        Err(e) => error_page(&s, &e),
+    }
+}
