@@ -309,7 +309,35 @@ async fn merchants_are_managed_and_test_payins_made_from_the_dashboard(app: Test
     assert_eq!(app.count("payins").await, before);
 }
 
+async fn the_requisites_pool_is_edited_with_the_apis_checks(app: TestApp) {
+    let (_, set) = sign_in(&app, &[("admin_token", ADMIN_TOKEN)]).await;
+    let cookie = session_of(&set.unwrap());
+    let (s, html) = get(&app, &cookie, "/dashboard/requisites").await;
+    assert_eq!(s, 200);
+    let token = csrf(&html);
+    let save = |pool: &'static str| {
+        let req = app
+            .http
+            .post(app.url("/dashboard/requisites"))
+            .header("cookie", cookie.clone())
+            .form(&[("csrf", token.clone()), ("requisites", pool.to_string())]);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let good = r#"[{"method": "crypto", "currency": "ETH", "purpose": "exchange",
+                   "details": {"address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "network": "ERC20"}}]"#;
+    assert_eq!(save(good).await, 303);
+    let (_, pool) = app.admin(Method::GET, "/admin/v1/requisites", None).await;
+    assert_eq!(pool["data"][0]["purpose"], "exchange", "{pool}");
+    // An address that fails its checksum is refused and the pool stays.
+    let bad = r#"[{"method": "crypto", "currency": "ETH", "purpose": "exchange",
+                  "details": {"address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"}}]"#;
+    assert_eq!(save(bad).await, 422);
+    let (_, still) = app.admin(Method::GET, "/admin/v1/requisites", None).await;
+    assert_eq!(still, pool);
+}
+
 crate::both_backends!(
+    the_requisites_pool_is_edited_with_the_apis_checks,
     merchants_are_managed_and_test_payins_made_from_the_dashboard,
     every_page_answers_and_lists_stay_small,
     sessions_sign_in_and_out,

@@ -171,7 +171,7 @@ fn yes() -> bool {
     true
 }
 
-fn requisite_out(state: &AppState, r: &RequisiteRow) -> RequisiteIo {
+pub fn requisite_out(state: &AppState, r: &RequisiteRow) -> RequisiteIo {
     let exp = state.currencies.exponent(&r.currency).unwrap_or(0);
     RequisiteIo {
         id: Some(r.id.clone()),
@@ -203,6 +203,12 @@ async fn put_requisites(
     State(state): State<AppState>,
     JsonBody(items): JsonBody<Vec<RequisiteIo>>,
 ) -> ApiResult<Response> {
+    let saved = apply_requisites(&state, &items).await?;
+    Ok(ok(saved.iter().map(|r| requisite_out(&state, r)).collect::<Vec<_>>()))
+}
+
+/// Validates the whole pool and replaces it (also the dashboard's form).
+pub async fn apply_requisites(state: &AppState, items: &[RequisiteIo]) -> ApiResult<Vec<RequisiteRow>> {
     if items.len() > 10_000 {
         return Err(ApiError::validation("requisites", "at most 10000 entries"));
     }
@@ -258,6 +264,5 @@ async fn put_requisites(
             updated_at: 0,
         });
     }
-    let saved = state.db.replace_requisites(&rows).await?;
-    Ok(ok(saved.iter().map(|r| requisite_out(&state, r)).collect::<Vec<_>>()))
+    Ok(state.db.replace_requisites(&rows).await?)
 }

@@ -46,7 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/deliveries", get(operations::deliveries))
         .route("/dashboard/events/{id}/resend", post(operations::resend))
         .route("/dashboard/exchange", get(operations::exchange))
-        .route("/dashboard/requisites", get(operations::requisites))
+        .route("/dashboard/requisites", get(operations::requisites).post(settings::save_requisites))
         .route("/dashboard/ledger", get(operations::ledger))
         .route("/dashboard/audit", get(audit::audit_page))
         .route("/assets/dashboard.css", get(css))

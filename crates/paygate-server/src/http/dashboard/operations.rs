@@ -235,11 +235,11 @@ pub async fn requisites(State(state): State<AppState>, s: Session) -> Response {
             )
         })
         .collect();
-    let note = "<p class=\"hint\">Change the pool with <code>PUT /admin/v1/requisites</code>.</p>";
+    let edit = super::settings::requisites_form(&state, &s).await;
     page(
         &s,
         "Requisites and addresses",
-        &(table(&["Id", "Method", "Currency", "Purpose", "Details", "Enabled"], rows) + note),
+        &(table(&["Id", "Method", "Currency", "Purpose", "Details", "Enabled"], rows) + &edit),
     )
 }
 

@@ -113,3 +113,30 @@ pub async fn save_rates(State(state): State<AppState>, s: Session, headers: Head
         Err(e) => error_page(&s, &e),
     }
 }
+
+/// The requisites form for the requisites page: the whole pool as the
+/// admin API's document.
+pub async fn requisites_form(state: &AppState, s: &Session) -> String {
+    let pool = state.db.list_requisites().await.unwrap_or_default();
+    let doc: Vec<_> = pool.iter().map(|r| crate::http::admin::money::requisite_out(state, r)).collect();
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    form_for(s, Role::Admin, "/dashboard/requisites", &textarea("requisites", &text), "Save the pool")
+}
+
+pub async fn save_requisites(State(state): State<AppState>, s: Session, headers: HeaderMap, body: Bytes) -> Response {
+    let f = fields(&body);
+    let done = async {
+        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
+        s.require(Role::Admin)?;
+        let items: Vec<crate::http::admin::money::RequisiteIo> =
+            json_field(&f, "requisites")?.ok_or_else(|| ApiError::validation("requisites", "is required"))?;
+        crate::http::admin::money::apply_requisites(&state, &items).await.map(drop)
+    }
+    .await;
+    let outcome = if done.is_ok() { "ok" } else { "refused" };
+    record(&state, &s.actor, s.role.as_str(), "dashboard", "requisites.save", None, outcome, s.ip.clone()).await;
+    match done {
+        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/dashboard/requisites")]).into_response(),
+        Err(e) => error_page(&s, &e),
+    }
+}
