@@ -221,6 +221,19 @@ async fn every_page_answers_and_lists_stay_small(app: TestApp) {
     let next = &html[at..at + html[at..].find('"').unwrap()];
     let (_, rest) = get(&app, &cookie, next).await;
     assert_eq!(rest.matches("<tr>").count(), 2, "the 51st payin and the header");
+    // Filters: currency and days (UTC).
+    // Days around now, wide enough that a run across midnight still holds.
+    let today = chrono::Utc::now().date_naive();
+    let (yesterday, tomorrow) = (today.pred_opt().unwrap(), today.succ_opt().unwrap());
+    let later_day = tomorrow.succ_opt().unwrap();
+    let (_, usd) = get(&app, &cookie, "/dashboard/payins?currency=USD").await;
+    assert_eq!(usd.matches("<tr>").count(), 1, "no USD payins");
+    let (_, later) = get(&app, &cookie, &format!("/dashboard/payins?date_from={later_day}")).await;
+    assert_eq!(later.matches("<tr>").count(), 1, "none from the day after tomorrow on");
+    let (_, now) =
+        get(&app, &cookie, &format!("/dashboard/payins?date_from={yesterday}&date_to={tomorrow}&currency=RUB")).await;
+    assert_eq!(now.matches("<tr>").count(), 51, "these days' RUB payins, paged");
+    assert!(now.contains("currency=RUB") && now.contains("Next page"), "the next page keeps the filters");
     let (_, ledger) = get(&app, &cookie, "/dashboard/ledger").await;
     assert!(ledger.contains("data-ok=\"true\""), "{ledger}");
     // Moving a payout from the dashboard: processing, then paid.

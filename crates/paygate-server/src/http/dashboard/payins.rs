@@ -19,12 +19,23 @@ use std::collections::HashMap;
 
 const STATUSES: [&str; 5] = ["pending", "success", "failed", "expired", "cancelled"];
 
+/// A `YYYY-MM-DD` day's start (UTC) in µs; `next` gives the next day's.
+fn day(q: &HashMap<String, String>, key: &str, next: bool) -> Option<i64> {
+    let d = chrono::NaiveDate::parse_from_str(q.get(key)?.trim(), "%Y-%m-%d").ok()?;
+    let d = if next { d.succ_opt()? } else { d };
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros())
+}
+
 pub async fn list(State(state): State<AppState>, s: Session, Query(q): Query<HashMap<String, String>>) -> Response {
     let status = q.get("status").filter(|v| STATUSES.contains(&v.as_str())).cloned();
     let merchant = q.get("merchant_id").filter(|v| !v.is_empty()).cloned();
+    let currency = q.get("currency").filter(|c| state.currencies.exponent(c).is_some()).cloned();
     let filter = ListFilter {
         merchant_id: merchant.clone(),
         statuses: status.iter().cloned().collect(),
+        currency: currency.clone(),
+        created_from: day(&q, "date_from", false),
+        created_to: day(&q, "date_to", true),
         before_id: q.get("cursor").cloned(),
         limit: 51,
         ..ListFilter::one(None, None, None)
@@ -35,6 +46,7 @@ pub async fn list(State(state): State<AppState>, s: Session, Query(q): Query<Has
     };
     let more = rows.len() > 50;
     rows.truncate(50);
+    let kept = |k: &str| esc(q.get(k).map(String::as_str).unwrap_or(""));
     let mut b = String::from(
         "<form method=\"get\" class=\"filters\"><label>Status <select name=\"status\"><option value=\"\">any</option>",
     );
@@ -43,8 +55,14 @@ pub async fn list(State(state): State<AppState>, s: Session, Query(q): Query<Has
         b += &format!("<option{sel}>{st}</option>");
     }
     b += &format!(
-        "</select></label><label>Merchant <input name=\"merchant_id\" value=\"{}\"></label><button>Search</button></form>",
-        esc(merchant.as_deref().unwrap_or(""))
+        "</select></label><label>Merchant <input name=\"merchant_id\" value=\"{}\"></label>\
+         <label>Currency <input name=\"currency\" size=\"5\" value=\"{}\"></label>\
+         <label>From <input name=\"date_from\" type=\"date\" value=\"{}\"></label>\
+         <label>To <input name=\"date_to\" type=\"date\" value=\"{}\"></label><button>Search</button></form>",
+        kept("merchant_id"),
+        kept("currency"),
+        kept("date_from"),
+        kept("date_to")
     );
     b += "<table><tr><th>Id</th><th>Merchant</th><th>Order</th><th>Amount</th><th>Status</th><th>Created</th></tr>";
     for r in &rows {
@@ -62,14 +80,13 @@ pub async fn list(State(state): State<AppState>, s: Session, Query(q): Query<Has
     }
     b += "</table>";
     if let (true, Some(last)) = (more, rows.last()) {
-        let mut next = format!("/dashboard/payins?cursor={}", last.id.as_str());
-        if let Some(st) = &status {
-            next += &format!("&status={st}");
+        // The next page keeps every filter.
+        let mut next = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in q.iter().filter(|(k, _)| k.as_str() != "cursor") {
+            next.append_pair(k, v);
         }
-        if let Some(m) = &merchant {
-            next += &format!("&merchant_id={}", url::form_urlencoded::byte_serialize(m.as_bytes()).collect::<String>());
-        }
-        b += &format!("<p><a href=\"{}\">Next page</a></p>", esc(&next));
+        next.append_pair("cursor", last.id.as_str());
+        b += &format!("<p><a href=\"/dashboard/payins?{}\">Next page</a></p>", esc(&next.finish()));
     }
     page(&s, "Payins", &b)
 }
