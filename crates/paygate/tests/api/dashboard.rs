@@ -347,6 +347,25 @@ async fn the_requisites_pool_is_edited_with_the_apis_checks(app: TestApp) {
     assert_eq!(save(bad).await, 422);
     let (_, still) = app.admin(Method::GET, "/admin/v1/requisites", None).await;
     assert_eq!(still, pool);
+    // The exchange's payment methods, the same way.
+    let methods = |doc: &'static str| {
+        let req = app
+            .http
+            .post(app.url("/dashboard/exchange/methods"))
+            .header("cookie", cookie.clone())
+            .form(&[("csrf", token.clone()), ("methods", doc.to_string())]);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let good =
+        r#"{"payin": [{"group": "card", "title": "Card", "currencies": ["USD"], "min": "10.00"}], "payout": []}"#;
+    assert_eq!(methods(good).await, 303);
+    let (_, saved) = app.admin(Method::GET, "/admin/v1/exchange/methods", None).await;
+    assert_eq!(saved["data"]["payin"][0]["min"]["USD"], "10.00", "{saved}");
+    assert_eq!(methods(r#"{"payin": [{"group": "pigeon", "title": "x", "currencies": ["USD"]}]}"#).await, 422);
+    let (_, unchanged) = app.admin(Method::GET, "/admin/v1/exchange/methods", None).await;
+    assert_eq!(unchanged, saved);
+    let (_, page) = get(&app, &cookie, "/dashboard/exchange").await;
+    assert!(page.contains("Save methods") && page.contains("Save rates"), "{page}");
 }
 
 crate::both_backends!(

@@ -117,7 +117,7 @@ fn method(state: &AppState, side: &str, i: usize, m: &MethodIn) -> ApiResult<Met
     })
 }
 
-fn methods_out(state: &AppState, m: &Methods) -> MethodsIn {
+pub fn methods_out(state: &AppState, m: &Methods) -> MethodsIn {
     let side = |list: &[MethodConfig]| {
         list.iter()
             .map(|c| {
@@ -163,14 +163,20 @@ async fn put_methods(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<MethodsIn>,
 ) -> ApiResult<Response> {
+    let methods = apply_methods(&state, &input).await?;
+    Ok(ok(methods_out(&state, &methods)))
+}
+
+/// Validates and saves the methods (also the dashboard's form).
+pub async fn apply_methods(state: &AppState, input: &MethodsIn) -> ApiResult<Methods> {
     let payin =
-        input.payin.iter().enumerate().map(|(i, m)| method(&state, "payin", i, m)).collect::<ApiResult<Vec<_>>>()?;
+        input.payin.iter().enumerate().map(|(i, m)| method(state, "payin", i, m)).collect::<ApiResult<Vec<_>>>()?;
     let payout =
-        input.payout.iter().enumerate().map(|(i, m)| method(&state, "payout", i, m)).collect::<ApiResult<Vec<_>>>()?;
+        input.payout.iter().enumerate().map(|(i, m)| method(state, "payout", i, m)).collect::<ApiResult<Vec<_>>>()?;
     let methods = Methods { payin, payout };
     state.db.put_exchange_methods(&serde_json::to_string(&methods).map_err(ApiError::internal)?).await?;
-    crate::exchange::cache::forget_book(&state);
-    Ok(ok(methods_out(&state, &methods)))
+    crate::exchange::cache::forget_book(state);
+    Ok(methods)
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Clone)]

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/merchants/{id}/settings", get(settings::merchant_page).post(settings::save_merchant))
         .route("/dashboard/merchants/{id}/{what}", post(merchants::manage))
         .route("/dashboard/exchange/rates", post(settings::save_rates))
+        .route("/dashboard/exchange/methods", post(settings::save_methods))
         .route("/dashboard/payins", get(payins::list))
         .route("/dashboard/payins/{id}", get(payins::detail))
         .route("/dashboard/payins/{id}/{what}", post(payins::act))

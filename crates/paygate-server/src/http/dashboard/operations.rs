@@ -186,6 +186,8 @@ pub async fn exchange(State(state): State<AppState>, s: Session) -> Response {
             })
             .collect(),
     );
+    b += "<h2>Payment methods</h2>";
+    b += &super::settings::methods_form(&state, &s).await;
     b += "<h2>Rates</h2>";
     b += &super::settings::rates_form(&state, &s).await;
     b += &table(

@@ -18,7 +18,7 @@ fn chart(per_day: &[(i64, i64)], from: i64) -> String {
         (0..DAYS).map(|i| per_day.iter().find(|(d, _)| *d == from + i * DAY).map_or(0, |(_, n)| *n)).collect();
     let max = counts.iter().copied().max().unwrap_or(0).max(1);
     let mut svg = String::from(
-        "<svg class=\"chart\" viewBox=\"0 0 280 120\" role=\"img\" aria-label=\"Successful payins per day, last 14 days\">",
+        "<svg class=\"chart\" viewBox=\"0 0 280 124\" role=\"img\" aria-label=\"Successful payins per day, last 14 days\">",
     );
     for (i, n) in counts.iter().enumerate() {
         let h = n * 100 / max;
@@ -27,6 +27,13 @@ fn chart(per_day: &[(i64, i64)], from: i64) -> String {
             i * 20 + 2,
             110 - h
         );
+    }
+    // The first, middle and last day, as month-day.
+    for i in [0, DAYS / 2, DAYS - 1] {
+        let label = chrono::DateTime::from_timestamp_micros(from + i * DAY)
+            .map(|d| d.format("%m-%d").to_string())
+            .unwrap_or_default();
+        svg += &format!("<text x=\"{}\" y=\"120\">{label}</text>", i * 20 + 2);
     }
     svg + "<line x1=\"0\" y1=\"110\" x2=\"280\" y2=\"110\"/></svg>"
 }

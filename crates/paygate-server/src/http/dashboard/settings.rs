@@ -140,3 +140,29 @@ pub async fn save_requisites(State(state): State<AppState>, s: Session, headers:
         Err(e) => error_page(&s, &e),
     }
 }
+
+/// The payment methods form for the exchange page.
+pub async fn methods_form(state: &AppState, s: &Session) -> String {
+    let book = crate::exchange::terms::read_book(state).await.map(|b| b.methods).unwrap_or_default();
+    let doc = crate::http::admin::exchange::methods_out(state, &book);
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    form_for(s, Role::Admin, "/dashboard/exchange/methods", &textarea("methods", &text), "Save methods")
+}
+
+pub async fn save_methods(State(state): State<AppState>, s: Session, headers: HeaderMap, body: Bytes) -> Response {
+    let f = fields(&body);
+    let done = async {
+        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
+        s.require(Role::Admin)?;
+        let input: crate::http::admin::exchange::MethodsIn =
+            json_field(&f, "methods")?.ok_or_else(|| ApiError::validation("methods", "is required"))?;
+        crate::http::admin::exchange::apply_methods(&state, &input).await.map(drop)
+    }
+    .await;
+    let outcome = if done.is_ok() { "ok" } else { "refused" };
+    record(&state, &s.actor, s.role.as_str(), "dashboard", "methods.save", None, outcome, s.ip.clone()).await;
+    match done {
+        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/dashboard/exchange")]).into_response(),
+        Err(e) => error_page(&s, &e),
+    }
+}
