@@ -3,14 +3,14 @@
 //! with the payin's true amount or rejecting it with a reason, which needs
 //! the operator role.
 
-use super::audit::record;
-use super::layout::{error_page, esc, fields, form_for, page};
-use super::session::{check_form, Role, Session};
+use super::action::{perform, Action, Done};
+use super::layout::{error_page, esc, form_for, page};
+use super::session::{Role, Session};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use paygate_core::disputes::{DisputeStatus, RejectionReason};
 use paygate_core::money::{format_minor, parse_positive_minor};
@@ -112,11 +112,16 @@ pub async fn act(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    let done = async {
-        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
-        s.require(Role::Operator)?;
-        let d = state.db.dispute(None, &id).await?.ok_or(ApiError::NotFound)?;
+    let a = Action {
+        needed: Role::Operator,
+        name: format!("dispute.{what}"),
+        target: Some(id.clone()),
+        back: format!("/dashboard/disputes/{id}"),
+    };
+    let (state_ref, id_ref, what_ref, actor) = (&state, &id, &what, s.actor.clone());
+    perform(&state, &s, &headers, &body, a, |f| async move {
+        let (state, id, what) = (state_ref, id_ref, what_ref);
+        let d = state.db.dispute(None, id).await?.ok_or(ApiError::NotFound)?;
         let exp = state.currencies.exponent(&d.currency).unwrap_or(0);
         let (to, resolved_amount, reason) = match what.as_str() {
             "accept" => {
@@ -140,26 +145,10 @@ pub async fn act(
             to,
             resolved_amount,
             reason,
-            comment: Some(format!("by {} in the dashboard", s.actor)),
+            comment: Some(format!("by {actor} in the dashboard")),
         };
         state.writer.resolve_dispute(change).await.map_err(crate::payments::api_error)?;
-        Ok(())
-    }
-    .await;
-    let outcome = if done.is_ok() { "ok" } else { "refused" };
-    record(
-        &state,
-        &s.actor,
-        s.role.as_str(),
-        "dashboard",
-        &format!("dispute.{what}"),
-        Some(id.clone()),
-        outcome,
-        s.ip.clone(),
-    )
-    .await;
-    match done {
-        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/dashboard/disputes/{id}"))]).into_response(),
-        Err(e) => error_page(&s, &e),
-    }
+        Ok(Done::Back)
+    })
+    .await
 }

@@ -1,14 +1,15 @@
 //! Merchants: the list, creating one (its secret shown once), disabling and
 //! enabling. Creating and disabling need the admin role.
 
+use super::action::{perform, Action, Done};
 use super::audit::record;
 use super::layout::{error_page, esc, fields, form_for, page};
 use super::session::{check_form, Role, Session};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use paygate_store::merchants::MerchantPatch;
 
 pub async fn list(State(state): State<AppState>, s: Session) -> Response {
@@ -189,36 +190,25 @@ pub async fn toggle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    let done = async {
-        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
-        s.require(Role::Admin)?;
+    let a = Action {
+        needed: Role::Admin,
+        name: format!("merchant.{what}"),
+        target: Some(id.clone()),
+        back: "/dashboard/merchants".into(),
+    };
+    let (state_ref, id_ref, what_ref) = (&state, &id, &what);
+    perform(&state, &s, &headers, &body, a, |_f| async move {
+        let (state, id, what) = (state_ref, id_ref, what_ref);
         let enabled = match what.as_str() {
             "enable" => true,
             "disable" => false,
             _ => return Err(crate::error::ApiError::NotFound),
         };
         let patch = MerchantPatch { enabled: Some(enabled), ..Default::default() };
-        let m = state.db.update_merchant(&id, patch).await?.ok_or(crate::error::ApiError::NotFound)?;
+        let m = state.db.update_merchant(id, patch).await?.ok_or(crate::error::ApiError::NotFound)?;
         state.auth_cache.forget(&m.public_token);
-        crate::exchange::cache::forget_partner(&state, &m.id);
-        Ok(())
-    }
-    .await;
-    let outcome = if done.is_ok() { "ok" } else { "refused" };
-    record(
-        &state,
-        &s.actor,
-        s.role.as_str(),
-        "dashboard",
-        &format!("merchant.{what}"),
-        Some(id),
-        outcome,
-        s.ip.clone(),
-    )
-    .await;
-    match done {
-        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/dashboard/merchants")]).into_response(),
-        Err(e) => error_page(&s, &e),
-    }
+        crate::exchange::cache::forget_partner(state, &m.id);
+        Ok(Done::Back)
+    })
+    .await
 }

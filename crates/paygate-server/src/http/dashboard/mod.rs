@@ -7,6 +7,7 @@
 //! orders with rates and positions, requisites, the ledger check and the
 //! audit log.
 
+mod action;
 mod audit;
 mod disputes;
 mod layout;

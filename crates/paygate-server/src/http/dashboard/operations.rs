@@ -3,16 +3,16 @@
 //! rates and the book's positions, the requisites pool, and the ledger
 //! check.
 
-use super::audit::record;
-use super::layout::{error_page, esc, fields, form_for, page};
-use super::session::{check_form, Role, Session};
+use super::action::{perform, Action, Done};
+use super::layout::{error_page, esc, form_for, page};
+use super::session::{Role, Session};
 use crate::error::ApiError;
 use crate::http::envelope::rfc3339;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use paygate_core::money::format_minor;
 use paygate_core::payments::PayOutStatus;
 use paygate_store::events::DeliveryFilter;
@@ -78,10 +78,15 @@ pub async fn move_payout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    let done = async {
-        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
-        s.require(Role::Operator)?;
+    let a = Action {
+        needed: Role::Operator,
+        name: format!("payout.{what}"),
+        target: Some(id.clone()),
+        back: "/dashboard/payouts".into(),
+    };
+    let (state_ref, id_ref, what_ref) = (&state, &id, &what);
+    perform(&state, &s, &headers, &body, a, |f| async move {
+        let (state, id, what) = (state_ref, id_ref, what_ref);
         let (to, reason) = match what.as_str() {
             "processing" => (PayOutStatus::Processing, None),
             "success" => (PayOutStatus::Success, None),
@@ -97,16 +102,9 @@ pub async fn move_payout(
         };
         let change = PayOutChange { id: id.clone(), merchant_id: None, path: vec![to], reason };
         state.writer.move_payout(change).await.map_err(crate::payments::api_error)?;
-        Ok(())
-    }
-    .await;
-    let outcome = if done.is_ok() { "ok" } else { "refused" };
-    record(&state, &s.actor, s.role.as_str(), "dashboard", &format!("payout.{what}"), Some(id), outcome, s.ip.clone())
-        .await;
-    match done {
-        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/dashboard/payouts")]).into_response(),
-        Err(e) => error_page(&s, &e),
-    }
+        Ok(Done::Back)
+    })
+    .await
 }
 
 pub async fn deliveries(State(state): State<AppState>, s: Session) -> Response {
@@ -143,23 +141,22 @@ pub async fn resend(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    let done = async {
-        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
-        s.require(Role::Operator)?;
-        if !state.db.requeue_event(&id, None, paygate_store::time::now_micros()).await? {
+    let a = Action {
+        needed: Role::Operator,
+        name: "event.resend".into(),
+        target: Some(id.clone()),
+        back: "/dashboard/deliveries".into(),
+    };
+    let (state_ref, id_ref) = (&state, &id);
+    perform(&state, &s, &headers, &body, a, |_f| async move {
+        let (state, id) = (state_ref, id_ref);
+        if !state.db.requeue_event(id, None, paygate_store::time::now_micros()).await? {
             return Err(ApiError::NotFound);
         }
         state.writer.events_ready.notify_one();
-        Ok(())
-    }
-    .await;
-    let outcome = if done.is_ok() { "ok" } else { "refused" };
-    record(&state, &s.actor, s.role.as_str(), "dashboard", "event.resend", Some(id), outcome, s.ip.clone()).await;
-    match done {
-        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/dashboard/deliveries")]).into_response(),
-        Err(e) => error_page(&s, &e),
-    }
+        Ok(Done::Back)
+    })
+    .await
 }
 
 pub async fn exchange(State(state): State<AppState>, s: Session) -> Response {

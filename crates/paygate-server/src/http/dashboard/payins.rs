@@ -2,15 +2,15 @@
 //! manual provider's moves (confirm with the amount received, fail with a
 //! reason), which need the operator role.
 
-use super::audit::record;
-use super::layout::{error_page, esc, fields, form_for, page};
-use super::session::{check_form, Role, Session};
+use super::action::{perform, Action, Done};
+use super::layout::{error_page, esc, form_for, page};
+use super::session::{Role, Session};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use paygate_core::money::{format_minor, parse_positive_minor};
 use paygate_core::payments::PayInStatus;
 use paygate_store::payments::ListFilter;
@@ -92,7 +92,7 @@ pub async fn list(State(state): State<AppState>, s: Session, Query(q): Query<Has
 }
 
 pub async fn detail(State(state): State<AppState>, s: Session, Path(id): Path<String>) -> Response {
-    let p = match state.db.payin(None, Some(&id), None).await {
+    let p = match state.db.payin(None, Some(id.as_str()), None).await {
         Ok(Some(p)) => p,
         Ok(None) => return error_page(&s, &ApiError::NotFound),
         Err(e) => return error_page(&s, &e.into()),
@@ -148,11 +148,16 @@ pub async fn act(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    let done = async {
-        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
-        s.require(Role::Operator)?;
-        let p = state.db.payin(None, Some(&id), None).await?.ok_or(ApiError::NotFound)?;
+    let a = Action {
+        needed: Role::Operator,
+        name: format!("payin.{what}"),
+        target: Some(id.clone()),
+        back: format!("/dashboard/payins/{id}"),
+    };
+    let (state_ref, id_ref, what_ref) = (&state, &id, &what);
+    perform(&state, &s, &headers, &body, a, |f| async move {
+        let (state, id, what) = (state_ref, id_ref, what_ref);
+        let p = state.db.payin(None, Some(id.as_str()), None).await?.ok_or(ApiError::NotFound)?;
         let exp = state.currencies.exponent(&p.currency).unwrap_or(0);
         let change = match what.as_str() {
             "confirm" => {
@@ -179,23 +184,7 @@ pub async fn act(
             _ => return Err(ApiError::NotFound),
         };
         state.writer.move_payin(change).await.map_err(crate::payments::api_error)?;
-        Ok(())
-    }
-    .await;
-    let outcome = if done.is_ok() { "ok" } else { "refused" };
-    record(
-        &state,
-        &s.actor,
-        s.role.as_str(),
-        "dashboard",
-        &format!("payin.{what}"),
-        Some(id.clone()),
-        outcome,
-        s.ip.clone(),
-    )
-    .await;
-    match done {
-        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/dashboard/payins/{id}"))]).into_response(),
-        Err(e) => error_page(&s, &e),
-    }
+        Ok(Done::Back)
+    })
+    .await
 }

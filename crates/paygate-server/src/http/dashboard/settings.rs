@@ -1,17 +1,17 @@
 //! Settings edited as the admin API's JSON documents, validated by the same
 //! code: a merchant's fees and limits, and the exchange's rates. Admins only.
 
-use super::audit::record;
-use super::layout::{error_page, esc, fields, form_for, page};
-use super::session::{check_form, Role, Session};
+use super::action::{perform, Action, Done};
+use super::layout::{error_page, esc, form_for, page};
+use super::session::{Role, Session};
 use crate::error::ApiError;
 use crate::http::admin::exchange::{apply_rates, RatesIn};
 use crate::http::admin::merchants::{validate_patch, PatchMerchantIn};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 
 fn textarea(name: &str, value: &str) -> String {
     format!("<label>{name} (JSON)<textarea name=\"{name}\" rows=\"8\" cols=\"60\">{}</textarea></label>", esc(value))
@@ -54,36 +54,23 @@ pub async fn save_merchant(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    let done = async {
-        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
-        s.require(Role::Admin)?;
+    let a = Action {
+        needed: Role::Admin,
+        name: "merchant.settings".into(),
+        target: Some(id.clone()),
+        back: format!("/dashboard/merchants/{id}/settings"),
+    };
+    let (state_ref, id_ref) = (&state, &id);
+    perform(&state, &s, &headers, &body, a, |f| async move {
+        let (state, id) = (state_ref, id_ref);
         let input =
             PatchMerchantIn { fees: json_field(&f, "fees")?, limits: json_field(&f, "limits")?, ..Default::default() };
-        let patch = validate_patch(&state, input)?;
-        let m = state.db.update_merchant(&id, patch).await?.ok_or(ApiError::NotFound)?;
+        let patch = validate_patch(state, input)?;
+        let m = state.db.update_merchant(id, patch).await?.ok_or(ApiError::NotFound)?;
         state.auth_cache.forget(&m.public_token);
-        Ok(())
-    }
-    .await;
-    let outcome = if done.is_ok() { "ok" } else { "refused" };
-    record(
-        &state,
-        &s.actor,
-        s.role.as_str(),
-        "dashboard",
-        "merchant.settings",
-        Some(id.clone()),
-        outcome,
-        s.ip.clone(),
-    )
-    .await;
-    match done {
-        Ok(()) => {
-            (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/dashboard/merchants/{id}/settings"))]).into_response()
-        }
-        Err(e) => error_page(&s, &e),
-    }
+        Ok(Done::Back)
+    })
+    .await
 }
 
 /// The rates form for the exchange page.
@@ -98,20 +85,15 @@ pub async fn rates_form(state: &AppState, s: &Session) -> String {
 }
 
 pub async fn save_rates(State(state): State<AppState>, s: Session, headers: HeaderMap, body: Bytes) -> Response {
-    let f = fields(&body);
-    let done = async {
-        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
-        s.require(Role::Admin)?;
+    let a = Action { needed: Role::Admin, name: "rates.save".into(), target: None, back: "/dashboard/exchange".into() };
+    let state_ref = &state;
+    perform(&state, &s, &headers, &body, a, |f| async move {
+        let state = state_ref;
         let input: RatesIn = json_field(&f, "rates")?.ok_or_else(|| ApiError::validation("rates", "is required"))?;
-        apply_rates(&state, &input).await
-    }
-    .await;
-    let outcome = if done.is_ok() { "ok" } else { "refused" };
-    record(&state, &s.actor, s.role.as_str(), "dashboard", "rates.save", None, outcome, s.ip.clone()).await;
-    match done {
-        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/dashboard/exchange")]).into_response(),
-        Err(e) => error_page(&s, &e),
-    }
+        apply_rates(state, &input).await?;
+        Ok(Done::Back)
+    })
+    .await
 }
 
 /// The requisites form for the requisites page: the whole pool as the
@@ -124,21 +106,21 @@ pub async fn requisites_form(state: &AppState, s: &Session) -> String {
 }
 
 pub async fn save_requisites(State(state): State<AppState>, s: Session, headers: HeaderMap, body: Bytes) -> Response {
-    let f = fields(&body);
-    let done = async {
-        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
-        s.require(Role::Admin)?;
+    let a = Action {
+        needed: Role::Admin,
+        name: "requisites.save".into(),
+        target: None,
+        back: "/dashboard/requisites".into(),
+    };
+    let state_ref = &state;
+    perform(&state, &s, &headers, &body, a, |f| async move {
+        let state = state_ref;
         let items: Vec<crate::http::admin::money::RequisiteIo> =
             json_field(&f, "requisites")?.ok_or_else(|| ApiError::validation("requisites", "is required"))?;
-        crate::http::admin::money::apply_requisites(&state, &items).await.map(drop)
-    }
-    .await;
-    let outcome = if done.is_ok() { "ok" } else { "refused" };
-    record(&state, &s.actor, s.role.as_str(), "dashboard", "requisites.save", None, outcome, s.ip.clone()).await;
-    match done {
-        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/dashboard/requisites")]).into_response(),
-        Err(e) => error_page(&s, &e),
-    }
+        crate::http::admin::money::apply_requisites(state, &items).await?;
+        Ok(Done::Back)
+    })
+    .await
 }
 
 /// The payment methods form for the exchange page.
@@ -150,19 +132,15 @@ pub async fn methods_form(state: &AppState, s: &Session) -> String {
 }
 
 pub async fn save_methods(State(state): State<AppState>, s: Session, headers: HeaderMap, body: Bytes) -> Response {
-    let f = fields(&body);
-    let done = async {
-        check_form(&state, &s, &headers, f.get("csrf").map(String::as_str))?;
-        s.require(Role::Admin)?;
+    let a =
+        Action { needed: Role::Admin, name: "methods.save".into(), target: None, back: "/dashboard/exchange".into() };
+    let state_ref = &state;
+    perform(&state, &s, &headers, &body, a, |f| async move {
+        let state = state_ref;
         let input: crate::http::admin::exchange::MethodsIn =
             json_field(&f, "methods")?.ok_or_else(|| ApiError::validation("methods", "is required"))?;
-        crate::http::admin::exchange::apply_methods(&state, &input).await.map(drop)
-    }
-    .await;
-    let outcome = if done.is_ok() { "ok" } else { "refused" };
-    record(&state, &s.actor, s.role.as_str(), "dashboard", "methods.save", None, outcome, s.ip.clone()).await;
-    match done {
-        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/dashboard/exchange")]).into_response(),
-        Err(e) => error_page(&s, &e),
-    }
+        crate::http::admin::exchange::apply_methods(state, &input).await?;
+        Ok(Done::Back)
+    })
+    .await
 }
