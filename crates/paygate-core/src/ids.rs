@@ -22,6 +22,10 @@ pub enum IdKind {
     LedgerTx,
     Requisite,
     Delivery,
+    /// A dashboard operator account.
+    Operator,
+    /// An entry of the audit log.
+    Audit,
 }
 
 impl IdKind {
@@ -37,6 +41,8 @@ impl IdKind {
             IdKind::LedgerTx => "ltx_",
             IdKind::Requisite => "rq_",
             IdKind::Delivery => "dlv_",
+            IdKind::Operator => "op_",
+            IdKind::Audit => "aud_",
         }
     }
 }

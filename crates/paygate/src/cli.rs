@@ -275,7 +275,7 @@ async fn operator(settings: Settings, cmd: OperatorCommand) -> anyhow::Result<Ex
     let hash = paygate_server::http::dashboard::signin::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (state, _) = AppState::build(settings).await?;
     let row = paygate_store::operators::OperatorRow {
-        id: paygate_core::ids::new_id(paygate_core::ids::IdKind::Merchant).replacen("mch_", "op_", 1),
+        id: paygate_core::ids::new_id(paygate_core::ids::IdKind::Operator),
         email: email.as_str().to_lowercase(),
         role: role.as_str().into(),
         password_hash: paygate_store::merchants::Sealed(hash),

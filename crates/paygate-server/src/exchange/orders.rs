@@ -30,14 +30,8 @@ fn store_error(e: MoveOrderError<ApiError>) -> ApiError {
     }
 }
 
-fn random_token() -> String {
-    let mut b = [0u8; 24];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut b);
-    hex::encode(b)
-}
-
 pub fn sandbox_txid() -> String {
-    format!("sandbox_{}", random_token())
+    format!("sandbox_{}", paygate_core::tokens::new_pay_token())
 }
 
 fn log_with(log: &str, at: i64, status: OrderStatus) -> String {

@@ -173,15 +173,12 @@ impl Db {
         }
         let Some(mut next) = plan(&current) else { return Ok(Chosen::Declined) };
         if !addresses.is_empty() {
-            let taken: Vec<String> = sqlx::query(
-                "SELECT requisite_id FROM exchange_orders WHERE requisite_id IS NOT NULL \
-                 AND status IN ('payin_pending', 'confirmation_pending')",
-            )
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("requisite_id"))
-            .collect::<std::result::Result<_, _>>()?;
+            let taken: Vec<String> = sqlx::query(super::orders::TAKEN_ADDRESSES)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("requisite_id"))
+                .collect::<std::result::Result<_, _>>()?;
             let Some(free) = addresses.iter().find(|a| !taken.contains(&a.requisite_id)) else {
                 return Ok(Chosen::NoAddress);
             };

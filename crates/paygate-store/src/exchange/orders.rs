@@ -95,7 +95,9 @@ fn columns() -> String {
     ORDER_COLUMNS.join(", ")
 }
 
-const WAITING: &str = "('payin_pending', 'confirmation_pending')";
+/// Pool entries whose address serves a waiting order.
+pub(crate) const TAKEN_ADDRESSES: &str = "SELECT requisite_id FROM exchange_orders WHERE requisite_id IS NOT NULL \
+     AND status IN ('payin_pending', 'confirmation_pending')";
 
 impl Db {
     /// Inserts `row` unless the partner's order id exists (an identical
@@ -154,11 +156,7 @@ impl Db {
 
     /// Pool entries whose address serves a waiting order.
     async fn taken_addresses(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query(&format!(
-            "SELECT requisite_id FROM exchange_orders WHERE requisite_id IS NOT NULL AND status IN {WAITING}"
-        ))
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(TAKEN_ADDRESSES).fetch_all(self.pool()).await?;
         rows.iter().map(|r| Ok(r.try_get("requisite_id")?)).collect()
     }
 
@@ -194,8 +192,9 @@ impl Db {
         row.as_ref().map(OrderRow::from_row).transpose()
     }
 
-    /// Orders matching `f`, newest first, and how many match in all.
-    pub async fn search_exchange_orders(&self, f: &OrderFilter) -> Result<(Vec<OrderRow>, i64)> {
+    /// Orders matching `f`, newest first, and (with `f.with_total`) how
+    /// many match in all.
+    pub async fn search_exchange_orders(&self, f: &OrderFilter) -> Result<(Vec<OrderRow>, Option<i64>)> {
         let mut cond = vec!["1 = 1".to_string()];
         let mut params: Vec<crate::sql::P> = Vec::new();
         let mut add = |sql: &str, p: crate::sql::P, params: &mut Vec<crate::sql::P>| {
@@ -221,9 +220,14 @@ impl Db {
             add("id < ?", a.clone().into(), &mut params);
         }
         let cond = cond.join(" AND ");
-        let total_sql = format!("SELECT COUNT(*) AS n FROM exchange_orders WHERE {cond}");
-        let total: i64 =
-            bind_all(sqlx::query(&total_sql), params.clone()).fetch_one(self.pool()).await?.try_get("n")?;
+        // Only the version-1 list reports a total; the other lists page by cursor.
+        let total: Option<i64> = match f.with_total {
+            true => {
+                let total_sql = format!("SELECT COUNT(*) AS n FROM exchange_orders WHERE {cond}");
+                Some(bind_all(sqlx::query(&total_sql), params.clone()).fetch_one(self.pool()).await?.try_get("n")?)
+            }
+            false => None,
+        };
         let sql = format!(
             "SELECT {} FROM exchange_orders WHERE {cond} ORDER BY id DESC LIMIT {} OFFSET {}",
             columns(),
@@ -275,4 +279,6 @@ pub struct OrderFilter {
     pub before_id: Option<String>,
     pub limit: i64,
     pub offset: i64,
+    /// Also count every match (one more query).
+    pub with_total: bool,
 }

@@ -305,6 +305,7 @@ async fn search_orders(
         before_id: p.cursor.clone(),
         limit,
         offset: 0,
+        with_total: false,
     };
     let (mut rows, _) = state.db.search_exchange_orders(&filter).await?;
     let next_cursor = (rows.len() as i64 == limit).then(|| {

@@ -24,7 +24,7 @@ pub async fn record(
     ip: Option<String>,
 ) {
     let row = AuditRow {
-        id: new_monotonic_id(IdKind::Event).replacen("evt_", "aud_", 1),
+        id: new_monotonic_id(IdKind::Audit),
         at: now_micros(),
         actor: actor.chars().take(200).collect(),
         role: role.into(),

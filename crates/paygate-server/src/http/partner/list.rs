@@ -60,6 +60,7 @@ pub async fn list_v1(
         created_from: since.map(|s| s * 1_000_000),
         limit: rows,
         offset: (page - 1) * rows,
+        with_total: true,
         ..OrderFilter::default()
     };
     let (found, total) = state.db.search_exchange_orders(&filter).await?;
@@ -71,5 +72,5 @@ pub async fn list_v1(
             partner_order_id: o.partner_order_id.clone(),
         })
         .collect();
-    Ok(Json(ListOut { rows, total, data }))
+    Ok(Json(ListOut { rows, total: total.unwrap_or(0), data }))
 }
