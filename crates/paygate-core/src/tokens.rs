@@ -59,6 +59,11 @@ pub fn new_admin_token() -> String {
     format!("adm_{}", random_hex(24))
 }
 
+/// A named operator's admin API key (`opk_…`); shown once, kept hashed.
+pub fn new_operator_api_key() -> String {
+    format!("opk_{}", random_hex(24))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,7 @@ pub struct Inner {
     pub partner_cache: crate::ttl_map::TtlMap<crate::exchange::cache::CachedPartner>,
     pub book_cache: crate::ttl_map::TtlMap<crate::exchange::terms::Book>,
     pub rate_limiter: crate::rate_limit::RateLimiter,
+    pub sign_in_throttle: crate::http::dashboard::throttle::SignInThrottle,
     /// Statistics requests running at once: each holds several pooled
     /// connections for up to seconds, so a burst of them must not take the
     /// whole pool from ordinary reads; the rest wait their turn.
@@ -104,6 +105,7 @@ impl AppState {
             partner_cache: crate::ttl_map::TtlMap::new(std::time::Duration::from_millis(settings_ttl)),
             book_cache: crate::ttl_map::TtlMap::new(std::time::Duration::from_millis(settings_ttl)),
             rate_limiter: crate::rate_limit::RateLimiter::default(),
+            sign_in_throttle: Default::default(),
             statistics_permits: tokio::sync::Semaphore::new(statistics_concurrency),
             writer,
         }));

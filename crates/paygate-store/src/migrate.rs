@@ -46,6 +46,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_requisite_purpose"),
     migration!(13, "0013_payin_pay_token"),
     migration!(14, "0014_operators"),
+    migration!(15, "0015_operator_api_keys"),
 ];
 
 impl Migration {

@@ -62,6 +62,28 @@ impl Db {
         row.as_ref().map(OperatorRow::from_row).transpose()
     }
 
+    /// Replaces the operator's admin API key hash; `None` when no operator
+    /// has this e-mail.
+    pub async fn set_operator_api_key(&self, email: &str, key_hash: &str) -> Result<Option<OperatorRow>> {
+        let done = sqlx::query("UPDATE operators SET api_key_hash = $2 WHERE email = $1")
+            .bind(email)
+            .bind(key_hash)
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.operator_by_email(email).await
+    }
+
+    /// The enabled operator whose admin API key has this SHA-256.
+    pub async fn operator_by_api_key(&self, key_hash: &str) -> Result<Option<OperatorRow>> {
+        let sql =
+            format!("SELECT {} FROM operators WHERE api_key_hash = $1 AND enabled = 1", OPERATOR_COLUMNS.join(", "));
+        let row = sqlx::query(&sql).bind(key_hash).fetch_optional(self.pool()).await?;
+        row.as_ref().map(OperatorRow::from_row).transpose()
+    }
+
     pub async fn insert_session(&self, s: &SessionRow) -> Result<()> {
         let sql = crate::sql::insert_sql(self.backend(), "operator_sessions", SESSION_COLUMNS, 1, "");
         crate::sql::bind_all(sqlx::query(&sql), s.params()).execute(self.pool()).await?;

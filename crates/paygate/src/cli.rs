@@ -59,6 +59,12 @@ enum OperatorCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Issue the operator's admin API key (`opk_…`, used as
+    /// `Authorization: Bearer`), replacing any earlier one, and print it once.
+    ApiKey {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -258,7 +264,10 @@ async fn partner(settings: Settings, cmd: PartnerCommand) -> anyhow::Result<Exit
 }
 
 async fn operator(settings: Settings, cmd: OperatorCommand) -> anyhow::Result<ExitCode> {
-    let OperatorCommand::Create { email, role, password_stdin } = cmd;
+    let (email, role, password_stdin) = match cmd {
+        OperatorCommand::Create { email, role, password_stdin } => (email, role, password_stdin),
+        OperatorCommand::ApiKey { email } => return operator_api_key(settings, &email).await,
+    };
     let email = paygate_core::email::Email::parse(email.trim()).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
     let role = paygate_server::http::dashboard::session::Role::parse(&role)
         .ok_or_else(|| anyhow::anyhow!("--role must be viewer, operator or admin"))?;
@@ -298,6 +307,17 @@ async fn operator(settings: Settings, cmd: OperatorCommand) -> anyhow::Result<Ex
     let shown = serde_json::json!({"id": made.id, "email": made.email, "role": made.role,
                                    "password": if password_stdin { None } else { Some(password) }});
     println!("{shown}");
+    state.db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn operator_api_key(settings: Settings, email: &str) -> anyhow::Result<ExitCode> {
+    let (state, _) = AppState::build(settings).await?;
+    let email = email.trim().to_lowercase();
+    let key = paygate_server::http::dashboard::account::issue_api_key(&state, &email, "cli", "admin", "cli", None)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no operator has the e-mail {email:?}"))?;
+    println!("{}", serde_json::json!({"email": key.email, "role": key.role, "api_key": key.api_key}));
     state.db.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: routers by audience, merged into one app with the
 //! cross-cutting layers (request ids, logs, metrics, timeouts, panics).
 
+mod access_responses;
 pub mod admin;
 pub mod auth;
 pub mod body;
@@ -12,6 +13,7 @@ pub mod ops;
 pub mod partner;
 pub mod pay;
 mod retry_responses;
+pub mod roles;
 
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::state::AppState;
@@ -39,7 +41,9 @@ use utoipa_swagger_ui::SwaggerUi;
         title = "paygate",
         description = "Self-hosted payment gateway. Merchant calls are signed with X-App-Token, \
                        X-App-Access-Ts and X-App-Access-Sig = hex(HMAC-SHA256(SecretToken, ts + email)). \
-                       Admin calls use Authorization: Bearer <admin token>. Every error is \
+                       Admin calls use Authorization: Bearer <admin token>, or a named operator's opk_ key \
+                       with their role (viewer: reads; operator: also payin, payout, dispute, event and \
+                       exchange order actions; admin: everything), FORBIDDEN (403) otherwise. Every error is \
                        {\"success\": false, \"error\": {\"code\", \"message\", \"details\"}}; beyond the codes \
                        of the contract paygate uses UNAUTHORIZED (admin token), METHOD_NOT_ALLOWED (405), \
                        EMAIL_TAKEN (409) and PARTNER_EXISTS (409). The Switchere-compatible exchange API \
@@ -80,7 +84,18 @@ impl Modify for SecuritySchemes {
                 "base64(HMAC-SHA512(key=secret, msg=SHA-256(path + raw body) as 32 raw bytes)), padded or unpadded",
             ),
         );
-        c.add_security_scheme("admin", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        c.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The admin token (role admin), or a named operator's opk_ key (`paygate operator api-key`, \
+                         or the dashboard's account page) with that operator's role",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -98,6 +113,7 @@ fn routes_with_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(pay::router())
         .split_for_parts();
     retry_responses::document(&mut doc);
+    access_responses::document(&mut doc);
     (routes, doc)
 }
 
@@ -117,7 +133,7 @@ pub fn app(state: AppState) -> Router {
     let swagger: Router<AppState> = SwaggerUi::new("/docs").url("/openapi.json", doc).into();
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    let audited = from_fn_with_state(state.clone(), admin::audit::record_admin_api);
+    let audited = from_fn_with_state(state.clone(), admin::gate::admin_api_gate);
     routes
         .layer(audited)
         .merge(swagger)

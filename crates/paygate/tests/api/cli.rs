@@ -10,6 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 both_backends!(
     merchant_commands_print_json,
+    operator_commands_issue_working_credentials,
     served_binary_accepts_python_and_never_logs_secrets,
     an_edited_migration_stops_the_start
 );
@@ -95,6 +96,25 @@ async fn merchant_commands_print_json(app: TestApp) {
     let bad = paygate(&app).args(["merchant", "create", "--email", "nope", "--name", "x"]).output().await.unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("email"));
+}
+
+async fn operator_commands_issue_working_credentials(app: TestApp) {
+    let made = run_json(&app, &["operator", "create", "--email", "Ops@Example.com", "--role", "operator"]).await;
+    assert_eq!((made[0]["email"].as_str(), made[0]["role"].as_str()), (Some("ops@example.com"), Some("operator")));
+    assert!(made[0]["password"].as_str().is_some_and(|p| p.len() >= 12), "{made:?}");
+    let key = run_json(&app, &["operator", "api-key", "--email", "ops@example.com"]).await;
+    let api_key = key[0]["api_key"].as_str().unwrap();
+    assert!(api_key.starts_with("opk_") && key[0]["role"] == "operator", "{key:?}");
+    // The in-process server takes the key the CLI issued, with its role.
+    let r = app.http.get(app.url("/admin/v1/payins")).bearer_auth(api_key).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.http.put(app.url("/admin/v1/rates")).bearer_auth(api_key).json(&serde_json::json!({"rates": []}));
+    assert_eq!(r.send().await.unwrap().status(), 403);
+    let out = paygate(&app).args(["operator", "api-key", "--email", "nobody@example.com"]).output().await.unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no operator"));
+    let out = paygate(&app).args(["operator", "create", "--email", "x@example.com", "--role", "root"]).output();
+    let out = out.await.unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--role"));
 }
 
 async fn run_json_pretty(app: &TestApp, args: &[&str]) -> Value {

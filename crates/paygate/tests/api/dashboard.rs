@@ -7,27 +7,33 @@ use crate::helpers::*;
 use reqwest::Method;
 use serde_json::json;
 
-async fn sign_in(app: &TestApp, fields: &[(&str, &str)]) -> (u16, Option<String>) {
+pub(crate) async fn sign_in(app: &TestApp, fields: &[(&str, &str)]) -> (u16, Option<String>) {
     let r = app.http.post(app.url("/dashboard/sign-in")).form(fields).send().await.unwrap();
     let cookie = r.headers().get("set-cookie").map(|c| c.to_str().unwrap().to_string());
     (r.status().as_u16(), cookie)
 }
 
-fn session_of(set_cookie: &str) -> String {
+pub(crate) fn session_of(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_string()
 }
 
-async fn get(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+pub(crate) async fn get(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
     let r = app.http.get(app.url(path)).header("cookie", cookie).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-fn csrf(html: &str) -> String {
+pub(crate) fn csrf(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + "name=\"csrf\" value=\"".len();
     html[at..at + 48].to_string()
 }
 
-async fn post(app: &TestApp, cookie: &str, path: &str, origin: Option<&str>, fields: &[(&str, &str)]) -> u16 {
+pub(crate) async fn post(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    origin: Option<&str>,
+    fields: &[(&str, &str)],
+) -> u16 {
     let mut req = app.http.post(app.url(path)).header("cookie", cookie).form(fields);
     if let Some(o) = origin {
         req = req.header("origin", o);
@@ -35,7 +41,7 @@ async fn post(app: &TestApp, cookie: &str, path: &str, origin: Option<&str>, fie
     req.send().await.unwrap().status().as_u16()
 }
 
-async fn operator(app: &TestApp, email: &str, role: &str, password: &str) {
+pub(crate) async fn operator(app: &TestApp, email: &str, role: &str, password: &str) {
     let hash = paygate_server::http::dashboard::signin::hash_password(password).unwrap();
     let row = paygate_store::operators::OperatorRow {
         id: format!("op_{}", hex::encode(rand_bytes::<8>())),

@@ -27,6 +27,7 @@ mod isolation;
 mod ledgers;
 mod manual_provider;
 mod operations;
+mod operator_access;
 mod partner_auth;
 mod pay_pages;
 mod payments;

@@ -1,16 +1,13 @@
-//! `GET /admin/v1/audit`: the audit log, newest first, and the middleware
-//! that records every state-changing admin API request in it.
+//! `GET /admin/v1/audit`: the audit log, newest first. Admin API requests
+//! are written to it by [`super::gate`].
 
 use crate::error::ApiResult;
 use crate::http::auth::{Admin, QueryParams};
 use crate::http::envelope::{ok, rfc3339, Envelope, Page};
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::Method;
-use axum::middleware::Next;
+use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -75,32 +72,4 @@ async fn audit_log(
         })
         .collect();
     Ok(ok(Page { items, next_cursor: next_cursor.flatten() }))
-}
-
-/// Records each admin API request that may change something (any method
-/// but GET and HEAD), with its route, object and answer.
-pub async fn record_admin_api(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    let method = req.method().clone();
-    let writes = path.starts_with("/admin/") && method != Method::GET && method != Method::HEAD;
-    if !writes {
-        return next.run(req).await;
-    }
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| path.clone());
-    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical().to_string());
-    let resp = next.run(req).await;
-    let outcome = resp.status().as_u16().to_string();
-    let target = (route != path).then_some(path);
-    crate::http::dashboard::record(
-        &state,
-        "admin token",
-        "admin",
-        "admin-api",
-        &format!("{method} {route}"),
-        target,
-        &outcome,
-        ip,
-    )
-    .await;
-    resp
 }

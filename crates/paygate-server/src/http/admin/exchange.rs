@@ -215,9 +215,13 @@ async fn get_rates(_: Admin, State(state): State<AppState>) -> ApiResult<Respons
 /// Replaces every rate (a pair left out is no longer offered).
 #[utoipa::path(put, path = "/admin/v1/rates", tag = "admin", security(("admin" = [])), request_body = RatesIn,
     responses((status = 200, body = inline(Envelope<RatesIn>)), (status = 422, body = ErrorEnvelope)))]
-async fn put_rates(_: Admin, State(state): State<AppState>, JsonBody(input): JsonBody<RatesIn>) -> ApiResult<Response> {
+async fn put_rates(
+    caller: Admin,
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<RatesIn>,
+) -> ApiResult<Response> {
     apply_rates(&state, &input).await?;
-    get_rates(Admin, State(state)).await
+    get_rates(caller, State(state)).await
 }
 
 /// Validates and saves every rate at once (also the dashboard's form).

@@ -1,8 +1,10 @@
-//! The operator API, behind `Authorization: Bearer <admin token>`.
+//! The operator API, behind `Authorization: Bearer <admin token>` or a
+//! named operator's key, with roles enforced by [`gate`].
 
 pub mod audit;
 pub mod disputes;
 pub mod exchange;
+pub mod gate;
 pub mod merchants;
 pub mod money;
 pub mod partners;

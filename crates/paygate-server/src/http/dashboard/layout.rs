@@ -54,7 +54,7 @@ pub fn page(s: &Session, title: &str, body: &str) -> Response {
         nav += &format!("<a href=\"{href}\">{label}</a>");
     }
     nav += &format!(
-        "<span class=\"who\">{} ({})</span>{}</nav>",
+        "<a class=\"who\" href=\"/dashboard/account\">{} ({})</a>{}</nav>",
         escape(&s.actor),
         s.role.as_str(),
         form(s, "/dashboard/sign-out", "", "Sign out", "link")

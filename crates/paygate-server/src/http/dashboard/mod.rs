@@ -4,9 +4,10 @@
 //!
 //! So far: sign-in (admin token or named operators), the overview, merchants,
 //! payins, payouts, disputes (with their receipts), deliveries, exchange
-//! orders with rates and positions, requisites, the ledger check and the
-//! audit log.
+//! orders with rates and positions, requisites, the ledger check, the
+//! audit log and each operator's account (their admin API key).
 
+pub mod account;
 mod action;
 mod audit;
 mod disputes;
@@ -18,6 +19,7 @@ mod payins;
 pub mod session;
 mod settings;
 pub mod signin;
+pub mod throttle;
 
 pub use audit::record;
 
@@ -51,6 +53,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/requisites", get(operations::requisites).post(settings::save_requisites))
         .route("/dashboard/ledger", get(operations::ledger))
         .route("/dashboard/audit", get(audit::audit_page))
+        .route("/dashboard/account", get(account::account))
+        .route("/dashboard/account/api-key", post(account::new_api_key))
         .route("/assets/dashboard.css", get(css))
 }
 

@@ -19,37 +19,15 @@ pub const COOKIE: &str = "paygate_session";
 pub const IDLE_MICROS: i64 = 30 * 60 * 1_000_000;
 pub const ABSOLUTE_MICROS: i64 = 12 * 3600 * 1_000_000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Viewer,
-    Operator,
-    Admin,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "viewer" => Some(Role::Viewer),
-            "operator" => Some(Role::Operator),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-}
+pub use crate::http::roles::Role;
 
 /// A signed-in operator.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub actor: String,
     pub role: Role,
+    /// `None` for a sign-in with the admin token.
+    pub operator_id: Option<String>,
     pub csrf: String,
     pub id_hash: String,
     pub ip: Option<String>,
@@ -123,7 +101,7 @@ impl FromRequestParts<AppState> for Session {
         let Some(s) = found else { return Err(SignIn.into_response()) };
         let role = Role::parse(&s.role).ok_or_else(|| SignIn.into_response())?;
         let ip = crate::http::auth::client_ip(parts, state.settings.trust_forwarded_for).map(|i| i.to_string());
-        Ok(Session { actor: s.actor, role, csrf: s.csrf_token, id_hash, ip })
+        Ok(Session { actor: s.actor, role, operator_id: s.operator_id, csrf: s.csrf_token, id_hash, ip })
     }
 }
 

@@ -1,7 +1,8 @@
 //! Signing in (the admin token, or a named operator's e-mail and password)
 //! and out. Every outcome is in the audit log; a failure says the same
 //! whatever was wrong, and unknown e-mails cost a password check too, so
-//! neither the answer nor its time tells which accounts exist.
+//! neither the answer nor its time tells which accounts exist. Repeated
+//! failures are throttled per address and per e-mail (`throttle`).
 
 use super::audit::record;
 use super::layout::{fields, public_page};
@@ -13,9 +14,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use secrecy::ExposeSecret;
 use std::net::SocketAddr;
-use subtle::ConstantTimeEq;
 
 const FORM: &str = "<form method=\"post\" action=\"/dashboard/sign-in\" class=\"stack\">\
     <label>E-mail <input name=\"email\" type=\"email\" autocomplete=\"username\"></label>\
@@ -63,37 +62,68 @@ pub async fn sign_in(
     }
     let f = fields(&body);
     let get = |k: &str| f.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let ip = sign_in_ip(&state, &headers, peer);
+    let email_key = format!("email:{}", get("email").unwrap_or_default().to_lowercase());
+    let keys = [format!("ip:{ip}"), email_key.clone()];
+    let tried = get("email").unwrap_or_else(|| "admin token".into());
+    if let Some(secs) = state.sign_in_throttle.blocked(&keys) {
+        record(&state, &tried, "-", "dashboard", "sign-in", None, "throttled", Some(ip)).await;
+        let mut r = public_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Sign in",
+            &format!("<p class=\"error\">Too many wrong sign-ins. Try again in {} minutes.</p>", secs.div_ceil(60)),
+        );
+        r.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        return r;
+    }
     let who = match (get("email"), get("password"), get("admin_token")) {
-        (None, None, Some(token)) => {
-            let expected = state.admin_token.expose_secret().as_bytes();
-            let ok = token.len() == expected.len() && bool::from(token.as_bytes().ct_eq(expected));
-            ok.then(|| (None, "admin token".to_string(), Role::Admin))
-        }
+        (None, None, Some(token)) => crate::http::admin::gate::is_admin_token(&state, &token)
+            .then(|| (None, "admin token".to_string(), Role::Admin)),
         (Some(email), Some(password), None) => {
             let found = state.db.operator_by_email(&email.to_lowercase()).await.ok().flatten();
             let hash = found.as_ref().map(|o| o.password_hash.0.clone()).unwrap_or_else(|| dummy_hash().to_string());
-            let verified = PasswordHash::new(&hash)
-                .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+            // argon2 takes tens of milliseconds of CPU on purpose: off the
+            // request threads.
+            let verified = tokio::task::spawn_blocking(move || {
+                PasswordHash::new(&hash)
+                    .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            })
+            .await
+            .unwrap_or(false);
             found
                 .filter(|o| verified && o.enabled)
                 .and_then(|o| Role::parse(&o.role).map(|r| (Some(o.id.clone()), o.email.clone(), r)))
         }
         _ => None,
     };
-    let ip = Some(peer.ip().to_canonical().to_string());
     let Some((operator_id, actor, role)) = who else {
-        let tried = get("email").unwrap_or_else(|| "admin token".into());
-        record(&state, &tried, "-", "dashboard", "sign-in", None, "refused", ip.clone()).await;
+        state.sign_in_throttle.failed(&keys);
+        record(&state, &tried, "-", "dashboard", "sign-in", None, "refused", Some(ip)).await;
         return refused();
     };
+    state.sign_in_throttle.succeeded(&email_key);
     match session::start(&state, operator_id, &actor, role).await {
         Ok(cookie) => {
-            record(&state, &actor, role.as_str(), "dashboard", "sign-in", None, "ok", ip).await;
+            record(&state, &actor, role.as_str(), "dashboard", "sign-in", None, "ok", Some(ip)).await;
             (StatusCode::SEE_OTHER, [(header::LOCATION, "/dashboard".to_string()), (header::SET_COOKIE, cookie)])
                 .into_response()
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// The address a sign-in came from: the proxy's `X-Forwarded-For` when the
+/// operator trusts it (else everyone behind the proxy would share one
+/// throttle), the peer otherwise.
+fn sign_in_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+    let forwarded = state
+        .settings
+        .trust_forwarded_for
+        .then(|| headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
+    forwarded.unwrap_or(peer.ip()).to_canonical().to_string()
 }
 
 pub async fn sign_out(State(state): State<AppState>, s: Session, headers: HeaderMap, body: Bytes) -> Response {
