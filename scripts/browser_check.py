@@ -143,6 +143,13 @@ def dashboard(browser, base, binary, database_url, paid_id, shots, env_extra):
     page.goto(base + "/dashboard/merchants")
     assert page.get_by_role("button", name="Create merchant").count() == 0
     assert page.get_by_role("button", name="Disable").count() == 0
+    # Every page fits a phone: wide tables scroll inside themselves.
+    page.set_viewport_size({"width": 375, "height": 760})
+    for path in ["", "/merchants", "/payins", "/payouts", "/disputes", "/deliveries", "/exchange",
+                 "/requisites", "/ledger", "/audit", "/account"]:
+        page.goto(base + "/dashboard" + path)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 375, f"/dashboard{path} is {wide} px wide at 375 px"
     watch.clean("dashboard as a viewer")
     page.close()
 

@@ -216,6 +216,10 @@ async fn every_page_answers_and_lists_stay_small(app: TestApp) {
         "/dashboard/requisites",
         "/dashboard/ledger",
         "/dashboard/audit",
+        "/dashboard/account",
+        &format!("/dashboard/payouts/{}", p["data"]["id"].as_str().unwrap()),
+        &format!("/dashboard/merchants/{}/partner", m.id),
+        &format!("/dashboard/merchants/{}/settings", m.id),
     ] {
         let (s, html) = get(&app, &cookie, path).await;
         assert_eq!(s, 200, "{path}: {html}");

@@ -15,6 +15,7 @@ mod concurrency;
 mod connection_loss;
 mod crash;
 mod dashboard;
+mod dashboard_pages;
 mod dispute_input;
 mod dispute_support;
 mod disputes;

@@ -19,7 +19,7 @@ both_backends!(
 );
 
 /// An app whose retries come after a second, not ten.
-async fn fast(app: TestApp, allow_private: bool) -> TestApp {
+pub(crate) async fn fast(app: TestApp, allow_private: bool) -> TestApp {
     app.restart_with(move |s| {
         s.webhook_retry_schedule_secs = vec![1, 1, 1];
         s.webhook_poll_ms = 50;

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use paygate_core::callback_url::CallbackUrl;
-use paygate_store::exchange::partners::PartnerPatch;
+use paygate_store::exchange::partners::{PartnerPatch, PartnerRecord};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -68,6 +68,13 @@ async fn update_partner(
     PathParam(id): PathParam<String>,
     JsonBody(input): JsonBody<PartnerPatchIn>,
 ) -> ApiResult<Response> {
+    let p = apply_patch(&state, &id, input).await?;
+    Ok(ok(PartnerOut::from(&p)))
+}
+
+/// Checks and applies a partner change (the dashboard uses it too): the
+/// callback URL as every callback target is checked, the padding, the fees.
+pub async fn apply_patch(state: &AppState, id: &str, input: PartnerPatchIn) -> Result<PartnerRecord, ApiError> {
     let callback_url = match input.callback_url {
         Some(Some(u)) => Some(Some(
             CallbackUrl::parse(&u, state.settings.allow_private_callbacks)
@@ -86,12 +93,12 @@ async fn update_partner(
         None => None,
     };
     let patch = PartnerPatch { callback_url, signature_padding, enabled: input.enabled, exchange_fees };
-    let p = state.db.update_partner(&id, patch).await?.ok_or(ApiError::NotFound)?;
-    crate::exchange::cache::forget_partner(&state, &id);
+    let p = state.db.update_partner(id, patch).await?.ok_or(ApiError::NotFound)?;
+    crate::exchange::cache::forget_partner(state, id);
     if p.callback_url.is_some() {
         state.writer.events_ready.notify_one();
     }
-    Ok(ok(PartnerOut::from(&p)))
+    Ok(p)
 }
 
 /// A partner's settings (never its secrets).

@@ -193,11 +193,19 @@ async fn search_payouts(
     )))
 }
 
-/// Read any payout, with its unmasked destination (the operator pays it).
+/// Read any payout, with its unmasked destination for operators and admins
+/// (they pay it); a viewer's key gets the masked one only.
 #[utoipa::path(get, path = "/admin/v1/payouts/{id}", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
     responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 404, body = crate::error::ErrorEnvelope)))]
-async fn get_payout(_: Admin, State(state): State<AppState>, PathParam(id): PathParam<String>) -> ApiResult<Response> {
+async fn get_payout(
+    Admin(caller): Admin,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<Response> {
     let r = state.db.payout(None, Some(&id), None).await?.ok_or(ApiError::NotFound)?;
+    if caller.role < crate::http::roles::Role::Operator {
+        return Ok(ok(PayOutOut { merchant_id: Some(r.merchant_id.to_string()), ..payout_out(&r, &state.currencies) }));
+    }
     let full = state
         .master_key
         .open(&r.id, &r.destination_sealed)

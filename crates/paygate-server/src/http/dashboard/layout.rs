@@ -87,6 +87,23 @@ pub fn form_for(s: &Session, needed: Role, action: &str, fields: &str, button: &
     }
 }
 
+/// A payment's fields as a definition list, every value escaped.
+pub fn details(rows: &[(&str, String)]) -> String {
+    let mut b = String::from("<dl class=\"detail\">");
+    for (k, v) in rows {
+        b += &format!("<dt>{k}</dt><dd>{}</dd>", escape(v));
+    }
+    b + "</dl>"
+}
+
+/// A form's `reason`: 1-500 characters once trimmed.
+pub fn reason(f: &HashMap<String, String>) -> Result<String, crate::error::ApiError> {
+    f.get("reason")
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty() && r.chars().count() <= 500)
+        .ok_or_else(|| crate::error::ApiError::validation("reason", "must be 1-500 characters"))
+}
+
 pub fn fields(body: &[u8]) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }

@@ -33,7 +33,8 @@ pub async fn list(State(state): State<AppState>, s: Session) -> Response {
     for m in &merchants {
         let toggle = if m.enabled { ("disable", "Disable") } else { ("enable", "Enable") };
         let base = format!("/dashboard/merchants/{}", m.id);
-        let mut actions = format!("<a href=\"{base}/settings\">Fees and limits</a>");
+        let mut actions =
+            format!("<a href=\"{base}/settings\">Fees and limits</a> <a href=\"{base}/partner\">Exchange partner</a>");
         actions += &form_for(&s, Role::Admin, &format!("{base}/{}", toggle.0), "", toggle.1);
         actions += &form_for(&s, Role::Admin, &format!("{base}/rotate"), "", "Rotate secret");
         actions += &form_for(

@@ -15,7 +15,10 @@ mod layout;
 mod merchants;
 mod operations;
 mod overview;
+mod partner;
 mod payins;
+mod payouts;
+mod search;
 pub mod session;
 mod settings;
 pub mod signin;
@@ -35,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/sign-out", post(signin::sign_out))
         .route("/dashboard/merchants", get(merchants::list).post(merchants::create))
         .route("/dashboard/merchants/{id}/settings", get(settings::merchant_page).post(settings::save_merchant))
+        .route("/dashboard/merchants/{id}/partner", get(partner::show).post(partner::save))
+        .route("/dashboard/merchants/{id}/partner/{what}", post(partner::credentials))
         .route("/dashboard/merchants/{id}/{what}", post(merchants::manage))
         .route("/dashboard/exchange/rates", post(settings::save_rates))
         .route("/dashboard/exchange/methods", post(settings::save_methods))
@@ -45,8 +50,9 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/disputes/{id}", get(disputes::detail))
         .route("/dashboard/disputes/{id}/receipt", get(disputes::receipt))
         .route("/dashboard/disputes/{id}/{what}", post(disputes::act))
-        .route("/dashboard/payouts", get(operations::payouts))
-        .route("/dashboard/payouts/{id}/{what}", post(operations::move_payout))
+        .route("/dashboard/payouts", get(payouts::list))
+        .route("/dashboard/payouts/{id}", get(payouts::detail))
+        .route("/dashboard/payouts/{id}/{what}", post(payouts::act))
         .route("/dashboard/deliveries", get(operations::deliveries))
         .route("/dashboard/events/{id}/resend", post(operations::resend))
         .route("/dashboard/exchange", get(operations::exchange))

@@ -1,26 +1,24 @@
-//! The operator's other lists: payouts (and moving one along), webhook and
-//! partner-callback deliveries (and resending an event), exchange orders,
+//! The operator's other lists: webhook and partner-callback deliveries (and resending an event), exchange orders,
 //! rates and the book's positions, the requisites pool, and the ledger
 //! check.
 
 use super::action::{perform, Action, Done};
 use super::layout::{error_page, esc, form_for, page};
+use super::search::{next_page, PAGE};
 use super::session::{Role, Session};
 use crate::error::ApiError;
 use crate::http::envelope::rfc3339;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use paygate_core::money::format_minor;
-use paygate_core::payments::PayOutStatus;
 use paygate_store::events::DeliveryFilter;
 use paygate_store::exchange::orders::OrderFilter;
-use paygate_store::payments::ListFilter;
-use paygate_store::writer::PayOutChange;
+use std::collections::HashMap;
 
-fn table(head: &[&str], rows: Vec<String>) -> String {
+pub(super) fn table(head: &[&str], rows: Vec<String>) -> String {
     let mut t = String::from("<table><tr>");
     for h in head {
         t += &format!("<th>{h}</th>");
@@ -32,106 +30,59 @@ fn table(head: &[&str], rows: Vec<String>) -> String {
     t + "</table>"
 }
 
-pub async fn payouts(State(state): State<AppState>, s: Session) -> Response {
-    let filter = ListFilter { limit: 100, ..ListFilter::one(None, None, None) };
-    let rows = match state.db.list_payouts(&filter).await {
-        Ok(r) => r,
-        Err(e) => return error_page(&s, &e.into()),
-    };
-    let rows = rows
-        .iter()
-        .map(|p| {
-            let exp = state.currencies.exponent(&p.currency).unwrap_or(0);
-            let base = format!("/dashboard/payouts/{}", p.id.as_str());
-            let moves = match p.status {
-                PayOutStatus::Pending => form_for(&s, Role::Operator, &format!("{base}/processing"), "", "Processing"),
-                PayOutStatus::Processing => {
-                    form_for(&s, Role::Operator, &format!("{base}/success"), "", "Paid")
-                        + &form_for(
-                            &s,
-                            Role::Operator,
-                            &format!("{base}/fail"),
-                            "<input name=\"reason\" placeholder=\"reason\" required>",
-                            "Failed",
-                        )
-                }
-                _ => String::new(),
-            };
-            format!(
-                "<td><code>{}</code></td><td><code>{}</code></td><td>{} {}</td><td>{}</td><td>{}</td><td>{moves}</td>",
-                esc(p.id.as_str()),
-                esc(p.merchant_id.as_str()),
-                format_minor(p.amount, exp),
-                esc(p.currency.as_str()),
-                p.status.as_str(),
-                rfc3339(p.created_at)
-            )
-        })
-        .collect();
-    page(&s, "Payouts", &table(&["Id", "Merchant", "Amount", "Status", "Created", ""], rows))
-}
+/// Delivery outcomes as the webhook worker records them.
+const DELIVERY_OUTCOMES: [&str; 3] = ["success", "failed", "error"];
 
-pub async fn move_payout(
+pub async fn deliveries(
     State(state): State<AppState>,
     s: Session,
-    Path((id, what)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let a = Action {
-        needed: Role::Operator,
-        name: format!("payout.{what}"),
-        target: Some(id.clone()),
-        back: "/dashboard/payouts".into(),
+    let text = |k: &str| q.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let filter = DeliveryFilter {
+        merchant_id: text("merchant_id"),
+        event_id: text("event_id"),
+        object_id: text("object_id"),
+        status: text("status").filter(|v| DELIVERY_OUTCOMES.contains(&v.as_str())),
+        before_id: text("cursor"),
+        limit: PAGE as i64 + 1,
     };
-    let (state_ref, id_ref, what_ref) = (&state, &id, &what);
-    perform(&state, &s, &headers, &body, a, |f| async move {
-        let (state, id, what) = (state_ref, id_ref, what_ref);
-        let (to, reason) = match what.as_str() {
-            "processing" => (PayOutStatus::Processing, None),
-            "success" => (PayOutStatus::Success, None),
-            "fail" => {
-                let r =
-                    f.get("reason").map(|r| r.trim().to_string()).filter(|r| !r.is_empty() && r.chars().count() <= 500);
-                (
-                    PayOutStatus::Failed,
-                    Some(r.ok_or_else(|| ApiError::validation("reason", "must be 1-500 characters"))?),
-                )
-            }
-            _ => return Err(ApiError::NotFound),
-        };
-        let change = PayOutChange { id: id.clone(), merchant_id: None, path: vec![to], reason };
-        state.writer.move_payout(change).await.map_err(crate::payments::api_error)?;
-        Ok(Done::Back)
-    })
-    .await
-}
-
-pub async fn deliveries(State(state): State<AppState>, s: Session) -> Response {
-    let rows = match state.db.deliveries(&DeliveryFilter { limit: 100, ..Default::default() }).await {
+    let mut rows = match state.db.deliveries(&filter).await {
         Ok(r) => r,
         Err(e) => return error_page(&s, &e.into()),
     };
+    let next = next_page("/dashboard/deliveries", &q, &mut rows, |d| d.id.to_string());
+    let mut b = String::from(
+        "<form method=\"get\" class=\"filters\"><label>Outcome <select name=\"status\"><option value=\"\">any</option>",
+    );
+    for o in DELIVERY_OUTCOMES {
+        let sel = if filter.status.as_deref() == Some(o) { " selected" } else { "" };
+        b += &format!("<option{sel}>{o}</option>");
+    }
+    b += "</select></label>";
+    for (key, label) in [("merchant_id", "Merchant"), ("object_id", "Payment or order"), ("event_id", "Event")] {
+        let kept = esc(q.get(key).map(String::as_str).unwrap_or(""));
+        b += &format!("<label>{label} <input name=\"{key}\" value=\"{kept}\"></label>");
+    }
+    b += "<button>Search</button></form>";
     let rows = rows
         .iter()
         .map(|d| {
             format!(
-                "<td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                "<td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
                 rfc3339(d.created_at),
                 esc(&d.event_type),
                 esc(&d.object_id),
                 d.attempt,
                 esc(&d.status),
                 d.http_status.map(|h| h.to_string()).unwrap_or_default(),
+                esc(d.error.as_deref().unwrap_or("")),
                 form_for(&s, Role::Operator, &format!("/dashboard/events/{}/resend", d.event_id), "", "Resend")
             )
         })
         .collect();
-    page(
-        &s,
-        "Webhook and callback deliveries",
-        &table(&["When", "Event", "Object", "Attempt", "Outcome", "HTTP", ""], rows),
-    )
+    b += &table(&["When", "Event", "Object", "Attempt", "Outcome", "HTTP", "Error", ""], rows);
+    page(&s, "Webhook and callback deliveries", &(b + &next))
 }
 
 pub async fn resend(

@@ -1,9 +1,10 @@
-//! Payins: search by status and merchant, one payin's detail, and the
+//! Payins: search (`search`), one payin's detail, and the
 //! manual provider's moves (confirm with the amount received, fail with a
 //! reason), which need the operator role.
 
 use super::action::{perform, Action, Done};
-use super::layout::{error_page, esc, form_for, page};
+use super::layout::{details, error_page, esc, form_for, page, reason};
+use super::search::{next_page, search};
 use super::session::{Role, Session};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -13,57 +14,18 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use paygate_core::money::{format_minor, parse_positive_minor};
 use paygate_core::payments::PayInStatus;
-use paygate_store::payments::ListFilter;
 use paygate_store::writer::PayInChange;
 use std::collections::HashMap;
 
 const STATUSES: [&str; 5] = ["pending", "success", "failed", "expired", "cancelled"];
 
-/// A `YYYY-MM-DD` day's start (UTC) in µs; `next` gives the next day's.
-fn day(q: &HashMap<String, String>, key: &str, next: bool) -> Option<i64> {
-    let d = chrono::NaiveDate::parse_from_str(q.get(key)?.trim(), "%Y-%m-%d").ok()?;
-    let d = if next { d.succ_opt()? } else { d };
-    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros())
-}
-
 pub async fn list(State(state): State<AppState>, s: Session, Query(q): Query<HashMap<String, String>>) -> Response {
-    let status = q.get("status").filter(|v| STATUSES.contains(&v.as_str())).cloned();
-    let merchant = q.get("merchant_id").filter(|v| !v.is_empty()).cloned();
-    let currency = q.get("currency").filter(|c| state.currencies.exponent(c).is_some()).cloned();
-    let filter = ListFilter {
-        merchant_id: merchant.clone(),
-        statuses: status.iter().cloned().collect(),
-        currency: currency.clone(),
-        created_from: day(&q, "date_from", false),
-        created_to: day(&q, "date_to", true),
-        before_id: q.get("cursor").cloned(),
-        limit: 51,
-        ..ListFilter::one(None, None, None)
-    };
+    let (filter, mut b) = search(&state, &q, &STATUSES);
     let mut rows = match state.db.list_payins(&filter).await {
         Ok(r) => r,
         Err(e) => return error_page(&s, &e.into()),
     };
-    let more = rows.len() > 50;
-    rows.truncate(50);
-    let kept = |k: &str| esc(q.get(k).map(String::as_str).unwrap_or(""));
-    let mut b = String::from(
-        "<form method=\"get\" class=\"filters\"><label>Status <select name=\"status\"><option value=\"\">any</option>",
-    );
-    for st in STATUSES {
-        let sel = if status.as_deref() == Some(st) { " selected" } else { "" };
-        b += &format!("<option{sel}>{st}</option>");
-    }
-    b += &format!(
-        "</select></label><label>Merchant <input name=\"merchant_id\" value=\"{}\"></label>\
-         <label>Currency <input name=\"currency\" size=\"5\" value=\"{}\"></label>\
-         <label>From <input name=\"date_from\" type=\"date\" value=\"{}\"></label>\
-         <label>To <input name=\"date_to\" type=\"date\" value=\"{}\"></label><button>Search</button></form>",
-        kept("merchant_id"),
-        kept("currency"),
-        kept("date_from"),
-        kept("date_to")
-    );
+    let next = next_page("/dashboard/payins", &q, &mut rows, |r| r.id.to_string());
     b += "<table><tr><th>Id</th><th>Merchant</th><th>Order</th><th>Amount</th><th>Status</th><th>Created</th></tr>";
     for r in &rows {
         let exp = state.currencies.exponent(&r.currency).unwrap_or(0);
@@ -79,16 +41,7 @@ pub async fn list(State(state): State<AppState>, s: Session, Query(q): Query<Has
         );
     }
     b += "</table>";
-    if let (true, Some(last)) = (more, rows.last()) {
-        // The next page keeps every filter.
-        let mut next = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in q.iter().filter(|(k, _)| k.as_str() != "cursor") {
-            next.append_pair(k, v);
-        }
-        next.append_pair("cursor", last.id.as_str());
-        b += &format!("<p><a href=\"/dashboard/payins?{}\">Next page</a></p>", esc(&next.finish()));
-    }
-    page(&s, "Payins", &b)
+    page(&s, "Payins", &(b + &next))
 }
 
 pub async fn detail(State(state): State<AppState>, s: Session, Path(id): Path<String>) -> Response {
@@ -112,11 +65,7 @@ pub async fn detail(State(state): State<AppState>, s: Session, Path(id): Path<St
         ("Created", crate::http::envelope::rfc3339(p.created_at)),
         ("Failure reason", p.failure_reason.clone().unwrap_or_default()),
     ];
-    let mut b = String::from("<dl class=\"detail\">");
-    for (k, v) in rows {
-        b += &format!("<dt>{k}</dt><dd>{}</dd>", esc(&v));
-    }
-    b += "</dl>";
+    let mut b = details(&rows);
     if p.status == PayInStatus::Pending {
         let action = format!("/dashboard/payins/{}/confirm", p.id.as_str());
         b += &form_for(
@@ -170,9 +119,7 @@ pub async fn act(
                 PayInChange { id: id.clone(), merchant_id: None, to: PayInStatus::Success, amount, reason: None }
             }
             "fail" => {
-                let reason =
-                    f.get("reason").map(|r| r.trim().to_string()).filter(|r| !r.is_empty() && r.chars().count() <= 500);
-                let reason = reason.ok_or_else(|| ApiError::validation("reason", "must be 1-500 characters"))?;
+                let reason = reason(&f)?;
                 PayInChange {
                     id: id.clone(),
                     merchant_id: None,
