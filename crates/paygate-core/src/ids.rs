@@ -26,6 +26,8 @@ pub enum IdKind {
     Operator,
     /// An entry of the audit log.
     Audit,
+    /// A provider's refusal of a payment.
+    Refusal,
 }
 
 impl IdKind {
@@ -43,6 +45,7 @@ impl IdKind {
             IdKind::Delivery => "dlv_",
             IdKind::Operator => "op_",
             IdKind::Audit => "aud_",
+            IdKind::Refusal => "prf_",
         }
     }
 }

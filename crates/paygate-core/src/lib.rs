@@ -26,6 +26,7 @@ pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod payments;
+pub mod routing;
 pub mod rules;
 pub mod secret_box;
 pub mod signature;

@@ -73,6 +73,15 @@ pub struct Settings {
     /// How long an exchange order waits for its payin before it expires
     /// (a crypto address is reserved as long; `crypto_delay` is at most 900).
     pub exchange_payin_window_secs: u64,
+    /// Consecutive failures (unreachable, timeout, 5xx) after which a
+    /// provider is skipped, and for how long before one request probes it.
+    pub provider_breaker_failures: u32,
+    pub provider_breaker_cooldown_secs: u64,
+    /// When an upstream payment's outcome counts as overdue, so that the
+    /// reconciliation worker asks the upstream (then with growing gaps).
+    pub provider_check_after_secs: u64,
+    /// How often the reconciliation worker looks for overdue payments.
+    pub provider_check_poll_ms: u64,
     /// Host names the webhook client resolves to fixed addresses instead of
     /// asking the system, still subject to the internal-address guard. Set
     /// only in code (not from a file or the environment): the test suite
@@ -104,6 +113,10 @@ struct Defaults {
     exchange_payin_percent: &'static str,
     exchange_margin_percent: &'static str,
     exchange_payin_window_secs: u64,
+    provider_breaker_failures: u32,
+    provider_breaker_cooldown_secs: u64,
+    provider_check_after_secs: u64,
+    provider_check_poll_ms: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -127,6 +140,10 @@ const DEFAULTS: Defaults = Defaults {
     exchange_payin_percent: "1",
     exchange_margin_percent: "0.5",
     exchange_payin_window_secs: 900,
+    provider_breaker_failures: 3,
+    provider_breaker_cooldown_secs: 30,
+    provider_check_after_secs: 300,
+    provider_check_poll_ms: 1000,
 };
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -222,6 +239,14 @@ impl Settings {
         };
         if fees.validate(&paygate_core::money::Currencies::default()).is_err() {
             return invalid("exchange_payin_percent and exchange_margin_percent must be decimals summing below 50");
+        }
+        if self.provider_breaker_failures == 0
+            || self.provider_check_after_secs == 0
+            || self.provider_check_poll_ms == 0
+        {
+            return invalid(
+                "provider_breaker_failures, provider_check_after_secs and provider_check_poll_ms must be at least 1",
+            );
         }
         if self.exchange_payin_window_secs < 60 || self.exchange_payin_window_secs > 7 * 86400 {
             return invalid("exchange_payin_window_secs must be between 60 and 604800");

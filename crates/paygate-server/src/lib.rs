@@ -10,6 +10,7 @@ pub mod http;
 pub mod keys;
 pub mod merchants;
 pub mod payments;
+pub mod providers;
 pub mod rate_limit;
 pub mod startup;
 pub mod state;

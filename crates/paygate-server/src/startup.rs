@@ -18,6 +18,7 @@ where
     let expiry = tokio::spawn(crate::workers::expiry::run(state.clone(), workers_stopped.clone()));
     let webhooks = tokio::spawn(crate::workers::webhooks::run(state.clone(), workers_stopped.clone()));
     let exchange = tokio::spawn(crate::workers::exchange::run(state.clone(), workers_stopped.clone()));
+    let reconcile = tokio::spawn(crate::workers::reconcile::run(state.clone(), workers_stopped.clone()));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
@@ -25,6 +26,7 @@ where
     let _ = expiry.await;
     let _ = webhooks.await;
     let _ = exchange.await;
+    let _ = reconcile.await;
     state.db.close().await;
     served
 }

@@ -30,6 +30,9 @@ pub struct Inner {
     pub book_cache: crate::ttl_map::TtlMap<crate::exchange::terms::Book>,
     pub rate_limiter: crate::rate_limit::RateLimiter,
     pub sign_in_throttle: crate::http::dashboard::throttle::SignInThrottle,
+    /// Provider instances and routing rules, for `auth_cache_ttl_ms`.
+    pub registry_cache: crate::ttl_map::TtlMap<crate::providers::Registry>,
+    pub breaker: crate::providers::breaker::Breaker,
     /// Statistics requests running at once: each holds several pooled
     /// connections for up to seconds, so a burst of them must not take the
     /// whole pool from ordinary reads; the rest wait their turn.
@@ -93,6 +96,10 @@ impl AppState {
         let deadline = std::time::Duration::from_secs(settings.request_timeout_secs);
         let writer = Writer::start(settings.database_url.expose_secret(), render, tasks, deadline)?;
         let settings_ttl = settings.auth_cache_ttl_ms;
+        let breaker = crate::providers::breaker::Breaker::new(
+            settings.provider_breaker_failures,
+            std::time::Duration::from_secs(settings.provider_breaker_cooldown_secs),
+        );
         let statistics_concurrency = (settings.max_db_connections as usize / 8).max(1);
         let state = AppState(Arc::new(Inner {
             db,
@@ -106,6 +113,8 @@ impl AppState {
             book_cache: crate::ttl_map::TtlMap::new(std::time::Duration::from_millis(settings_ttl)),
             rate_limiter: crate::rate_limit::RateLimiter::default(),
             sign_in_throttle: Default::default(),
+            registry_cache: crate::ttl_map::TtlMap::new(std::time::Duration::from_millis(settings_ttl)),
+            breaker,
             statistics_permits: tokio::sync::Semaphore::new(statistics_concurrency),
             writer,
         }));

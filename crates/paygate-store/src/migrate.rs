@@ -47,6 +47,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_payin_pay_token"),
     migration!(14, "0014_operators"),
     migration!(15, "0015_operator_api_keys"),
+    migration!(16, "0016_providers"),
 ];
 
 impl Migration {

@@ -46,6 +46,12 @@ crate::table_row! {
         /// The hosted page's random token (`/pay/{token}`); none for payins
         /// made before pages existed.
         pub pay_token: Option<String>,
+        /// The provider's own reference (an upstream order id).
+        pub provider_ref: Option<String>,
+        /// The upstream's page for the payer, which then is the `pay_url`.
+        pub provider_pay_url: Option<String>,
+        /// When to ask the upstream about this payin if no callback came.
+        pub provider_check_at: Option<i64>,
     }
 }
 
@@ -75,6 +81,8 @@ crate::table_row! {
         pub created_at: i64,
         pub updated_at: i64,
         pub completed_at: Option<i64>,
+        pub provider_ref: Option<String>,
+        pub provider_check_at: Option<i64>,
     }
 }
 
@@ -223,10 +231,12 @@ impl Db {
         Ok(self.list_payouts(&f).await?.into_iter().next())
     }
 
-    /// Pending payins whose deadline has passed, oldest first.
+    /// Pending payins whose deadline has passed, oldest first. An upstream's
+    /// payins are left to its word (callback or reconciliation) instead.
     pub async fn due_payins(&self, now: i64, limit: i64) -> Result<Vec<String>> {
         let rows = sqlx::query(
-            "SELECT id FROM payins WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+            "SELECT id FROM payins WHERE status = 'pending' AND expires_at <= $1 AND provider_check_at IS NULL \
+             ORDER BY expires_at LIMIT $2",
         )
         .bind(now)
         .bind(limit)

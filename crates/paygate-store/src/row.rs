@@ -205,6 +205,9 @@ mod tests {
             updated_at: 6,
             completed_at: Some(9),
             pay_token: Some("token".into()),
+            provider_ref: Some("ex_1".into()),
+            provider_pay_url: Some("https://upstream.example/pay/1".into()),
+            provider_check_at: Some(11),
         };
         let sql = insert_sql(db.backend(), "payins", PAYIN_COLUMNS, 1, "");
         bind_all(sqlx::query(&sql), payin.params()).execute(db.pool()).await.unwrap();

@@ -5,6 +5,7 @@ mod access_responses;
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod callbacks;
 pub mod dashboard;
 pub mod envelope;
 pub mod filters;
@@ -59,7 +60,8 @@ use utoipa_swagger_ui::SwaggerUi;
          (name = "admin", description = "Operator API"),
          (name = "partner", description = "Switchere-compatible exchange API (public and partner paths)"),
          (name = "operations", description = "Health, metrics and documentation"),
-         (name = "pages", description = "The hosted payment page customers pay on"))
+         (name = "pages", description = "The hosted payment page customers pay on"),
+         (name = "providers", description = "Callbacks from upstream providers (API.md section 7)"))
 )]
 struct ApiDoc;
 
@@ -111,6 +113,7 @@ fn routes_with_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::router())
         .merge(partner::router())
         .merge(pay::router())
+        .merge(callbacks::router())
         .split_for_parts();
     retry_responses::document(&mut doc);
     access_responses::document(&mut doc);

@@ -6,6 +6,7 @@ pub mod input;
 pub mod payin;
 pub mod payout;
 pub mod providers;
+pub mod routing;
 pub mod views;
 
 use crate::error::ApiError;

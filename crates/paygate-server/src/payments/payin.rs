@@ -1,9 +1,8 @@
-//! Creating a payin: validate, price, route, assign requisites, submit.
+//! Creating a payin: validate, price, then route (`super::routing`).
 
-use super::api_error;
-use super::input::{canonical_json, currency, metadata, request_digest, AmountIn, Issues};
-use super::providers::{manual_assignment, sandbox_requisites, Assignment, Provider};
+use super::input::{currency, metadata, request_digest, AmountIn, Issues};
 use crate::error::ApiError;
+use crate::providers::ProviderKind;
 use crate::state::AppState;
 use paygate_core::callback_url::CallbackUrl;
 use paygate_core::email::Email;
@@ -11,10 +10,10 @@ use paygate_core::fees::{FeeSchedule, Kind, Limits};
 use paygate_core::ids::{MerchantId, PayInId};
 use paygate_core::money::format_minor;
 use paygate_core::payments::{MerchantOrderId, Method, PayInStatus};
+use paygate_core::routing::Wanted;
 use paygate_store::merchants::MerchantRecord;
 use paygate_store::payments::PayInRow;
 use paygate_store::time::now_micros;
-use paygate_store::writer::{Created, WriteError};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -138,10 +137,11 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
         Some(&ttl.to_string()),
         meta.as_deref(),
     ]);
-    let provider = Provider::route(m.mode);
-    if provider == Provider::Manual {
-        // A repeat must not take (or fail to find) requisites of its own:
-        // answer it from the existing payin before assigning anything.
+    let wanted = Wanted { merchant_id: &m.id, kind: "payin", currency: &input.currency, method: method.as_str() };
+    let plan = crate::providers::plan(state, &wanted, m.mode).await?;
+    if plan.iter().any(|p| !matches!(p.kind, ProviderKind::Sandbox)) {
+        // A repeat must not take requisites or open an upstream order of
+        // its own: answer it from the existing payin before anything else.
         if let Some(existing) = state.db.payin(Some(&m.id), None, Some(&input.merchant_order_id)).await? {
             return if existing.request_digest == digest {
                 Ok((existing, false))
@@ -154,59 +154,44 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
         }
     }
     let now = now_micros();
-    let mut excluded: Vec<String> = Vec::new();
-    for _attempt in 0..4 {
-        let assignment = match provider {
-            Provider::Sandbox => {
-                Assignment { requisite_id: None, requisites: sandbox_requisites(method, &input.currency) }
-            }
-            Provider::Manual => manual_assignment(&state.db, method, &input.currency, amount, &excluded).await?,
-        };
-        let row = PayInRow {
-            id: PayInId::new(),
-            merchant_id: MerchantId::from_stored(m.id.clone()),
-            merchant_order_id: order_id.clone().expect("no issues means the order id parsed"),
-            status: PayInStatus::Pending,
-            amount,
-            original_amount: amount,
-            fee,
-            fee_percent_e4: rule.percent_e4,
-            fee_fixed: rule.fixed_minor,
-            currency: currency.clone(),
-            method,
-            mode: m.mode,
-            provider: provider.name().into(),
-            requisite_id: assignment.requisite_id.clone(),
-            requisites: canonical_json(&assignment.requisites),
-            customer_id: input.customer_id.clone(),
-            customer_ip: input.customer_ip.clone(),
-            customer_email: email.clone(),
-            callback_url: callback.clone(),
-            return_url: return_url.clone(),
-            ttl_seconds: ttl,
-            metadata: meta.clone(),
-            request_digest: digest.clone(),
-            has_open_dispute: false,
-            failure_reason: None,
-            expires_at: now + ttl * 1_000_000,
-            created_at: now,
-            updated_at: now,
-            completed_at: None,
-            pay_token: Some(paygate_core::tokens::new_pay_token()),
-        };
-        match state.writer.create_payin(row).await {
-            Ok(Created { row, created }) => {
-                if created {
-                    tracing::info!(payin_id = %row.id, merchant_id = %m.id, amount = %format_minor(row.amount, exp), currency = %row.currency, "payin created");
-                }
-                return Ok((row, created));
-            }
-            // Another payin took this requisite for this amount a moment ago.
-            Err(WriteError::RequisitesTaken) if assignment.requisite_id.is_some() => {
-                excluded.extend(assignment.requisite_id);
-            }
-            Err(e) => return Err(api_error(e)),
-        }
+    let draft = PayInRow {
+        id: PayInId::new(),
+        merchant_id: MerchantId::from_stored(m.id.clone()),
+        merchant_order_id: order_id.clone().expect("no issues means the order id parsed"),
+        status: PayInStatus::Pending,
+        amount,
+        original_amount: amount,
+        fee,
+        fee_percent_e4: rule.percent_e4,
+        fee_fixed: rule.fixed_minor,
+        currency: currency.clone(),
+        method,
+        mode: m.mode,
+        provider: String::new(),
+        requisite_id: None,
+        requisites: "{}".into(),
+        customer_id: input.customer_id.clone(),
+        customer_ip: input.customer_ip.clone(),
+        customer_email: email.clone(),
+        callback_url: callback.clone(),
+        return_url: return_url.clone(),
+        ttl_seconds: ttl,
+        metadata: meta.clone(),
+        request_digest: digest.clone(),
+        has_open_dispute: false,
+        failure_reason: None,
+        expires_at: now + ttl * 1_000_000,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+        pay_token: Some(paygate_core::tokens::new_pay_token()),
+        provider_ref: None,
+        provider_pay_url: None,
+        provider_check_at: None,
+    };
+    let (row, created) = super::routing::place_payin(state, draft, &plan).await?;
+    if created {
+        tracing::info!(payin_id = %row.id, merchant_id = %m.id, provider = %row.provider, amount = %format_minor(row.amount, exp), currency = %row.currency, "payin created");
     }
-    Err(ApiError::Unavailable("requisites are busy; retry shortly".into()))
+    Ok((row, created))
 }

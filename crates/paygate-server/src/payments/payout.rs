@@ -2,10 +2,8 @@
 //! route, and submit; the writer holds amount + fee in the same transaction
 //! that stores the payout, or refuses with INSUFFICIENT_FUNDS.
 
-use super::api_error;
 use super::input::{canonical_json, currency, metadata, request_digest, AmountIn, Issues};
 use super::payin::{callback_url, check_limits, merchant_rules, parse_method};
-use super::providers::Provider;
 use crate::error::ApiError;
 use crate::state::AppState;
 use paygate_core::destination;
@@ -13,10 +11,10 @@ use paygate_core::fees::Kind;
 use paygate_core::ids::{MerchantId, PayOutId};
 use paygate_core::money::format_minor;
 use paygate_core::payments::{MerchantOrderId, PayOutStatus};
+use paygate_core::routing::Wanted;
 use paygate_store::merchants::MerchantRecord;
 use paygate_store::payments::PayOutRow;
 use paygate_store::time::now_micros;
-use paygate_store::writer::Created;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -97,7 +95,7 @@ pub async fn create(
         currency: currency.clone(),
         method,
         mode: m.mode,
-        provider: Provider::route(m.mode).name().into(),
+        provider: String::new(),
         destination_masked: canonical_json(&dest.masked),
         customer_id: input.customer_id.clone(),
         callback_url: callback,
@@ -107,8 +105,12 @@ pub async fn create(
         created_at: now,
         updated_at: now,
         completed_at: None,
+        provider_ref: None,
+        provider_check_at: None,
     };
-    let Created { row, created } = state.writer.create_payout(row).await.map_err(api_error)?;
+    let wanted = Wanted { merchant_id: &m.id, kind: "payout", currency: &input.currency, method: method.as_str() };
+    let plan = crate::providers::plan(state, &wanted, m.mode).await?;
+    let (row, created) = super::routing::place_payout(state, row, &dest.full, &plan).await?;
     if created {
         tracing::info!(payout_id = %row.id, merchant_id = %m.id, amount = %format_minor(row.amount, exp), currency = %row.currency, destination = %row.destination_masked, "payout created");
     }

@@ -41,6 +41,10 @@ pub struct PayInOut {
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Box<RawValue>>,
     pub mode: String,
+    /// Which provider took it (`sandbox`, `manual`, or an upstream's id).
+    pub provider: String,
+    /// The provider's own reference (an upstream order id), when it has one.
+    pub provider_ref: Option<String>,
     /// Operator views only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
@@ -70,7 +74,11 @@ pub fn payin_out(r: &PayInRow, currencies: &Currencies, public_base: &str) -> Pa
         currency: r.currency.to_string(),
         method: r.method.as_str().into(),
         requisites: raw_json(&r.requisites),
-        pay_url: r.pay_token.as_ref().map(|t| format!("{}/pay/{t}", public_base.trim_end_matches('/'))),
+        // An upstream's own page when the payin went there, else ours.
+        pay_url: r
+            .provider_pay_url
+            .clone()
+            .or_else(|| r.pay_token.as_ref().map(|t| format!("{}/pay/{t}", public_base.trim_end_matches('/')))),
         customer_id: r.customer_id.clone(),
         customer_email: r.customer_email.clone(),
         callback_url: r.callback_url.clone(),
@@ -83,6 +91,8 @@ pub fn payin_out(r: &PayInRow, currencies: &Currencies, public_base: &str) -> Pa
         has_open_dispute: r.has_open_dispute,
         metadata: r.metadata.as_deref().map(raw_json),
         mode: r.mode.as_str().into(),
+        provider: r.provider.clone(),
+        provider_ref: r.provider_ref.clone(),
         merchant_id: None,
     }
 }
@@ -112,6 +122,10 @@ pub struct PayOutOut {
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Box<RawValue>>,
     pub mode: String,
+    /// Which provider took it (`sandbox`, `manual`, or an upstream's id).
+    pub provider: String,
+    /// The provider's own reference (an upstream order id), when it has one.
+    pub provider_ref: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
     /// Operator's single-payout view only: the unmasked destination the
@@ -141,6 +155,8 @@ pub fn payout_out(r: &PayOutRow, currencies: &Currencies) -> PayOutOut {
         failure_reason: r.failure_reason.clone(),
         metadata: r.metadata.as_deref().map(raw_json),
         mode: r.mode.as_str().into(),
+        provider: r.provider.clone(),
+        provider_ref: r.provider_ref.clone(),
         merchant_id: None,
         destination_full: None,
     }

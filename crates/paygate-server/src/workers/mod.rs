@@ -3,5 +3,6 @@
 
 pub mod exchange;
 pub mod expiry;
+pub mod reconcile;
 pub mod ssrf;
 pub mod webhooks;

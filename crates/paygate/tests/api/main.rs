@@ -7,6 +7,7 @@ mod helpers;
 mod partner_support;
 mod php_endpoint;
 mod signing;
+mod upstream_support;
 
 mod admin_merchants;
 mod auth;
@@ -33,6 +34,8 @@ mod partner_auth;
 mod pay_pages;
 mod payments;
 mod property;
+mod providers_failover;
+mod providers_flow;
 mod rate_limit;
 mod reapplied;
 mod receiver;

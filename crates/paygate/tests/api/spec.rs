@@ -283,6 +283,12 @@ pub fn good_body(template: &str, k: &Known) -> Option<Value> {
             {"name": "BTC-USD", "bid": "29000", "ask": "31000"}, {"name": "ETH-EUR", "bid": "1800", "ask": "1850"}]}),
         "/admin/v1/exchange/orders/{client_order_id}/status" => json!({"status": "confirmation_pending"}),
         "/admin/v1/merchants/{id}/partner" => json!({"callback_url": null}),
+        "/admin/v1/providers" => json!({"providers": [{"id": "sweep-upstream", "type": "switchere", "config": {
+            "base_url": "http://127.0.0.1:1", "api_key": "k", "secret": "s", "callback_secret": "c",
+            "payout_currency": "EUR"}}]}),
+        "/admin/v1/routes" => {
+            json!({"routes": [{"kind": "payin", "currency": "RUB", "method": "card", "provider_id": "sandbox", "priority": 1}]})
+        }
         _ => return None,
     })
 }

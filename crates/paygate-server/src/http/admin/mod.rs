@@ -9,6 +9,7 @@ pub mod merchants;
 pub mod money;
 pub mod partners;
 pub mod payments;
+pub mod providers;
 pub mod webhooks;
 
 use crate::state::AppState;
@@ -24,4 +25,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(disputes::router())
         .merge(partners::router())
         .merge(exchange::router())
+        .merge(providers::router())
 }

@@ -1,0 +1,271 @@
+//! Placing a payment with a provider (API.md section 7): the plan's
+//! providers in order, each either taking the payment or refusing it (no
+//! requisites, an upstream's refusal, an upstream out of reach), every
+//! refusal recorded for the operator, within the one request.
+
+use super::api_error;
+use super::input::canonical_json;
+use super::providers::{manual_assignment, sandbox_requisites, Assignment};
+use crate::error::ApiError;
+use crate::providers::switchere::{self, Failure};
+use crate::providers::{health, refused, Provider, ProviderKind};
+use crate::state::AppState;
+use paygate_core::money::format_minor;
+use paygate_core::payments::{Method, PayOutStatus};
+use paygate_store::payments::{PayInRow, PayOutRow};
+use paygate_store::writer::{Created, PayOutChange, WriteError};
+use serde_json::{json, Value};
+
+/// A provider's answer to one payment.
+pub(crate) enum Attempt<T> {
+    Taken(T),
+    /// Try the next provider; the error is the answer if none is left.
+    Refused(ApiError),
+}
+
+pub async fn place_payin(state: &AppState, draft: PayInRow, plan: &[Provider]) -> Result<(PayInRow, bool), ApiError> {
+    let mut last = None;
+    for provider in plan {
+        let attempt = match &provider.kind {
+            ProviderKind::Sandbox => {
+                let requisites = sandbox_requisites(draft.method, draft.currency.as_str());
+                let assignment = Assignment { requisite_id: None, requisites };
+                write_payin(state, with(&draft, provider, assignment)).await.map(Attempt::Taken)?
+            }
+            ProviderKind::Manual => manual(state, &draft, provider).await?,
+            ProviderKind::Switchere(cfg) => upstream_payin(state, &draft, provider, cfg).await?,
+        };
+        match attempt {
+            Attempt::Taken(done) => return Ok(done),
+            Attempt::Refused(e) => {
+                let why = e.to_string();
+                refused(
+                    state,
+                    &provider.id,
+                    "payin",
+                    draft.merchant_id.as_str(),
+                    draft.merchant_order_id.as_str(),
+                    &why,
+                )
+                .await;
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| ApiError::Unavailable("no provider can take this payin now; retry shortly".into())))
+}
+
+fn with(draft: &PayInRow, provider: &Provider, a: Assignment) -> PayInRow {
+    PayInRow {
+        provider: provider.id.clone(),
+        requisite_id: a.requisite_id,
+        requisites: canonical_json(&a.requisites),
+        ..draft.clone()
+    }
+}
+
+async fn write_payin(state: &AppState, row: PayInRow) -> Result<(PayInRow, bool), ApiError> {
+    let Created { row, created } = state.writer.create_payin(row).await.map_err(api_error)?;
+    Ok((row, created))
+}
+
+/// The operator's pool: requisites no other pending payin of this amount
+/// uses; a pool with none for this method and currency refuses.
+async fn manual(
+    state: &AppState,
+    draft: &PayInRow,
+    provider: &Provider,
+) -> Result<Attempt<(PayInRow, bool)>, ApiError> {
+    let mut excluded: Vec<String> = Vec::new();
+    for _attempt in 0..4 {
+        let chosen = manual_assignment(&state.db, draft.method, draft.currency.as_str(), draft.amount, &excluded).await;
+        let assignment = match chosen {
+            Ok(a) => a,
+            Err(e @ (ApiError::Unprocessable(..) | ApiError::Unavailable(_))) => return Ok(Attempt::Refused(e)),
+            Err(e) => return Err(e),
+        };
+        let taken = assignment.requisite_id.clone();
+        match state.writer.create_payin(with(draft, provider, assignment)).await {
+            Ok(Created { row, created }) => return Ok(Attempt::Taken((row, created))),
+            // Another payin took these requisites for this amount a moment ago.
+            Err(WriteError::RequisitesTaken) => excluded.extend(taken),
+            Err(e) => return Err(api_error(e)),
+        }
+    }
+    Ok(Attempt::Refused(ApiError::Unavailable("requisites are busy; retry shortly".into())))
+}
+
+/// The upstream's group for a payin method (Switchere's names).
+fn group_of(method: Method) -> Option<&'static str> {
+    match method {
+        Method::Card => Some("card"),
+        Method::Crypto => Some("crypto"),
+        Method::Iban => Some("sepa"),
+        Method::BankTransfer => Some("bank"),
+        Method::Sbp => None,
+    }
+}
+
+/// Where an upstream sends its callbacks about `provider`'s orders.
+pub fn callback_url(state: &AppState, provider: &str) -> String {
+    format!("{}/callbacks/switchere/{provider}", state.public_base())
+}
+
+/// A `switchere` upstream: an order paid in the payin's currency and paid
+/// out to the operator's account there; its address or page is what the
+/// payer is shown.
+async fn upstream_payin(
+    state: &AppState,
+    draft: &PayInRow,
+    provider: &Provider,
+    cfg: &crate::providers::registry::SwitchereConfig,
+) -> Result<Attempt<(PayInRow, bool)>, ApiError> {
+    let exp = state.currencies.exponent(&draft.currency).unwrap_or(0);
+    let mut body = json!({
+        "partner_order_id": draft.id.as_str(),
+        "payin_currency": draft.currency.as_str(),
+        "payin_amount": format_minor(draft.amount, exp),
+        "payout_currency": cfg.payout_currency,
+        "payout_group": cfg.payout_group,
+        "callback_url": callback_url(state, &provider.id),
+    });
+    if let Some(group) = group_of(draft.method) {
+        body["payin_group"] = group.into();
+    }
+    if let Some(email) = &draft.customer_email {
+        body["client_email"] = email.as_str().into();
+    }
+    let order = match called(state, &provider.id, switchere::create_order(cfg, &body).await) {
+        Ok(o) => o,
+        Err(refusal) => return Ok(Attempt::Refused(refusal)),
+    };
+    let requisites = match (&order.crypto_address, &order.redirect) {
+        (Some(address), _) => {
+            json!({"type": "crypto", "address": address, "network": draft.currency.as_str(), "memo": Value::Null})
+        }
+        (None, Some(url)) => json!({"type": "redirect", "url": url}),
+        (None, None) => {
+            return Ok(Attempt::Refused(ApiError::Unavailable(
+                "the upstream gave neither an address nor a page to pay on".into(),
+            )))
+        }
+    };
+    let row = PayInRow {
+        provider: provider.id.clone(),
+        requisites: canonical_json(&requisites),
+        pay_token: None,
+        provider_ref: Some(order.client_order_id.clone()),
+        provider_pay_url: order.redirect.clone(),
+        provider_check_at: Some(draft.created_at + state.settings.provider_check_after_secs as i64 * 1_000_000),
+        ..draft.clone()
+    };
+    let placed = write_payin(state, row).await;
+    if placed.is_err() {
+        tracing::error!(provider = %provider.id, upstream_order = %order.client_order_id, "an upstream order was opened for a payin that was not stored; it will expire upstream");
+    }
+    placed.map(Attempt::Taken)
+}
+
+/// Counts an upstream call for the breaker and the metrics, and turns a
+/// failure into the refusal routing moves on from.
+pub(crate) fn called<T>(state: &AppState, provider: &str, result: Result<T, Failure>) -> Result<T, ApiError> {
+    match result {
+        Ok(v) => {
+            state.breaker.succeeded(provider);
+            health::count(provider, "ok");
+            Ok(v)
+        }
+        Err(Failure::Unreachable(why)) => {
+            state.breaker.failed(provider);
+            health::count(provider, "failed");
+            Err(ApiError::Unavailable(format!("provider {provider} unreachable: {why}")))
+        }
+        Err(Failure::Refused(why)) => {
+            state.breaker.answered(provider);
+            health::count(provider, "refused");
+            Err(ApiError::Unprocessable("PROVIDER_REFUSED", format!("provider {provider} refused: {why}")))
+        }
+    }
+}
+
+/// Whether a provider can execute a payout by this method: an upstream
+/// exchange pays crypto addresses only.
+fn pays(provider: &Provider, method: Method) -> bool {
+    !matches!(provider.kind, ProviderKind::Switchere(_)) || method == Method::Crypto
+}
+
+/// Stores the payout (holding amount + fee) with the first provider that
+/// can pay it, then, for an upstream, opens the order that pays the
+/// destination. An upstream that refuses hands the payout to the next
+/// provider; when none is left the payout fails and the hold returns.
+pub async fn place_payout(
+    state: &AppState,
+    draft: PayOutRow,
+    destination: &Value,
+    plan: &[Provider],
+) -> Result<(PayOutRow, bool), ApiError> {
+    let (merchant, order) = (draft.merchant_id.to_string(), draft.merchant_order_id.to_string());
+    let mut able = Vec::new();
+    for p in plan {
+        if pays(p, draft.method) {
+            able.push(p);
+        } else {
+            refused(state, &p.id, "payout", &merchant, &order, &format!("does not pay by {}", draft.method.as_str()))
+                .await;
+        }
+    }
+    let Some(first) = able.first() else {
+        return Err(ApiError::Unprocessable("UNSUPPORTED_METHOD", "no provider pays out by this method".into()));
+    };
+    let row = PayOutRow { provider: first.id.clone(), ..draft };
+    let Created { row, created } = state.writer.create_payout(row).await.map_err(api_error)?;
+    if !created || !matches!(first.kind, ProviderKind::Switchere(_)) {
+        return Ok((row, created));
+    }
+    for p in &able {
+        let ProviderKind::Switchere(cfg) = &p.kind else {
+            state.db.set_payout_provider(row.id.as_str(), &p.id, None, None).await?;
+            return Ok((PayOutRow { provider: p.id.clone(), ..row }, true));
+        };
+        let exp = state.currencies.exponent(&row.currency).unwrap_or(0);
+        let mut body = json!({
+            "partner_order_id": row.id.as_str(),
+            "payin_currency": cfg.payout_currency,
+            "payin_group": cfg.payin_group,
+            "payout_currency": row.currency.as_str(),
+            "payout_group": "crypto",
+            "payout_amount": format_minor(row.amount, exp),
+            "dst_address": destination.get("address").cloned().unwrap_or(Value::Null),
+            "callback_url": callback_url(state, &p.id),
+        });
+        if let Some(memo) = destination.get("memo").filter(|m| !m.is_null()) {
+            body["memo"] = memo.clone();
+        }
+        match called(state, &p.id, switchere::create_order(cfg, &body).await) {
+            Ok(order) => {
+                let check_at = row.created_at + state.settings.provider_check_after_secs as i64 * 1_000_000;
+                state
+                    .db
+                    .set_payout_provider(row.id.as_str(), &p.id, Some(&order.client_order_id), Some(check_at))
+                    .await?;
+                let placed = PayOutRow {
+                    provider: p.id.clone(),
+                    provider_ref: Some(order.client_order_id),
+                    provider_check_at: Some(check_at),
+                    ..row
+                };
+                return Ok((placed, true));
+            }
+            Err(e) => refused(state, &p.id, "payout", &merchant, &order, &e.to_string()).await,
+        }
+    }
+    let change = PayOutChange {
+        id: row.id.to_string(),
+        merchant_id: None,
+        path: vec![PayOutStatus::Failed],
+        reason: Some("no provider could take this payout".into()),
+    };
+    state.writer.move_payout(change).await.map_err(api_error)?;
+    let failed = state.db.payout(None, Some(row.id.as_str()), None).await?.ok_or(ApiError::NotFound)?;
+    Ok((failed, true))
+}

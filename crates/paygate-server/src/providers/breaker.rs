@@ -1,0 +1,126 @@
+//! A circuit breaker per provider, on this node: after
+//! `provider_breaker_failures` consecutive failures (unreachable, timeout,
+//! 5xx) the provider is skipped for `provider_breaker_cooldown_secs`; then
+//! one request at a time may probe it. A success closes the breaker; a
+//! failed probe opens it for another cool-down. Refusals in the provider's
+//! own terms (an unsupported pair, say) are answers, not failures: they do
+//! not count.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct State {
+    failures: u32,
+    open_until: Option<Instant>,
+    /// A probe is out: others keep skipping until it returns.
+    probing: bool,
+}
+
+pub struct Breaker {
+    threshold: u32,
+    cooldown: Duration,
+    states: Mutex<HashMap<String, State>>,
+}
+
+/// What the breaker says of a provider now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    Closed,
+    Open,
+    /// The cool-down is over: the next request probes.
+    HalfOpen,
+}
+
+impl Breaker {
+    pub fn new(threshold: u32, cooldown: Duration) -> Breaker {
+        Breaker { threshold, cooldown, states: Mutex::new(HashMap::new()) }
+    }
+
+    /// Whether routing may offer this provider now (taking the probe slot
+    /// when the cool-down is over).
+    pub fn admits(&self, provider: &str) -> bool {
+        self.admits_at(provider, Instant::now())
+    }
+
+    fn admits_at(&self, provider: &str, now: Instant) -> bool {
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(s) = states.get_mut(provider) else { return true };
+        match s.open_until {
+            None => true,
+            Some(until) if now < until || s.probing => false,
+            Some(_) => {
+                s.probing = true;
+                true
+            }
+        }
+    }
+
+    pub fn succeeded(&self, provider: &str) {
+        self.states.lock().unwrap_or_else(|e| e.into_inner()).remove(provider);
+    }
+
+    pub fn failed(&self, provider: &str) {
+        self.failed_at(provider, Instant::now())
+    }
+
+    fn failed_at(&self, provider: &str, now: Instant) {
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        let s = states.entry(provider.to_string()).or_default();
+        s.failures += 1;
+        if s.probing || s.failures >= self.threshold {
+            if s.open_until.is_none() || s.probing {
+                tracing::warn!(provider, failures = s.failures, "provider breaker opens");
+            }
+            s.open_until = Some(now + self.cooldown);
+            s.probing = false;
+        }
+    }
+
+    /// A probe that ended without an answer either way (a refusal) frees
+    /// the probe slot for the next request.
+    pub fn answered(&self, provider: &str) {
+        self.succeeded(provider)
+    }
+
+    pub fn condition(&self, provider: &str) -> (Condition, u32) {
+        let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        match states.get(provider) {
+            None => (Condition::Closed, 0),
+            Some(s) => match s.open_until {
+                None => (Condition::Closed, s.failures),
+                Some(until) if Instant::now() < until || s.probing => (Condition::Open, s.failures),
+                Some(_) => (Condition::HalfOpen, s.failures),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_the_threshold_then_lets_one_probe_through() {
+        let b = Breaker::new(3, Duration::from_secs(30));
+        let t = Instant::now();
+        for _ in 0..2 {
+            b.failed_at("up", t);
+        }
+        assert!(b.admits_at("up", t), "two failures keep it closed");
+        b.failed_at("up", t);
+        assert!(!b.admits_at("up", t), "the third opens it");
+        assert!(b.admits_at("other", t), "per provider");
+        let later = t + Duration::from_secs(31);
+        assert!(b.admits_at("up", later), "one probe after the cool-down");
+        assert!(!b.admits_at("up", later), "and only one");
+        b.failed_at("up", later);
+        assert!(!b.admits_at("up", later + Duration::from_secs(1)), "a failed probe opens it again");
+        let again = later + Duration::from_secs(31);
+        assert!(b.admits_at("up", again));
+        b.succeeded("up");
+        assert!(b.admits_at("up", again) && b.admits_at("up", again), "a good probe closes it");
+    }
+}
