@@ -146,7 +146,7 @@ def dashboard(browser, base, binary, database_url, paid_id, shots, env_extra):
     # Every page fits a phone: wide tables scroll inside themselves.
     page.set_viewport_size({"width": 375, "height": 760})
     for path in ["", "/merchants", "/payins", "/payouts", "/disputes", "/deliveries", "/exchange",
-                 "/requisites", "/ledger", "/audit", "/account"]:
+                 "/requisites", "/providers", "/ledger", "/audit", "/account"]:
         page.goto(base + "/dashboard" + path)
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= 375, f"/dashboard{path} is {wide} px wide at 375 px"

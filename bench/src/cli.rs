@@ -78,6 +78,8 @@ pub enum Scenario {
     ExchangeQuote,
     /// A partner's signed order creates, each with its own partner_order_id.
     ExchangeCreate,
+    /// Merchant payins routed to a second local gateway as a switchere upstream.
+    UpstreamPayin,
 }
 
 impl Scenario {
@@ -90,6 +92,7 @@ impl Scenario {
             Self::Statistics => "statistics",
             Self::ExchangeQuote => "exchange-quote",
             Self::ExchangeCreate => "exchange-create",
+            Self::UpstreamPayin => "upstream-payin",
         }
     }
 }

@@ -24,6 +24,7 @@ mod scenarios;
 mod server;
 mod statistics;
 mod stats;
+mod upstream;
 mod webhooks;
 mod writer_stats;
 
@@ -105,6 +106,8 @@ async fn run_backend(args: &Args, bin: &std::path::Path, backend: Backend, durat
         database_url: gateway.database_url(),
         stats_payins: args.stats_payins,
         stats_runs: args.stats_runs,
+        bin,
+        backend,
     };
     let mut rows: Vec<Row> = Vec::new();
     for &scenario in &args.scenarios {

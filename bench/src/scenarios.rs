@@ -23,6 +23,9 @@ pub struct Ctx<'a> {
     pub database_url: &'a str,
     pub stats_payins: u64,
     pub stats_runs: u64,
+    /// For scenarios that start a second gateway.
+    pub bin: &'a std::path::Path,
+    pub backend: crate::cli::Backend,
 }
 
 pub struct Outcome {
@@ -45,6 +48,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
         Scenario::Webhooks => crate::webhooks::run(ctx).await,
         Scenario::Statistics => crate::statistics::run(ctx).await,
         Scenario::ExchangeQuote | Scenario::ExchangeCreate => crate::exchange::run(scenario, ctx).await,
+        Scenario::UpstreamPayin => crate::upstream::run(ctx).await,
     }?;
     let after = crate::writer_stats::read(&client, ctx.base).await;
     if let Some(writer) = crate::writer_stats::describe(&before, &after) {

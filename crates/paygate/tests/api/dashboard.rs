@@ -217,6 +217,7 @@ async fn every_page_answers_and_lists_stay_small(app: TestApp) {
         "/dashboard/ledger",
         "/dashboard/audit",
         "/dashboard/account",
+        "/dashboard/providers",
         &format!("/dashboard/payouts/{}", p["data"]["id"].as_str().unwrap()),
         &format!("/dashboard/merchants/{}/partner", m.id),
         &format!("/dashboard/merchants/{}/settings", m.id),

@@ -169,7 +169,53 @@ async fn a_merchant_becomes_a_partner_from_the_dashboard(app: TestApp) {
     assert!(!audit.to_string().contains(&secret));
 }
 
+async fn providers_and_routes_are_edited_with_the_apis_checks(app: TestApp) {
+    let admin = admin_session(&app).await;
+    let (_, html) = get(&app, &admin, "/dashboard/providers").await;
+    assert!(html.contains("Save routes") && html.contains("sandbox") && html.contains("manual"), "{html}");
+    let token = csrf(&html);
+    let providers = r#"{"providers": [{"id": "up", "type": "switchere", "config": {"base_url": "http://127.0.0.1:1",
+        "api_key": "key-1", "secret": "SECRET-1", "callback_secret": "CALLBACK-1", "payout_currency": "EUR"}}]}"#;
+    let save = |what: &'static str, field: &'static str, doc: &'static str| {
+        let (app, admin, token) = (&app, &admin, token.clone());
+        async move {
+            post(app, admin, &format!("/dashboard/providers/{what}"), None, &[("csrf", &token), (field, doc)]).await
+        }
+    };
+    assert_eq!(save("providers", "providers", providers).await, 303);
+    let bad_route = r#"{"routes": [{"kind": "payin", "currency": "ETH", "provider_id": "nobody"}]}"#;
+    assert_eq!(save("routes", "routes", bad_route).await, 422);
+    let (_, routes) = app.admin(Method::GET, "/admin/v1/routes", None).await;
+    assert_eq!(routes["data"]["routes"], json!([]), "the refused rules changed nothing");
+    let good_route = r#"{"routes": [{"kind": "payin", "currency": "ETH", "provider_id": "up", "priority": 1}]}"#;
+    assert_eq!(save("routes", "routes", good_route).await, 303);
+    let (_, routes) = app.admin(Method::GET, "/admin/v1/routes", None).await;
+    assert_eq!(routes["data"]["routes"][0]["provider_id"], "up", "{routes}");
+    // The page shows the provider, never its credentials, and saving it
+    // back as shown keeps them.
+    let (_, html) = get(&app, &admin, "/dashboard/providers").await;
+    assert!(
+        html.contains("127.0.0.1:1")
+            && !html.contains("SECRET-1")
+            && !html.contains("CALLBACK-1")
+            && !html.contains("key-1"),
+        "{html}"
+    );
+    let shown = r#"{"providers": [{"id": "up", "type": "switchere", "config": {"base_url": "http://127.0.0.1:2", "payout_currency": "EUR"}}]}"#;
+    assert_eq!(save("providers", "providers", shown).await, 303);
+    let (_, listed) = app.admin(Method::GET, "/admin/v1/providers", None).await;
+    let up = listed["data"]["providers"].as_array().unwrap().iter().find(|p| p["id"] == "up").unwrap().clone();
+    assert_eq!(
+        (up["has_credentials"].as_bool(), up["config"]["base_url"].as_str()),
+        (Some(true), Some("http://127.0.0.1:2"))
+    );
+    assert!(!listed.to_string().contains("SECRET-1"));
+    // A provider still routed to cannot be dropped.
+    assert_eq!(save("providers", "providers", r#"{"providers": []}"#).await, 409);
+}
+
 crate::both_backends!(
+    providers_and_routes_are_edited_with_the_apis_checks,
     payouts_are_searched_opened_and_moved,
     deliveries_are_filtered_by_outcome,
     a_merchant_becomes_a_partner_from_the_dashboard,

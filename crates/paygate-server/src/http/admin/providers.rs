@@ -101,6 +101,12 @@ async fn put_providers(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<ProvidersIn>,
 ) -> ApiResult<Response> {
+    replace_providers(&state, input).await?;
+    get_providers(caller, State(state)).await
+}
+
+/// Checks and stores a whole set of providers (the dashboard uses it too).
+pub async fn replace_providers(state: &AppState, input: ProvidersIn) -> Result<(), ApiError> {
     let existing = state.db.providers().await?;
     let mut rows = Vec::new();
     for (i, p) in input.providers.into_iter().enumerate() {
@@ -109,7 +115,7 @@ async fn put_providers(
             return Err(ApiError::validation(&field("id"), "is given twice"));
         }
         let before = existing.iter().find(|r| r.id == p.id);
-        rows.push(provider_row(&state, p, before, &field)?);
+        rows.push(provider_row(state, p, before, &field)?);
     }
     match state.db.replace_providers(&rows).await {
         Ok(()) => {}
@@ -118,8 +124,8 @@ async fn put_providers(
         }
         Err(ReplaceError::Store(e)) => return Err(e.into()),
     }
-    forget(&state);
-    get_providers(caller, State(state)).await
+    forget(state);
+    Ok(())
 }
 
 fn provider_row(
@@ -252,6 +258,12 @@ async fn put_routes(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<RoutesIn>,
 ) -> ApiResult<Response> {
+    replace_routes(&state, input).await?;
+    get_routes(caller, State(state)).await
+}
+
+/// Checks and stores a whole set of routing rules (the dashboard uses it too).
+pub async fn replace_routes(state: &AppState, input: RoutesIn) -> Result<(), ApiError> {
     let providers = state.db.providers().await?;
     let mut rules = Vec::new();
     for (i, r) in input.routes.into_iter().enumerate() {
@@ -285,8 +297,8 @@ async fn put_routes(
         });
     }
     state.db.replace_routes(&rules).await?;
-    forget(&state);
-    get_routes(caller, State(state)).await
+    forget(state);
+    Ok(())
 }
 
 #[derive(Serialize, ToSchema)]

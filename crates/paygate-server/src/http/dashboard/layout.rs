@@ -46,6 +46,7 @@ pub fn page(s: &Session, title: &str, body: &str) -> Response {
         ("/dashboard/deliveries", "Deliveries"),
         ("/dashboard/exchange", "Exchange"),
         ("/dashboard/requisites", "Requisites"),
+        ("/dashboard/providers", "Providers"),
         ("/dashboard/ledger", "Ledger"),
         ("/dashboard/audit", "Audit log"),
     ];

@@ -18,6 +18,7 @@ mod overview;
 mod partner;
 mod payins;
 mod payouts;
+mod providers;
 mod search;
 pub mod session;
 mod settings;
@@ -58,6 +59,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/exchange", get(operations::exchange))
         .route("/dashboard/requisites", get(operations::requisites).post(settings::save_requisites))
         .route("/dashboard/ledger", get(operations::ledger))
+        .route("/dashboard/providers", get(providers::providers))
+        .route("/dashboard/providers/{what}", post(providers::save))
         .route("/dashboard/audit", get(audit::audit_page))
         .route("/dashboard/account", get(account::account))
         .route("/dashboard/account/api-key", post(account::new_api_key))

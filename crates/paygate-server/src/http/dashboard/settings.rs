@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-fn textarea(name: &str, value: &str) -> String {
+pub(super) fn textarea(name: &str, value: &str) -> String {
     format!("<label>{name} (JSON)<textarea name=\"{name}\" rows=\"8\" cols=\"60\">{}</textarea></label>", esc(value))
 }
 
@@ -37,7 +37,7 @@ pub async fn merchant_page(State(state): State<AppState>, s: Session, Path(id): 
     page(&s, "Fees and limits", &b)
 }
 
-fn json_field<T: serde::de::DeserializeOwned>(
+pub(super) fn json_field<T: serde::de::DeserializeOwned>(
     f: &std::collections::HashMap<String, String>,
     name: &str,
 ) -> Result<Option<T>, ApiError> {
