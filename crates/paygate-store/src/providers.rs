@@ -259,6 +259,16 @@ impl Db {
         Ok(())
     }
 
+    /// Whether a keyed balance adjustment was already posted for the merchant.
+    pub async fn adjustment_posted(&self, merchant_id: &str, key: &str) -> Result<bool> {
+        let found = sqlx::query("SELECT 1 AS one FROM adjustments WHERE merchant_id = $1 AND idempotency_key = $2")
+            .bind(merchant_id)
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// No more checks: the upstream's outcome is in.
     pub async fn end_provider_checks(&self, which: Waiting, id: &str) -> Result<()> {
         let sql = format!("UPDATE {} SET provider_check_at = NULL WHERE id = $1", which.table());

@@ -135,7 +135,7 @@ async fn upstream_payin(
     if let Some(email) = &draft.customer_email {
         body["client_email"] = email.as_str().into();
     }
-    let order = match called(state, &provider.id, switchere::create_order(cfg, &body).await) {
+    let order = match open_order(state, &provider.id, cfg, &body).await {
         Ok(o) => o,
         Err(refusal) => return Ok(Attempt::Refused(refusal)),
     };
@@ -164,6 +164,20 @@ async fn upstream_payin(
         tracing::error!(provider = %provider.id, upstream_order = %order.client_order_id, "an upstream order was opened for a payin that was not stored; it will expire upstream");
     }
     placed.map(Attempt::Taken)
+}
+
+/// Opens an upstream order, unless the breaker says another request is
+/// probing the provider right now.
+async fn open_order(
+    state: &AppState,
+    provider: &str,
+    cfg: &crate::providers::registry::SwitchereConfig,
+    body: &Value,
+) -> Result<switchere::CreatedOrder, ApiError> {
+    if !state.breaker.admits(provider) {
+        return Err(ApiError::Unavailable(format!("provider {provider} skipped: its breaker is open")));
+    }
+    called(state, provider, switchere::create_order(cfg, body).await)
 }
 
 /// Counts an upstream call for the breaker and the metrics, and turns a
@@ -241,7 +255,7 @@ pub async fn place_payout(
         if let Some(memo) = destination.get("memo").filter(|m| !m.is_null()) {
             body["memo"] = memo.clone();
         }
-        match called(state, &p.id, switchere::create_order(cfg, &body).await) {
+        match open_order(state, &p.id, cfg, &body).await {
             Ok(order) => {
                 let check_at = row.created_at + state.settings.provider_check_after_secs as i64 * 1_000_000;
                 state

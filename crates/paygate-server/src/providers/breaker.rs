@@ -39,7 +39,20 @@ impl Breaker {
         Breaker { threshold, cooldown, states: Mutex::new(HashMap::new()) }
     }
 
-    /// Whether routing may offer this provider now (taking the probe slot
+    /// Whether routing may list this provider now: closed, or its
+    /// cool-down over with no probe out. Takes nothing: the probe slot is
+    /// taken by [`Breaker::admits`] just before a request is sent, so a
+    /// provider listed but not reached (an earlier one took the payment)
+    /// does not keep the slot.
+    pub fn may_try(&self, provider: &str) -> bool {
+        let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        states.get(provider).is_none_or(|s| match s.open_until {
+            None => true,
+            Some(until) => Instant::now() >= until && !s.probing,
+        })
+    }
+
+    /// Whether a request may go to this provider now (taking the probe slot
     /// when the cool-down is over).
     pub fn admits(&self, provider: &str) -> bool {
         self.admits_at(provider, Instant::now())
@@ -101,6 +114,17 @@ impl Breaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listing_a_provider_does_not_take_the_probe() {
+        let b = Breaker::new(1, Duration::from_millis(0));
+        b.failed("up");
+        assert!(b.may_try("up") && b.may_try("up"), "listed twice, nothing taken");
+        assert!(b.admits("up"), "the request that is sent takes the probe");
+        assert!(!b.may_try("up") && !b.admits("up"), "while it is out, no one else");
+        b.answered("up");
+        assert!(b.may_try("up"));
+    }
 
     #[test]
     fn opens_after_the_threshold_then_lets_one_probe_through() {

@@ -21,7 +21,8 @@ use paygate_core::tokens::Mode;
 /// The providers to try for a payment, in order: the most specific
 /// matching rules by priority, or the mode's built-in when no rule
 /// matches. Disabled providers are left out; so are those whose breaker is
-/// open, unless it is time for one request to probe them. Empty when every
+/// open, unless it is time for one request to probe them (the probe is
+/// claimed when the request is sent). Empty when every
 /// routed provider is disabled or skipped.
 pub async fn plan(state: &AppState, wanted: &Wanted<'_>, mode: Mode) -> Result<Vec<Provider>, ApiError> {
     let registry = registry::load(state).await?;
@@ -37,7 +38,7 @@ pub async fn plan(state: &AppState, wanted: &Wanted<'_>, mode: Mode) -> Result<V
     Ok(ids
         .into_iter()
         .filter_map(|id| registry.providers.iter().find(|p| p.id == id))
-        .filter(|p| p.enabled && state.breaker.admits(&p.id))
+        .filter(|p| p.enabled && state.breaker.may_try(&p.id))
         .cloned()
         .collect())
 }

@@ -73,13 +73,19 @@ async fn payin(state: &AppState, provider: &str, id: &str, news: &News) -> Resul
         }
         "expired" => settle(state.writer.move_payin(change(PayInStatus::Expired, None, None)).await)?,
         "refunded" if p.status == PayInStatus::Success => {
+            let key = format!("refund:{id}");
+            if state.db.adjustment_posted(p.merchant_id.as_str(), &key).await? {
+                state.db.end_provider_checks(Waiting::PayIns, id).await?;
+                return Ok(Applied::Unchanged);
+            }
             let reversal = Adjustment {
                 merchant_id: p.merchant_id.clone(),
                 mode: p.mode,
                 currency: p.currency.clone(),
                 amount: -(p.amount - p.fee),
                 reason: format!("upstream refunded payin {id}"),
-                idempotency_key: Some(format!("refund:{id}")),
+                // Two refunds at once still post once: the writer keys it.
+                idempotency_key: Some(key),
             };
             match state.writer.adjust(reversal).await {
                 Ok(_) => Applied::Changed,

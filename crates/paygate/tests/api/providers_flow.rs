@@ -130,7 +130,48 @@ async fn a_payout_reaches_the_upstream_and_its_failure_returns_the_hold(app: Tes
     b.assert_ledger_ok().await;
 }
 
+async fn a_refund_after_success_reverses_the_credit_once(app: TestApp) {
+    let (b, partner) = exchange_b(&app).await;
+    route_to_upstream(&app, &b.base, &partner).await;
+    let m = live_merchant(&app, "refunds@example.com").await;
+    let (s, p) = app.signed(&m, "/api/v1/payin/create", eth_payin("eth-refund", "0.05")).await;
+    assert_eq!(s, 201, "{p}");
+    let id = p["data"]["id"].as_str().unwrap().to_string();
+    let pay = json!({"client_order_id": p["data"]["provider_ref"], "payin_amount": "0.05"});
+    assert_eq!(b.partner_post(&partner, "/api/v2/partner/sandbox/order/pay", pay).await.0, 200);
+    let credited = eventually(20, || async { app.balance(&m, "ETH").await.0 == "0.05000000" }).await;
+    assert!(credited, "the payin was credited: {:?}", app.balance(&m, "ETH").await);
+    // The upstream refunds the customer: the credit goes back, once.
+    let body = json!({"client_order": {"partner_order_id": id, "status": "refunded", "payin_amount": "0.05"},
+                      "type": "client_order", "version": 2})
+    .to_string();
+    let sig = paygate_core::signature::partner_signature(
+        partner.callback_secret.as_bytes(),
+        body.as_bytes(),
+        paygate_core::signature::Base64Padding::Padded,
+    );
+    for expected in [true, false] {
+        let r = app
+            .http
+            .post(app.url(&format!("/callbacks/switchere/{UPSTREAM}")))
+            .header("API-Signature", &sig)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let (s, answer) = read(r).await;
+        assert_eq!((s, answer["changed"].as_bool()), (200, Some(expected)), "{answer}");
+    }
+    assert_eq!(app.balance(&m, "ETH").await.0, "0.00000000");
+    let (_, history) = app.signed(&m, "/api/v1/balance/history", json!({"currency": "ETH"})).await;
+    let reasons = history.to_string();
+    assert!(reasons.contains(&format!("upstream refunded payin {id}")), "{history}");
+    app.assert_ledger_ok().await;
+    b.assert_ledger_ok().await;
+}
+
 crate::both_backends!(
+    a_refund_after_success_reverses_the_credit_once,
     an_eth_payin_is_created_and_paid_at_the_upstream,
     a_lost_callback_is_reconciled_by_asking_the_upstream,
     a_payout_reaches_the_upstream_and_its_failure_returns_the_hold,
