@@ -44,7 +44,8 @@ crate::table_row! {
 /// Why the providers could not be replaced.
 #[derive(Debug)]
 pub enum ReplaceError {
-    /// A provider left out is still named by a route.
+    /// A provider left out is still named by a route, or still holds open
+    /// payments (their callbacks and checks need it).
     InUse(String),
     Store(crate::db::StoreError),
 }
@@ -112,7 +113,15 @@ impl Db {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("n")?;
-            if used > 0 {
+            let open: i64 = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM payins WHERE provider = $1 AND status = 'pending') + \
+                 (SELECT COUNT(*) FROM payouts WHERE provider = $1 AND status IN ('pending', 'processing')) AS n",
+            )
+            .bind(old)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+            if used > 0 || open > 0 {
                 return Err(ReplaceError::InUse(old.clone()));
             }
             sqlx::query("DELETE FROM providers WHERE id = $1").bind(old).execute(&mut *tx).await?;

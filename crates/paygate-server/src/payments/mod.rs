@@ -5,6 +5,7 @@ pub mod disputes;
 pub mod input;
 pub mod payin;
 pub mod payout;
+pub mod payout_routing;
 pub mod providers;
 pub mod routing;
 pub mod views;

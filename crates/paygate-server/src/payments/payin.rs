@@ -139,7 +139,7 @@ pub async fn create(state: &AppState, m: &MerchantRecord, input: PayInCreateIn) 
     ]);
     let wanted = Wanted { merchant_id: &m.id, kind: "payin", currency: &input.currency, method: method.as_str() };
     let plan = crate::providers::plan(state, &wanted, m.mode).await?;
-    if plan.iter().any(|p| !matches!(p.kind, ProviderKind::Sandbox)) {
+    if plan.is_empty() || plan.iter().any(|p| !matches!(p.kind, ProviderKind::Sandbox)) {
         // A repeat must not take requisites or open an upstream order of
         // its own: answer it from the existing payin before anything else.
         if let Some(existing) = state.db.payin(Some(&m.id), None, Some(&input.merchant_order_id)).await? {

@@ -110,7 +110,7 @@ pub async fn create(
     };
     let wanted = Wanted { merchant_id: &m.id, kind: "payout", currency: &input.currency, method: method.as_str() };
     let plan = crate::providers::plan(state, &wanted, m.mode).await?;
-    let (row, created) = super::routing::place_payout(state, row, &dest.full, &plan).await?;
+    let (row, created) = super::payout_routing::place_payout(state, row, &dest.full, &plan).await?;
     if created {
         tracing::info!(payout_id = %row.id, merchant_id = %m.id, amount = %format_minor(row.amount, exp), currency = %row.currency, destination = %row.destination_masked, "payout created");
     }

@@ -11,9 +11,9 @@ use crate::providers::switchere::{self, Failure};
 use crate::providers::{health, refused, Provider, ProviderKind};
 use crate::state::AppState;
 use paygate_core::money::format_minor;
-use paygate_core::payments::{Method, PayOutStatus};
-use paygate_store::payments::{PayInRow, PayOutRow};
-use paygate_store::writer::{Created, PayOutChange, WriteError};
+use paygate_core::payments::Method;
+use paygate_store::payments::PayInRow;
+use paygate_store::writer::{Created, WriteError};
 use serde_json::{json, Value};
 
 /// A provider's answer to one payment.
@@ -135,9 +135,11 @@ async fn upstream_payin(
     if let Some(email) = &draft.customer_email {
         body["client_email"] = email.as_str().into();
     }
+    // Whatever went wrong, the payin moves on: an upstream order that was
+    // opened all the same is never shown to a payer, and expires there.
     let order = match open_order(state, &provider.id, cfg, &body).await {
         Ok(o) => o,
-        Err(refusal) => return Ok(Attempt::Refused(refusal)),
+        Err(failure) => return Ok(Attempt::Refused(as_api_error(&provider.id, &failure))),
     };
     let requisites = match (&order.crypto_address, &order.redirect) {
         (Some(address), _) => {
@@ -160,126 +162,58 @@ async fn upstream_payin(
         ..draft.clone()
     };
     let placed = write_payin(state, row).await;
-    if placed.is_err() {
-        tracing::error!(provider = %provider.id, upstream_order = %order.client_order_id, "an upstream order was opened for a payin that was not stored; it will expire upstream");
+    if !matches!(placed, Ok((_, true))) {
+        // An error, or a repeat of a payin stored a moment ago by another
+        // request: this order is nobody's.
+        tracing::warn!(provider = %provider.id, upstream_order = %order.client_order_id, "an upstream order was opened for a payin that was not stored by it; it will expire upstream");
     }
     placed.map(Attempt::Taken)
 }
 
 /// Opens an upstream order, unless the breaker says another request is
-/// probing the provider right now.
-async fn open_order(
+/// probing the provider right now (then nothing is sent: a definite no).
+pub(crate) async fn open_order(
     state: &AppState,
     provider: &str,
     cfg: &crate::providers::registry::SwitchereConfig,
     body: &Value,
-) -> Result<switchere::CreatedOrder, ApiError> {
+) -> Result<switchere::CreatedOrder, Failure> {
     if !state.breaker.admits(provider) {
-        return Err(ApiError::Unavailable(format!("provider {provider} skipped: its breaker is open")));
+        return Err(Failure::Refused("skipped: its breaker is open".into()));
     }
-    called(state, provider, switchere::create_order(cfg, body).await)
+    let result = switchere::create_order(cfg, body).await;
+    account(state, provider, &result);
+    result
 }
 
-/// Counts an upstream call for the breaker and the metrics, and turns a
-/// failure into the refusal routing moves on from.
-pub(crate) fn called<T>(state: &AppState, provider: &str, result: Result<T, Failure>) -> Result<T, ApiError> {
+/// Counts an upstream call for the breaker and the metrics: an answer in
+/// the upstream's own terms shows it is reachable; no answer, a 5xx or an
+/// unreadable one counts against it.
+pub(crate) fn account<T>(state: &AppState, provider: &str, result: &Result<T, Failure>) {
     match result {
-        Ok(v) => {
+        Ok(_) => {
             state.breaker.succeeded(provider);
             health::count(provider, "ok");
-            Ok(v)
         }
-        Err(Failure::Unreachable(why)) => {
+        Err(Failure::Unreachable(_) | Failure::Unreadable(_)) => {
             state.breaker.failed(provider);
             health::count(provider, "failed");
-            Err(ApiError::Unavailable(format!("provider {provider} unreachable: {why}")))
         }
-        Err(Failure::Refused(why)) => {
+        Err(Failure::Refused(_) | Failure::Missing(_)) => {
             state.breaker.answered(provider);
             health::count(provider, "refused");
-            Err(ApiError::Unprocessable("PROVIDER_REFUSED", format!("provider {provider} refused: {why}")))
         }
     }
 }
 
-/// Whether a provider can execute a payout by this method: an upstream
-/// exchange pays crypto addresses only.
-fn pays(provider: &Provider, method: Method) -> bool {
-    !matches!(provider.kind, ProviderKind::Switchere(_)) || method == Method::Crypto
-}
-
-/// Stores the payout (holding amount + fee) with the first provider that
-/// can pay it, then, for an upstream, opens the order that pays the
-/// destination. An upstream that refuses hands the payout to the next
-/// provider; when none is left the payout fails and the hold returns.
-pub async fn place_payout(
-    state: &AppState,
-    draft: PayOutRow,
-    destination: &Value,
-    plan: &[Provider],
-) -> Result<(PayOutRow, bool), ApiError> {
-    let (merchant, order) = (draft.merchant_id.to_string(), draft.merchant_order_id.to_string());
-    let mut able = Vec::new();
-    for p in plan {
-        if pays(p, draft.method) {
-            able.push(p);
-        } else {
-            refused(state, &p.id, "payout", &merchant, &order, &format!("does not pay by {}", draft.method.as_str()))
-                .await;
+/// A failure as the merchant hears it when no provider is left.
+pub(crate) fn as_api_error(provider: &str, failure: &Failure) -> ApiError {
+    match failure {
+        Failure::Unreachable(why) | Failure::Unreadable(why) => {
+            ApiError::Unavailable(format!("provider {provider} unreachable: {why}"))
+        }
+        Failure::Refused(why) | Failure::Missing(why) => {
+            ApiError::Unprocessable("PROVIDER_REFUSED", format!("provider {provider} refused: {why}"))
         }
     }
-    let Some(first) = able.first() else {
-        return Err(ApiError::Unprocessable("UNSUPPORTED_METHOD", "no provider pays out by this method".into()));
-    };
-    let row = PayOutRow { provider: first.id.clone(), ..draft };
-    let Created { row, created } = state.writer.create_payout(row).await.map_err(api_error)?;
-    if !created || !matches!(first.kind, ProviderKind::Switchere(_)) {
-        return Ok((row, created));
-    }
-    for p in &able {
-        let ProviderKind::Switchere(cfg) = &p.kind else {
-            state.db.set_payout_provider(row.id.as_str(), &p.id, None, None).await?;
-            return Ok((PayOutRow { provider: p.id.clone(), ..row }, true));
-        };
-        let exp = state.currencies.exponent(&row.currency).unwrap_or(0);
-        let mut body = json!({
-            "partner_order_id": row.id.as_str(),
-            "payin_currency": cfg.payout_currency,
-            "payin_group": cfg.payin_group,
-            "payout_currency": row.currency.as_str(),
-            "payout_group": "crypto",
-            "payout_amount": format_minor(row.amount, exp),
-            "dst_address": destination.get("address").cloned().unwrap_or(Value::Null),
-            "callback_url": callback_url(state, &p.id),
-        });
-        if let Some(memo) = destination.get("memo").filter(|m| !m.is_null()) {
-            body["memo"] = memo.clone();
-        }
-        match open_order(state, &p.id, cfg, &body).await {
-            Ok(order) => {
-                let check_at = row.created_at + state.settings.provider_check_after_secs as i64 * 1_000_000;
-                state
-                    .db
-                    .set_payout_provider(row.id.as_str(), &p.id, Some(&order.client_order_id), Some(check_at))
-                    .await?;
-                let placed = PayOutRow {
-                    provider: p.id.clone(),
-                    provider_ref: Some(order.client_order_id),
-                    provider_check_at: Some(check_at),
-                    ..row
-                };
-                return Ok((placed, true));
-            }
-            Err(e) => refused(state, &p.id, "payout", &merchant, &order, &e.to_string()).await,
-        }
-    }
-    let change = PayOutChange {
-        id: row.id.to_string(),
-        merchant_id: None,
-        path: vec![PayOutStatus::Failed],
-        reason: Some("no provider could take this payout".into()),
-    };
-    state.writer.move_payout(change).await.map_err(api_error)?;
-    let failed = state.db.payout(None, Some(row.id.as_str()), None).await?.ok_or(ApiError::NotFound)?;
-    Ok((failed, true))
 }

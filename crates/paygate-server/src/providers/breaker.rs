@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 struct State {
     failures: u32,
     open_until: Option<Instant>,
-    /// A probe is out: others keep skipping until it returns.
-    probing: bool,
+    /// A probe is out since then: others keep skipping until it returns,
+    /// or until a cool-down has passed (its request was dropped, say).
+    probing: Option<Instant>,
 }
 
 pub struct Breaker {
@@ -45,11 +46,16 @@ impl Breaker {
     /// provider listed but not reached (an earlier one took the payment)
     /// does not keep the slot.
     pub fn may_try(&self, provider: &str) -> bool {
+        let now = Instant::now();
         let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
         states.get(provider).is_none_or(|s| match s.open_until {
             None => true,
-            Some(until) => Instant::now() >= until && !s.probing,
+            Some(until) => now >= until && !self.probe_out(s, now),
         })
+    }
+
+    fn probe_out(&self, s: &State, now: Instant) -> bool {
+        s.probing.is_some_and(|since| now.duration_since(since) < self.cooldown)
     }
 
     /// Whether a request may go to this provider now (taking the probe slot
@@ -63,9 +69,10 @@ impl Breaker {
         let Some(s) = states.get_mut(provider) else { return true };
         match s.open_until {
             None => true,
-            Some(until) if now < until || s.probing => false,
+            Some(until) if now < until => false,
+            Some(_) if self.probe_out(s, now) => false,
             Some(_) => {
-                s.probing = true;
+                s.probing = Some(now);
                 true
             }
         }
@@ -83,28 +90,29 @@ impl Breaker {
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
         let s = states.entry(provider.to_string()).or_default();
         s.failures += 1;
-        if s.probing || s.failures >= self.threshold {
-            if s.open_until.is_none() || s.probing {
+        if s.probing.is_some() || s.failures >= self.threshold {
+            if s.open_until.is_none() || s.probing.is_some() {
                 tracing::warn!(provider, failures = s.failures, "provider breaker opens");
             }
             s.open_until = Some(now + self.cooldown);
-            s.probing = false;
+            s.probing = None;
         }
     }
 
-    /// A probe that ended without an answer either way (a refusal) frees
-    /// the probe slot for the next request.
+    /// An answer in the upstream's own terms (a 4xx): it is reachable,
+    /// which is all the breaker judges, so it closes like a success.
     pub fn answered(&self, provider: &str) {
         self.succeeded(provider)
     }
 
     pub fn condition(&self, provider: &str) -> (Condition, u32) {
         let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
         match states.get(provider) {
             None => (Condition::Closed, 0),
             Some(s) => match s.open_until {
                 None => (Condition::Closed, s.failures),
-                Some(until) if Instant::now() < until || s.probing => (Condition::Open, s.failures),
+                Some(until) if now < until || self.probe_out(s, now) => (Condition::Open, s.failures),
                 Some(_) => (Condition::HalfOpen, s.failures),
             },
         }
@@ -121,7 +129,13 @@ mod tests {
         b.failed("up");
         assert!(b.may_try("up") && b.may_try("up"), "listed twice, nothing taken");
         assert!(b.admits("up"), "the request that is sent takes the probe");
-        assert!(!b.may_try("up") && !b.admits("up"), "while it is out, no one else");
+        let b2 = Breaker::new(1, Duration::from_secs(30));
+        b2.failed_at("x", Instant::now() - Duration::from_secs(31));
+        assert!(b2.admits("x") && !b2.admits("x"), "one probe at a time");
+        let mut states = b2.states.lock().unwrap();
+        states.get_mut("x").unwrap().probing = Some(Instant::now() - Duration::from_secs(31));
+        drop(states);
+        assert!(b2.may_try("x") && b2.admits("x"), "a probe lost for a cool-down frees its slot");
         b.answered("up");
         assert!(b.may_try("up"));
     }

@@ -18,22 +18,27 @@ use crate::state::AppState;
 use paygate_core::routing::{candidates, Wanted};
 use paygate_core::tokens::Mode;
 
-/// The providers to try for a payment, in order: the most specific
-/// matching rules by priority, or the mode's built-in when no rule
-/// matches. Disabled providers are left out; so are those whose breaker is
-/// open, unless it is time for one request to probe them (the probe is
-/// claimed when the request is sent). Empty when every
+/// The providers to try for a payment, in order. Test merchants are served
+/// by `sandbox` alone, whatever the rules say: their balances are play
+/// money, which must never reach a real provider. Live merchants get the
+/// most specific matching rules by priority (never `sandbox`), or `manual`
+/// when no rule matches. Disabled providers are left out; so are those
+/// whose breaker is open, unless it is time for one request to probe them
+/// (the probe is claimed when the request is sent). Empty when every
 /// routed provider is disabled or skipped.
 pub async fn plan(state: &AppState, wanted: &Wanted<'_>, mode: Mode) -> Result<Vec<Provider>, ApiError> {
     let registry = registry::load(state).await?;
-    let ids = candidates(&registry.routes, wanted);
-    let ids: Vec<&str> = if ids.is_empty() {
-        vec![match mode {
-            Mode::Test => "sandbox",
-            Mode::Live => "manual",
-        }]
-    } else {
-        ids
+    let ids: Vec<&str> = match mode {
+        Mode::Test => vec!["sandbox"],
+        Mode::Live => {
+            let routed: Vec<&str> =
+                candidates(&registry.routes, wanted).into_iter().filter(|id| *id != "sandbox").collect();
+            if routed.is_empty() {
+                vec!["manual"]
+            } else {
+                routed
+            }
+        }
     };
     Ok(ids
         .into_iter()

@@ -3,9 +3,11 @@
 //! a callback or as the reconciliation worker's answer:
 //!
 //! - payin: `finished` → `success` with the amount the upstream received
-//!   (so an underpayment shows); `canceled`/`error` → `failed`; `expired` →
-//!   `expired`; `refunded` after `success` → the merchant's credit reversed
-//!   by a keyed balance adjustment (`refund:{payin id}`, once);
+//!   (so an underpayment shows; without a usable amount nothing moves);
+//!   `canceled`/`error`, and `refunded` before success → `failed`;
+//!   `expired` → `expired`; `refunded` after `success` (which a Switchere
+//!   upstream never sends, but another might) → the merchant's credit
+//!   reversed by a keyed balance adjustment (`refund:{payin id}`, once);
 //! - payout: `finished` → `success`; the upstream's steps → `processing`;
 //!   `canceled`/`error`/`expired`/`refunded` → `failed` (the hold returns).
 //!
@@ -65,10 +67,30 @@ async fn payin(state: &AppState, provider: &str, id: &str, news: &News) -> Resul
     let change = |to, amount, reason| PayInChange { id: id.into(), merchant_id: None, to, amount, reason };
     let applied = match news.status.as_str() {
         "finished" => {
-            let received = news.payin_amount.and_then(|a| to_minor(a, exp)).filter(|a| *a > 0);
-            settle(state.writer.move_payin(change(PayInStatus::Success, received, None)).await)?
+            // Credited with what arrived, never with what was asked: without
+            // a usable amount nothing moves and the payin stays checked.
+            let Some(received) = news.payin_amount.and_then(|a| to_minor(a, exp)).filter(|a| *a > 0) else {
+                let why = format!("finished without a usable payin_amount ({:?}); left pending", news.payin_amount);
+                super::refused(state, provider, "payin", p.merchant_id.as_str(), p.merchant_order_id.as_str(), &why)
+                    .await;
+                return Ok(Applied::Unchanged);
+            };
+            let applied = settle(state.writer.move_payin(change(PayInStatus::Success, Some(received), None)).await)?;
+            if applied == Applied::Unchanged && p.status != PayInStatus::Success {
+                // Paid upstream after it was closed here: the money is in the
+                // operator's account there, and someone must act on it.
+                let why = format!(
+                    "paid upstream after it was {} here; the funds are with the operator upstream",
+                    p.status.as_str()
+                );
+                super::refused(state, provider, "payin", p.merchant_id.as_str(), p.merchant_order_id.as_str(), &why)
+                    .await;
+            }
+            applied
         }
-        "canceled" | "error" => {
+        // A refund before `finished` (Switchere's only kind, API.md 9.7)
+        // means nothing reached the operator: the payin failed.
+        "canceled" | "error" | "refunded" if p.status != PayInStatus::Success => {
             settle(state.writer.move_payin(change(PayInStatus::Failed, None, Some(reason(news)))).await)?
         }
         "expired" => settle(state.writer.move_payin(change(PayInStatus::Expired, None, None)).await)?,

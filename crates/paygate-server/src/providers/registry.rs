@@ -59,6 +59,9 @@ pub struct SwitchereConfig {
     /// The group a payout's upstream order is paid in (from the operator's
     /// account upstream); default `balance`.
     pub payin_group: String,
+    /// Networks the upstream pays crypto payouts on (`ERC20`, …); none:
+    /// no payouts go to it.
+    pub payout_networks: Vec<String>,
     pub timeout: Duration,
 }
 
@@ -77,6 +80,10 @@ pub struct SwitchereSettings {
     pub payout_group: String,
     #[serde(default = "balance")]
     pub payin_group: String,
+    /// Networks it pays crypto payouts on, as destinations name them
+    /// (`["ERC20"]`); empty (the default): no payouts go to it.
+    #[serde(default)]
+    pub payout_networks: Vec<String>,
     /// Per request, 100-30000 ms; default 5000.
     #[serde(default = "five_seconds")]
     pub timeout_ms: u64,
@@ -152,6 +159,7 @@ fn open(state: &AppState, r: &ProviderRow) -> Result<Provider, ApiError> {
                 payout_currency: s.payout_currency,
                 payout_group: s.payout_group,
                 payin_group: s.payin_group,
+                payout_networks: s.payout_networks,
                 timeout: Duration::from_millis(s.timeout_ms),
             }))
         }

@@ -17,17 +17,27 @@ use std::sync::OnceLock;
 /// Why the upstream did not take a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    /// Not reached, timed out, or a 5xx: counts against the breaker.
+    /// Not reached, timed out, or a 5xx: counts against the breaker. The
+    /// request may or may not have been acted on.
     Unreachable(String),
-    /// A 4xx in the upstream's own terms, or an answer we cannot use.
+    /// A 4xx in the upstream's own terms: it did not act on the request.
     Refused(String),
+    /// 404: the upstream has no such order.
+    Missing(String),
+    /// A 2xx whose body we cannot read: it may have acted on the request.
+    Unreadable(String),
 }
 
 impl Failure {
     pub fn reason(&self) -> &str {
         match self {
-            Failure::Unreachable(r) | Failure::Refused(r) => r,
+            Failure::Unreachable(r) | Failure::Refused(r) | Failure::Missing(r) | Failure::Unreadable(r) => r,
         }
+    }
+
+    /// Whether the upstream surely did not act on the request.
+    pub fn is_definite(&self) -> bool {
+        matches!(self, Failure::Refused(_) | Failure::Missing(_))
     }
 }
 
@@ -82,6 +92,9 @@ async fn post(cfg: &SwitchereConfig, path: &str, body: &Value) -> Result<Vec<u8>
     if status.is_server_error() {
         return Err(Failure::Unreachable(format!("HTTP {}", status.as_u16())));
     }
+    if status == reqwest::StatusCode::NOT_FOUND {
+        return Err(Failure::Missing(refusal(404, &bytes)));
+    }
     if !status.is_success() {
         return Err(Failure::Refused(refusal(status.as_u16(), &bytes)));
     }
@@ -100,7 +113,7 @@ fn refusal(status: u16, body: &[u8]) -> String {
 
 pub async fn create_order(cfg: &SwitchereConfig, body: &Value) -> Result<CreatedOrder, Failure> {
     let bytes = post(cfg, "/api/v2/partner/order/create", body).await?;
-    serde_json::from_slice(&bytes).map_err(|e| Failure::Refused(format!("an order answer we cannot read: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| Failure::Unreadable(format!("an order answer we cannot read: {e}")))
 }
 
 #[derive(Deserialize)]
@@ -114,8 +127,8 @@ struct V1Order<'a> {
 pub async fn order_state(cfg: &SwitchereConfig, partner_order_id: &str) -> Result<OrderState, Failure> {
     let bytes =
         post(cfg, "/api/v1/partner/order", &serde_json::json!({ "partner_order_id": partner_order_id })).await?;
-    let order: V1Order =
-        serde_json::from_slice(&bytes).map_err(|e| Failure::Refused(format!("an order answer we cannot read: {e}")))?;
+    let order: V1Order = serde_json::from_slice(&bytes)
+        .map_err(|e| Failure::Unreadable(format!("an order answer we cannot read: {e}")))?;
     Ok(OrderState { status: order.status, payin_amount: order.payin_amount.and_then(|r| exact_decimal(r.get())) })
 }
 

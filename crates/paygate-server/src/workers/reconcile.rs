@@ -7,6 +7,7 @@
 //! between the configured delay and six hours).
 
 use crate::providers::outcome::{apply, News};
+use crate::providers::switchere::Failure;
 use crate::providers::{registry, ProviderKind};
 use crate::state::AppState;
 use paygate_store::providers::Waiting;
@@ -50,14 +51,22 @@ async fn check(state: &AppState, provider: &str, id: &str) -> bool {
         return false;
     };
     let answer = crate::providers::switchere::order_state(&cfg, id).await;
-    let state_now = match crate::payments::routing::called(state, provider, answer) {
-        Ok(s) => s,
+    crate::payments::routing::account(state, provider, &answer);
+    let news = match answer {
+        Ok(s) => News { status: s.status, payin_amount: s.payin_amount, error_message: None },
+        // A payout whose order creation went unanswered, and the upstream
+        // has no such order: it never took it, so the payout fails and its
+        // hold returns.
+        Err(Failure::Missing(_)) if never_confirmed_payout(state, id).await => News {
+            status: "error".into(),
+            payin_amount: None,
+            error_message: Some("the upstream has no order for this payout".into()),
+        },
         Err(e) => {
-            tracing::warn!(provider, payment = id, error = %e, "reconciliation: the upstream did not answer");
+            tracing::warn!(provider, payment = id, error = e.reason(), "reconciliation: no answer from the upstream");
             return false;
         }
     };
-    let news = News { status: state_now.status, payin_amount: state_now.payin_amount, error_message: None };
     match apply(state, provider, id, &news).await {
         Ok(applied) => {
             tracing::info!(provider, payment = id, status = %news.status, ?applied, "reconciled with the upstream");
@@ -70,6 +79,13 @@ async fn check(state: &AppState, provider: &str, id: &str) -> bool {
             false
         }
     }
+}
+
+/// A payout stored with an upstream whose order was never confirmed (no
+/// reference): the create went unanswered.
+async fn never_confirmed_payout(state: &AppState, id: &str) -> bool {
+    id.starts_with("po_")
+        && matches!(state.db.payout(None, Some(id), None).await, Ok(Some(p)) if p.provider_ref.is_none())
 }
 
 /// Runs until `shutdown` fires, every `provider_check_poll_ms`.

@@ -25,7 +25,7 @@ async fn a_failing_upstream_fails_over_and_trips_the_breaker(app: TestApp) {
             s.provider_breaker_cooldown_secs = 1;
         })
         .await;
-    let bad = BadUpstream::start(false).await;
+    let bad = BadUpstream::start(Misbehaviour::Fails).await;
     let m = live_merchant(&a, "shop@example.com").await;
     route_to_upstream(&a, &bad.base, &anyone(&m)).await;
     let create = |n: u32| {
@@ -66,7 +66,7 @@ async fn a_failing_upstream_fails_over_and_trips_the_breaker(app: TestApp) {
 }
 
 async fn a_hanging_or_absent_upstream_costs_one_timeout(app: TestApp) {
-    let hanging = BadUpstream::start(true).await;
+    let hanging = BadUpstream::start(Misbehaviour::Hangs).await;
     let m = live_merchant(&app, "shop@example.com").await;
     route_to_upstream(&app, &hanging.base, &anyone(&m)).await;
     let started = std::time::Instant::now();
@@ -154,7 +154,64 @@ async fn upstream_callbacks_are_verified_and_change_things_once(app: TestApp) {
     app.assert_ledger_ok().await;
 }
 
+/// A payout whose upstream never answered stays with it (another provider
+/// paying too could pay twice), cannot be closed by the merchant or the
+/// operator meanwhile, and fails, its hold returning, once the upstream
+/// says it has no such order.
+async fn a_payout_with_no_clear_answer_stays_with_its_upstream(app: TestApp) {
+    let a = app
+        .restart_with(|s| {
+            s.provider_check_after_secs = 2;
+            s.provider_check_poll_ms = 100;
+        })
+        .await;
+    let stub = BadUpstream::start(Misbehaviour::HangsThenForgets).await;
+    let m = live_merchant(&a, "payouts@example.com").await;
+    route_to_upstream(&a, &stub.base, &anyone(&m)).await;
+    a.fund(&m, "ETH", "1.00000000").await;
+    let body = json!({"merchant_order_id": "unclear-1", "amount": "0.10000000", "currency": "ETH", "method": "crypto",
+                      "destination": {"address": crate::partner_support::ETH_ADDRESSES[0], "network": "ERC20"}});
+    let (s, p) = a.signed(&m, "/api/v1/payout/create", body).await;
+    assert_eq!(s, 201, "{p}");
+    assert_eq!(
+        (p["data"]["status"].as_str(), p["data"]["provider"].as_str()),
+        (Some("processing"), Some(UPSTREAM)),
+        "{p}"
+    );
+    let id = p["data"]["id"].as_str().unwrap().to_string();
+    let (s, _) = a.signed(&m, "/api/v1/payout/cancel", json!({"id": id})).await;
+    assert_eq!(s, 409, "the merchant cannot take it back while the upstream may pay it");
+    let (s, refused) =
+        a.admin(Method::POST, &format!("/admin/v1/payouts/{id}/fail"), Some(json!({"reason": "x"}))).await;
+    assert_eq!((s, refused["error"]["code"].as_str()), (409, Some("INVALID_STATE")), "{refused}");
+    assert_eq!(a.balance(&m, "ETH").await.1, "0.10000000", "still held");
+    let failed = eventually(20, || async {
+        let (_, got) = a.signed(&m, "/api/v1/payout/get", json!({"id": id})).await;
+        got["data"]["status"] == "failed"
+    })
+    .await;
+    assert!(failed, "the upstream had no such order: the payout failed");
+    assert_eq!(a.balance(&m, "ETH").await, ("1.00000000".into(), "0.00000000".into(), "0.00000000".into()));
+    a.assert_ledger_ok().await;
+}
+
+/// Test merchants' balances are play money: they are served by the sandbox
+/// whatever the rules say, and no rule may send anyone to the sandbox.
+async fn test_merchants_never_reach_a_real_provider(app: TestApp) {
+    let bad = BadUpstream::start(Misbehaviour::Fails).await;
+    let m = app.create_merchant("test-shop@example.com").await;
+    route_to_upstream(&app, &bad.base, &anyone(&m)).await;
+    let (s, p) = app.signed(&m, "/api/v1/payin/create", eth_payin("t-1", "0.01")).await;
+    assert_eq!((s, p["data"]["provider"].as_str()), (201, Some("sandbox")), "{p}");
+    assert_eq!(bad.hits(), 0);
+    let routes = json!({"routes": [{"kind": "payin", "provider_id": "sandbox"}]});
+    let (s, body) = app.admin(Method::PUT, "/admin/v1/routes", Some(routes)).await;
+    assert_eq!(s, 422, "{body}");
+}
+
 crate::both_backends!(
+    a_payout_with_no_clear_answer_stays_with_its_upstream,
+    test_merchants_never_reach_a_real_provider,
     a_failing_upstream_fails_over_and_trips_the_breaker,
     a_hanging_or_absent_upstream_costs_one_timeout,
     upstream_callbacks_are_verified_and_change_things_once,

@@ -287,7 +287,7 @@ pub fn good_body(template: &str, k: &Known) -> Option<Value> {
             "base_url": "http://127.0.0.1:1", "api_key": "k", "secret": "s", "callback_secret": "c",
             "payout_currency": "EUR"}}]}),
         "/admin/v1/routes" => {
-            json!({"routes": [{"kind": "payin", "currency": "RUB", "method": "card", "provider_id": "sandbox", "priority": 1}]})
+            json!({"routes": [{"kind": "payin", "currency": "RUB", "method": "card", "provider_id": "manual", "priority": 1}]})
         }
         _ => return None,
     })

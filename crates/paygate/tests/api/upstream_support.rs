@@ -40,7 +40,7 @@ pub async fn route_to_upstream(a: &TestApp, base: &str, partner: &Partner) {
     let providers = json!({"providers": [{"id": UPSTREAM, "type": "switchere", "config": {
         "base_url": base, "api_key": partner.api_key, "secret": partner.secret,
         "callback_secret": partner.callback_secret, "payout_currency": "EUR", "payout_group": "balance",
-        "timeout_ms": 1500}}]});
+        "payout_networks": ["ERC20"], "timeout_ms": 1500}}]});
     let (s, body) = a.admin(Method::PUT, "/admin/v1/providers", Some(providers)).await;
     assert_eq!(s, 200, "{body}");
     let routes = json!({"routes": [
@@ -69,8 +69,19 @@ pub fn eth_payin(order: &str, amount: &str) -> Value {
     json!({"merchant_order_id": order, "amount": amount, "currency": "ETH", "method": "crypto", "customer_id": "c-1"})
 }
 
-/// An upstream that misbehaves: every request answered 500, or never
-/// answered. Counts the requests that reach it.
+/// How a [`BadUpstream`] misbehaves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Misbehaviour {
+    /// Every request answered 500.
+    Fails,
+    /// No request ever answered.
+    Hangs,
+    /// The first request never answered; every later one 404 (an order
+    /// creation that timed out and never happened).
+    HangsThenForgets,
+}
+
+/// An upstream that misbehaves. Counts the requests that reach it.
 pub struct BadUpstream {
     pub base: String,
     pub hits: Arc<AtomicUsize>,
@@ -78,7 +89,7 @@ pub struct BadUpstream {
 }
 
 impl BadUpstream {
-    pub async fn start(hang: bool) -> BadUpstream {
+    pub async fn start(how: Misbehaviour) -> BadUpstream {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -91,14 +102,25 @@ impl BadUpstream {
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 65536];
                     let _ = sock.read(&mut buf).await;
-                    counted.fetch_add(1, Ordering::SeqCst);
-                    if hang {
-                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                    } else {
-                        let body = r#"{"success":0,"error":{"code":"INTERNAL","message":"down"}}"#;
-                        let head = format!("HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
-                        let _ = sock.write_all(format!("{head}{body}").as_bytes()).await;
-                    }
+                    let nth = counted.fetch_add(1, Ordering::SeqCst);
+                    let (status, body) = match how {
+                        Misbehaviour::Hangs => return tokio::time::sleep(std::time::Duration::from_secs(60)).await,
+                        Misbehaviour::HangsThenForgets if nth == 0 => {
+                            return tokio::time::sleep(std::time::Duration::from_secs(60)).await
+                        }
+                        Misbehaviour::HangsThenForgets => {
+                            ("404 Not Found", r#"{"success":0,"error":{"code":"NOT_FOUND","message":"no such order"}}"#)
+                        }
+                        Misbehaviour::Fails => (
+                            "500 Internal Server Error",
+                            r#"{"success":0,"error":{"code":"INTERNAL","message":"down"}}"#,
+                        ),
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = sock.write_all(format!("{head}{body}").as_bytes()).await;
                 });
             }
         });

@@ -225,6 +225,7 @@ async fn payout_processing(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Response> {
+    crate::payments::payout_routing::operator_may_settle(&state, &id).await?;
     payout_change(&state, PayOutChange { id, merchant_id: None, path: vec![PayOutStatus::Processing], reason: None })
         .await
 }
@@ -237,6 +238,7 @@ async fn payout_success(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Response> {
+    crate::payments::payout_routing::operator_may_settle(&state, &id).await?;
     payout_change(&state, PayOutChange { id, merchant_id: None, path: vec![PayOutStatus::Success], reason: None }).await
 }
 
@@ -250,6 +252,7 @@ async fn payout_fail(
     JsonBody(input): JsonBody<ReasonIn>,
 ) -> ApiResult<Response> {
     let why = reason(&input)?;
+    crate::payments::payout_routing::operator_may_settle(&state, &id).await?;
     payout_change(&state, PayOutChange { id, merchant_id: None, path: vec![PayOutStatus::Failed], reason: Some(why) })
         .await
 }

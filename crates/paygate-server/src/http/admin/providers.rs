@@ -93,7 +93,8 @@ async fn get_providers(_: Admin, State(state): State<AppState>) -> ApiResult<Res
 }
 
 /// Replaces the providers (the built-ins stay, and may be disabled). A
-/// provider still named by a route cannot be left out: 409 `PROVIDER_IN_USE`.
+/// provider still named by a route, or holding open payments, cannot be
+/// left out: 409 `PROVIDER_IN_USE` (disable it instead).
 #[utoipa::path(put, path = "/admin/v1/providers", tag = "admin", security(("admin" = [])), request_body = ProvidersIn,
     responses((status = 200, body = inline(Envelope<ProvidersOut>)), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn put_providers(
@@ -120,7 +121,10 @@ pub async fn replace_providers(state: &AppState, input: ProvidersIn) -> Result<(
     match state.db.replace_providers(&rows).await {
         Ok(()) => {}
         Err(ReplaceError::InUse(id)) => {
-            return Err(ApiError::Conflict("PROVIDER_IN_USE", format!("provider {id} is named by a route")))
+            return Err(ApiError::Conflict(
+                "PROVIDER_IN_USE",
+                format!("provider {id} is named by a route or holds open payments"),
+            ))
         }
         Err(ReplaceError::Store(e)) => return Err(e.into()),
     }
@@ -273,6 +277,12 @@ pub async fn replace_routes(state: &AppState, input: RoutesIn) -> Result<(), Api
         }
         if !providers.iter().any(|p| p.id == r.provider_id) {
             return Err(ApiError::validation(&field("provider_id"), "names no provider"));
+        }
+        if r.provider_id == "sandbox" {
+            return Err(ApiError::validation(
+                &field("provider_id"),
+                "sandbox serves test merchants, always, and no one else",
+            ));
         }
         if r.currency.as_deref().is_some_and(|c| state.currencies.exponent(c).is_none()) {
             return Err(ApiError::validation(&field("currency"), "is not a known currency"));

@@ -112,6 +112,7 @@ pub async fn act(
             "fail" => (PayOutStatus::Failed, Some(reason(&f)?)),
             _ => return Err(ApiError::NotFound),
         };
+        crate::payments::payout_routing::operator_may_settle(state, id).await?;
         let change = PayOutChange { id: id.clone(), merchant_id: None, path: vec![to], reason };
         state.writer.move_payout(change).await.map_err(crate::payments::api_error)?;
         Ok(Done::Back)

@@ -63,8 +63,10 @@ pub async fn sign_in(
     let f = fields(&body);
     let get = |k: &str| f.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     let ip = sign_in_ip(&state, &headers, peer);
-    let email_key = format!("email:{}", get("email").unwrap_or_default().to_lowercase());
-    let keys = [format!("ip:{ip}"), email_key.clone()];
+    // The admin token has no account to protect: its tries count against
+    // the address only, so no one can lock everyone out of it.
+    let email_key = get("email").map(|e| format!("email:{}", e.to_lowercase()));
+    let keys: Vec<String> = std::iter::once(format!("ip:{ip}")).chain(email_key.clone()).collect();
     let tried = get("email").unwrap_or_else(|| "admin token".into());
     if let Some(secs) = state.sign_in_throttle.blocked(&keys) {
         record(&state, &tried, "-", "dashboard", "sign-in", None, "throttled", Some(ip)).await;
@@ -101,7 +103,9 @@ pub async fn sign_in(
         record(&state, &tried, "-", "dashboard", "sign-in", None, "refused", Some(ip)).await;
         return refused();
     };
-    state.sign_in_throttle.succeeded(&email_key);
+    if let Some(key) = &email_key {
+        state.sign_in_throttle.succeeded(key);
+    }
     match session::start(&state, operator_id, &actor, role).await {
         Ok(cookie) => {
             record(&state, &actor, role.as_str(), "dashboard", "sign-in", None, "ok", Some(ip)).await;
@@ -112,16 +116,17 @@ pub async fn sign_in(
     }
 }
 
-/// The address a sign-in came from: the proxy's `X-Forwarded-For` when the
-/// operator trusts it (else everyone behind the proxy would share one
-/// throttle), the peer otherwise.
+/// The address a sign-in came from: the last `X-Forwarded-For` entry (the
+/// one the trusted proxy appended; earlier ones are the client's to write)
+/// when the operator trusts it, else everyone behind the proxy would share
+/// one throttle; the peer otherwise.
 fn sign_in_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     let forwarded = state
         .settings
         .trust_forwarded_for
         .then(|| headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
         .flatten()
-        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.rsplit(',').next())
         .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
     forwarded.unwrap_or(peer.ip()).to_canonical().to_string()
 }

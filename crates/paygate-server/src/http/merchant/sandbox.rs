@@ -20,8 +20,8 @@ use utoipa::ToSchema;
 /// Sandbox endpoints act only on payments the sandbox provider holds (made
 /// in test mode): whatever mode the merchant is in now, a live payment can
 /// never be paid or settled by the merchant itself.
-fn require_sandbox(provider: &str) -> Result<(), ApiError> {
-    if provider == Provider::Sandbox.name() {
+fn require_sandbox(provider: &str, mode: paygate_core::tokens::Mode) -> Result<(), ApiError> {
+    if provider == Provider::Sandbox.name() && mode == paygate_core::tokens::Mode::Test {
         Ok(())
     } else {
         Err(ApiError::Forbidden("sandbox endpoints act only on test-mode payments".into()))
@@ -44,7 +44,7 @@ pub struct SandboxPayIn {
                                            (status = 409, description = "INVALID_STATE", body = crate::error::ErrorEnvelope)))]
 pub async fn sandbox_pay(State(state): State<AppState>, req: Signed<SandboxPayIn>) -> ApiResult<Response> {
     let payin = state.db.payin(Some(&req.merchant.id), Some(&req.body.id), None).await?.ok_or(ApiError::NotFound)?;
-    require_sandbox(&payin.provider)?;
+    require_sandbox(&payin.provider, payin.mode)?;
     let amount = match &req.body.amount {
         Some(a) => Some(
             a.minor(state.currencies.exponent(&payin.currency).unwrap_or(0), &payin.currency)
@@ -88,7 +88,7 @@ pub async fn sandbox_settle(State(state): State<AppState>, req: Signed<SandboxSe
         _ => return Err(ApiError::validation("outcome", "must be success or failed")),
     };
     let payout = state.db.payout(Some(&req.merchant.id), Some(&req.body.id), None).await?.ok_or(ApiError::NotFound)?;
-    require_sandbox(&payout.provider)?;
+    require_sandbox(&payout.provider, payout.mode)?;
     let path = match payout.status {
         PayOutStatus::Pending => vec![PayOutStatus::Processing, outcome],
         _ => vec![outcome],
