@@ -28,6 +28,7 @@ pub mod requisites;
 pub mod row;
 pub mod sql;
 pub mod statistics;
+pub mod statistics_rollups;
 pub mod time;
 pub mod writer;
 

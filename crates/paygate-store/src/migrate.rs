@@ -48,6 +48,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_operators"),
     migration!(15, "0015_operator_api_keys"),
     migration!(16, "0016_providers"),
+    migration!(17, "0017_statistics_rollups"),
 ];
 
 impl Migration {

@@ -94,6 +94,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// As the statistics rollups name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::PayIn => "payin",
+            Kind::PayOut => "payout",
+        }
+    }
+
     pub fn table(self) -> &'static str {
         match self {
             Kind::PayIn => "payins",

@@ -1,14 +1,18 @@
-//! The reads behind `/api/v1/statistics`. Everything is aggregated in SQL,
-//! so a year of a busy merchant comes back as a few rows per (currency,
-//! status, bucket) and never as the payments themselves. Each query is a
-//! range scan of `(merchant_id, mode, created_at)` (migration 0008).
+//! The reads behind `/api/v1/statistics`. Whole UTC hours of the period
+//! are read from the rollups the database keeps beside every payment
+//! (migration 0017: per hour, currency and status; and per day a histogram
+//! of completion times); the partial hours (days) at either end come from
+//! the payments themselves (a range scan of `(merchant_id, mode,
+//! created_at)`, migration 0008), so any period is answered exactly. A year
+//! is then 8,760 rollup rows per status at most, never a million payments.
 
 use crate::db::{Db, Result};
 use crate::payments::Kind;
 use crate::sql::{bind_all, P};
-use paygate_core::statistics::{join_split, SPLIT};
+use paygate_core::statistics::{duration_bucket, join_split, MICROS_PER_DAY, MICROS_PER_HOUR, SPLIT};
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::collections::BTreeMap;
 
 /// Whose payments, which ledger, which period (`[from, to)`, µs) and,
 /// optionally, which currency.
@@ -42,6 +46,32 @@ impl StatsScope {
         let n = params.len();
         sql.push_str(&format!(" AND created_at >= ${} AND created_at < ${n}", n - 1));
         (sql, params)
+    }
+}
+
+/// A period cut at UTC hours (or days): the whole ones inside it (read
+/// from the rollups) and the partial ones at its ends (read from the
+/// payments).
+struct Cut {
+    whole: Option<(i64, i64)>,
+    edges: Vec<StatsScope>,
+}
+
+impl Cut {
+    fn of(scope: &StatsScope, width: i64) -> Cut {
+        let first = scope.from + (width - scope.from.rem_euclid(width)) % width;
+        let last = scope.to - scope.to.rem_euclid(width);
+        if first >= last {
+            return Cut { whole: None, edges: vec![scope.clone()] };
+        }
+        let mut edges = Vec::new();
+        if scope.from < first {
+            edges.push(StatsScope { to: first, ..scope.clone() });
+        }
+        if last < scope.to {
+            edges.push(StatsScope { from: last, ..scope.clone() });
+        }
+        Cut { whole: Some((first, last)), edges }
     }
 }
 
@@ -94,10 +124,8 @@ fn joined(row: &AnyRow, column: &str) -> Result<i128> {
 }
 
 impl Db {
-    /// Count, Σ amount and Σ fee of `kind` payments created in the scope,
-    /// per currency and current status, and per bucket of `bucket_width` µs
-    /// when given (buckets are aligned to the epoch, so to UTC hours/days).
-    pub async fn payment_groups(
+    /// [`Db::payment_groups`] from the payments themselves.
+    async fn raw_payment_groups(
         &self,
         kind: Kind,
         scope: &StatsScope,
@@ -135,31 +163,130 @@ impl Db {
             .collect()
     }
 
-    /// `completed_at − created_at` (µs) of the successful `kind` payments of
-    /// `currency` in the scope, in ascending order, `take` of them from
-    /// `offset`: the middle of the sorted list is all a median needs, so
-    /// only those one or two values leave the database.
-    pub async fn completion_times(
+    /// Count, Σ amount and Σ fee of `kind` payments created in the scope,
+    /// per currency and current status, and per bucket of `bucket_width` µs
+    /// when given (buckets are aligned to the epoch, so to UTC hours/days):
+    /// whole hours from the rollups, the partial ones at the ends from the
+    /// payments.
+    pub async fn payment_groups(
+        &self,
+        kind: Kind,
+        scope: &StatsScope,
+        bucket_width: Option<i64>,
+    ) -> Result<Vec<PaymentGroup>> {
+        let mut merged: BTreeMap<(String, String, Option<i64>), PaymentGroup> = BTreeMap::new();
+        let mut add = |groups: Vec<PaymentGroup>| {
+            for g in groups {
+                let key = (g.currency.clone(), g.status.clone(), g.bucket);
+                match merged.get_mut(&key) {
+                    Some(m) => {
+                        m.count += g.count;
+                        m.amount += g.amount;
+                        m.fee += g.fee;
+                        m.timed += g.timed;
+                    }
+                    None => {
+                        merged.insert(key, g);
+                    }
+                }
+            }
+        };
+        let cut = Cut::of(scope, MICROS_PER_HOUR);
+        if let Some((from, to)) = cut.whole {
+            add(self.rollup_groups(kind, scope, from, to, bucket_width).await?);
+        }
+        for edge in cut.edges {
+            add(self.raw_payment_groups(kind, &edge, bucket_width).await?);
+        }
+        Ok(merged.into_values().filter(|g| g.count != 0).collect())
+    }
+
+    async fn rollup_groups(
+        &self,
+        kind: Kind,
+        scope: &StatsScope,
+        from: i64,
+        to: i64,
+        bucket_width: Option<i64>,
+    ) -> Result<Vec<PaymentGroup>> {
+        let (clause, mut params) = scope.owner_clause();
+        params.extend([P::from(kind.name().to_string()), P::I(from), P::I(to)]);
+        let n = params.len();
+        let (bucket_col, bucket_group) = match bucket_width {
+            Some(w) => (format!(", hour - ((hour % {w}) + {w}) % {w} AS bucket"), ", bucket"),
+            None => (String::new(), ""),
+        };
+        let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT) AS {c}");
+        let sql = format!(
+            "SELECT currency, status{bucket_col}, CAST(SUM(n) AS BIGINT) AS n, {}, {}, {}, {}, {} FROM stats_hourly \
+             WHERE {clause} AND kind = ${} AND hour >= ${} AND hour < ${n} GROUP BY currency, status{bucket_group}",
+            sum("amount_high"),
+            sum("amount_low"),
+            sum("fee_high"),
+            sum("fee_low"),
+            sum("timed"),
+            n - 2,
+            n - 1,
+        );
+        let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PaymentGroup {
+                    currency: r.try_get("currency")?,
+                    status: r.try_get("status")?,
+                    bucket: if bucket_width.is_some() { Some(r.try_get("bucket")?) } else { None },
+                    count: r.try_get("n")?,
+                    amount: joined(r, "amount")?,
+                    fee: joined(r, "fee")?,
+                    timed: r.try_get("timed")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The completion times of the successful `kind` payments of `currency`
+    /// in the scope, as a histogram `bucket → count` (see
+    /// `paygate_core::statistics::duration_buckets`): the rollups' for whole
+    /// hours, the payments' own times bucketed here for the ends.
+    pub async fn completion_histogram(
         &self,
         kind: Kind,
         scope: &StatsScope,
         currency: &str,
-        offset: i64,
-        take: i64,
-    ) -> Result<Vec<i64>> {
+    ) -> Result<BTreeMap<usize, i64>> {
         let scope = StatsScope { currency: Some(currency.to_string()), ..scope.clone() };
-        let (clause, mut params) = scope.created_clause();
-        params.extend([P::I(take), P::I(offset)]);
-        let n = params.len();
-        let sql = format!(
-            "SELECT completed_at - created_at AS d FROM {} \
-             WHERE {clause} AND status = 'success' AND completed_at IS NOT NULL \
-             ORDER BY d LIMIT ${} OFFSET ${n}",
-            kind.table(),
-            n - 1,
-        );
-        let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await?;
-        rows.iter().map(|r| Ok(r.try_get::<i64, _>("d")?)).collect()
+        let mut histogram = BTreeMap::new();
+        let cut = Cut::of(&scope, MICROS_PER_DAY);
+        if let Some((from, to)) = cut.whole {
+            let (clause, mut params) = scope.owner_clause();
+            params.extend([P::from(kind.name().to_string()), P::I(from), P::I(to)]);
+            let n = params.len();
+            let sql = format!(
+                "SELECT bucket, CAST(SUM(n) AS BIGINT) AS n FROM stats_durations \
+                 WHERE {clause} AND kind = ${} AND day >= ${} AND day < ${n} GROUP BY bucket",
+                n - 2,
+                n - 1
+            );
+            for r in bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await? {
+                let bucket: i64 = r.try_get("bucket")?;
+                let count: i64 = r.try_get("n")?;
+                if count != 0 {
+                    *histogram.entry(usize::try_from(bucket).unwrap_or(0)).or_insert(0) += count;
+                }
+            }
+        }
+        for edge in cut.edges {
+            let (clause, params) = edge.created_clause();
+            let sql = format!(
+                "SELECT completed_at - created_at AS d FROM {} \
+                 WHERE {clause} AND status = 'success' AND completed_at IS NOT NULL",
+                kind.table(),
+            );
+            for r in bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await? {
+                *histogram.entry(duration_bucket(r.try_get("d")?)).or_insert(0) += 1;
+            }
+        }
+        Ok(histogram)
     }
 
     /// Disputes opened in the period, and accepted or rejected in it (by

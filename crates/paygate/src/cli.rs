@@ -37,6 +37,9 @@ enum Command {
     /// Inspect the double-entry ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The statistics rollups: compare them with the payments, or rebuild them.
+    #[command(subcommand)]
+    Statistics(StatisticsCommand),
     /// Manage exchange partners (the Switchere-compatible API).
     #[command(subcommand)]
     Partner(PartnerCommand),
@@ -87,6 +90,16 @@ enum LedgerCommand {
     /// Recompute every balance from its entries; exit 0 when all match,
     /// every transaction is balanced and no merchant bucket is negative.
     Check,
+}
+
+#[derive(Subcommand)]
+enum StatisticsCommand {
+    /// Recompute every rollup from the payments; exit 0 when they all
+    /// match, non-zero with a report of each difference otherwise.
+    Check,
+    /// Recompute the rollups from the payments and store them (writers wait
+    /// meanwhile).
+    Rebuild,
 }
 
 #[derive(Args)]
@@ -160,6 +173,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Merchant(cmd) => merchant(settings, cmd).await,
         Command::Partner(cmd) => partner(settings, cmd).await,
         Command::Operator(cmd) => operator(settings, cmd).await,
+        Command::Statistics(cmd) => {
+            let db = paygate_store::Db::connect(settings.database_url.expose_secret(), 2).await?;
+            paygate_store::migrate::run(&db).await?;
+            if matches!(cmd, StatisticsCommand::Rebuild) {
+                db.rebuild_statistics().await?;
+            }
+            let differences = db.statistics_differences().await?;
+            let ok = differences.is_empty();
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"ok": ok, "differences": differences}))?);
+            db.close().await;
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
         Command::Ledger(LedgerCommand::Check) => {
             let db = paygate_store::Db::connect(settings.database_url.expose_secret(), 2).await?;
             paygate_store::migrate::run(&db).await?;

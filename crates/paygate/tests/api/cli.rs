@@ -15,7 +15,7 @@ both_backends!(
     an_edited_migration_stops_the_start
 );
 
-fn paygate(app: &TestApp) -> tokio::process::Command {
+pub(crate) fn paygate(app: &TestApp) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paygate"));
     cmd.env("PAYGATE_DATABASE_URL", &app.db_url).env("PAYGATE_ALLOW_PRIVATE_CALLBACKS", "true");
     if app.backend == paygate_store::Backend::Postgres {

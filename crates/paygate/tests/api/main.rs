@@ -43,6 +43,7 @@ mod secrets;
 mod spec;
 mod statistics;
 mod statistics_model;
+mod statistics_rollups;
 mod validation;
 mod webhook_durability;
 mod webhook_order;

@@ -36,6 +36,9 @@ async fn statistics_match_a_brute_force_recount(app: TestApp) {
     for p in &rows {
         insert_payment(&app, p).await;
     }
+    // The rollups the database keeps follow rows written by any path.
+    let differences = app.state.db.statistics_differences().await.unwrap();
+    assert!(differences.is_empty(), "seed {seed}: {differences:#?}");
     let mut disputes = Vec::new();
     for (i, p) in rows.iter().filter(|p| p.payin && p.status != "pending").enumerate().take(60) {
         let status = ["open", "accepted", "rejected", "cancelled"][rng.gen_range(0..4)];
@@ -87,7 +90,29 @@ async fn statistics_match_a_brute_force_recount(app: TestApp) {
         let (s, got) = app.signed(&m, "/api/v1/statistics", body.clone()).await;
         assert_eq!(s, 200, "{got}");
         let want = expected(ask, &m.id, mode, &rows, &disputes);
-        assert_eq!(got["data"], want, "seed {seed}, request {i}: {body}");
+        let mut got = got["data"].clone();
+        medians_within_their_bound(&mut got, &want, &format!("seed {seed}, request {i}: {body}"));
+        assert_eq!(got, want, "seed {seed}, request {i}: {body}");
+    }
+}
+
+/// Medians come from 4%-wide histogram buckets (README, "Statistics"): each
+/// must be within 2% of the exact one plus 0.5 s (plus the millisecond of
+/// rounding), and is then taken as exact so that every other figure is
+/// compared exactly.
+fn medians_within_their_bound(got: &mut Value, want: &Value, what: &str) {
+    for kind in ["payin", "payout"] {
+        let (Some(got), Some(want)) = (got.get_mut(kind).and_then(Value::as_array_mut), want[kind].as_array()) else {
+            continue;
+        };
+        for (g, w) in got.iter_mut().zip(want) {
+            let (gm, wm) = (&g["median_seconds_to_complete"], &w["median_seconds_to_complete"]);
+            if let (Some(a), Some(b)) = (gm.as_f64(), wm.as_f64()) {
+                let bound = b.abs() * 0.02 + 0.5 + 0.001;
+                assert!((a - b).abs() <= bound, "{what}: {kind} {} median {a} s, exact {b} s", w["currency"]);
+                g["median_seconds_to_complete"] = wm.clone();
+            }
+        }
     }
 }
 

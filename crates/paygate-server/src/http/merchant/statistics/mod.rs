@@ -17,7 +17,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
-use paygate_core::statistics::{check_period, median_of_middle, median_window, Granularity, PeriodError};
+use paygate_core::statistics::{check_period, histogram_median, Granularity, PeriodError};
 use paygate_store::payments::Kind;
 use paygate_store::statistics::StatsScope;
 use schema::*;
@@ -179,19 +179,23 @@ async fn tallies(
     if let Some(bad) = tallies.values().flat_map(|t| t.unknown_statuses(statuses)).next() {
         return Err(ApiError::internal(anyhow::anyhow!("{} has a row with unknown status {bad:?}", kind.table())));
     }
+    // Each currency's median from its completion-time histogram
+    // (concurrently: each is its own read).
     let mut medians = tokio::task::JoinSet::new();
     for (currency, t) in &tallies {
-        let Some((offset, take)) = median_window(u64::try_from(t.success_timed).unwrap_or(0)) else { continue };
+        if t.success_timed <= 0 {
+            continue;
+        }
         let (db, scope, currency) = (state.db.clone(), scope.clone(), currency.clone());
         medians.spawn(async move {
-            let middle = db.completion_times(kind, &scope, &currency, offset as i64, take as i64).await;
-            (currency, middle)
+            let histogram = db.completion_histogram(kind, &scope, &currency).await;
+            (currency, histogram)
         });
     }
     while let Some(joined) = medians.join_next().await {
-        let (currency, middle) = joined.map_err(ApiError::internal)?;
+        let (currency, histogram) = joined.map_err(ApiError::internal)?;
         if let Some(t) = tallies.get_mut(&currency) {
-            t.median_micros = median_of_middle(&middle?);
+            t.median_micros = histogram_median(&histogram?);
         }
     }
     Ok(tallies)
