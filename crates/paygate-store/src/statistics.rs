@@ -119,6 +119,20 @@ fn planned_per_call(sql: &str) -> crate::sql::AnyQuery<'_> {
     sqlx::query(sql).persistent(false)
 }
 
+/// One grouped row, as both the payments' and the rollups' queries name
+/// their columns.
+fn group_of(r: &AnyRow, bucketed: bool) -> Result<PaymentGroup> {
+    Ok(PaymentGroup {
+        currency: r.try_get("currency")?,
+        status: r.try_get("status")?,
+        bucket: if bucketed { Some(r.try_get("bucket")?) } else { None },
+        count: r.try_get("n")?,
+        amount: joined(r, "amount")?,
+        fee: joined(r, "fee")?,
+        timed: r.try_get("timed")?,
+    })
+}
+
 fn joined(row: &AnyRow, column: &str) -> Result<i128> {
     Ok(join_split(row.try_get(format!("{column}_high").as_str())?, row.try_get(format!("{column}_low").as_str())?))
 }
@@ -148,19 +162,7 @@ impl Db {
             kind.table(),
         );
         let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PaymentGroup {
-                    currency: r.try_get("currency")?,
-                    status: r.try_get("status")?,
-                    bucket: if bucket_width.is_some() { Some(r.try_get("bucket")?) } else { None },
-                    count: r.try_get("n")?,
-                    amount: joined(r, "amount")?,
-                    fee: joined(r, "fee")?,
-                    timed: r.try_get("timed")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| group_of(r, bucket_width.is_some())).collect()
     }
 
     /// Count, Σ amount and Σ fee of `kind` payments created in the scope,
@@ -229,19 +231,7 @@ impl Db {
             n - 1,
         );
         let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PaymentGroup {
-                    currency: r.try_get("currency")?,
-                    status: r.try_get("status")?,
-                    bucket: if bucket_width.is_some() { Some(r.try_get("bucket")?) } else { None },
-                    count: r.try_get("n")?,
-                    amount: joined(r, "amount")?,
-                    fee: joined(r, "fee")?,
-                    timed: r.try_get("timed")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| group_of(r, bucket_width.is_some())).collect()
     }
 
     /// The completion times of the successful `kind` payments of `currency`
