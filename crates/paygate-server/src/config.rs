@@ -135,7 +135,7 @@ const DEFAULTS: Defaults = Defaults {
     webhook_retry_schedule_secs: [10, 60, 300, 1800, 7200, 21600, 43200, 86400],
     webhook_timeout_secs: 10,
     webhook_poll_ms: 500,
-    webhook_concurrency: 32,
+    webhook_concurrency: 128,
     rate_limit_per_second: 1000,
     exchange_payin_percent: "1",
     exchange_margin_percent: "0.5",

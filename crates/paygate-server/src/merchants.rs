@@ -56,7 +56,7 @@ pub async fn rotate_secret(state: &AppState, id: &str) -> Result<WithSecret, Api
     let sealed = Sealed(state.master_key.seal(id, &secret));
     let grace_until = now_micros() + (state.settings.secret_grace_secs as i64) * 1_000_000;
     let merchant = state.db.rotate_merchant_secret(id, sealed, grace_until).await?.ok_or(ApiError::NotFound)?;
-    state.auth_cache.forget(&merchant.public_token);
+    state.forget_merchant(&merchant);
     tracing::info!(merchant_id = id, "merchant secret rotated");
     Ok(WithSecret { merchant, secret_token: SecretString::from(secret) })
 }

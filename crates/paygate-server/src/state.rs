@@ -30,6 +30,9 @@ pub struct Inner {
     pub book_cache: crate::ttl_map::TtlMap<crate::exchange::terms::Book>,
     pub rate_limiter: crate::rate_limit::RateLimiter,
     pub sign_in_throttle: crate::http::dashboard::throttle::SignInThrottle,
+    /// Merchants by id for the webhook worker (the same lifetime and
+    /// forgetting as `auth_cache`): a delivery costs no merchant read.
+    pub delivery_merchants: crate::ttl_map::TtlMap<paygate_store::merchants::MerchantRecord>,
     /// Provider instances and routing rules, for `auth_cache_ttl_ms`.
     pub registry_cache: crate::ttl_map::TtlMap<crate::providers::Registry>,
     pub breaker: crate::providers::breaker::Breaker,
@@ -46,6 +49,12 @@ fn public_base(settings: &Settings) -> String {
 }
 
 impl AppState {
+    /// After a change to a merchant through this node: every cache drops it.
+    pub fn forget_merchant(&self, m: &paygate_store::merchants::MerchantRecord) {
+        self.auth_cache.forget(&m.public_token);
+        self.delivery_merchants.forget(&m.id);
+    }
+
     /// Where customers reach this gateway (hosted pages live under it).
     pub fn public_base(&self) -> String {
         public_base(&self.settings)
@@ -114,6 +123,7 @@ impl AppState {
             rate_limiter: crate::rate_limit::RateLimiter::default(),
             sign_in_throttle: Default::default(),
             registry_cache: crate::ttl_map::TtlMap::new(std::time::Duration::from_millis(settings_ttl)),
+            delivery_merchants: crate::ttl_map::TtlMap::new(std::time::Duration::from_millis(settings_ttl)),
             breaker,
             statistics_permits: tokio::sync::Semaphore::new(statistics_concurrency),
             writer,

@@ -111,6 +111,20 @@ pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyho
     Ok(n)
 }
 
+/// The event's merchant, from the short-lived cache when it is there.
+async fn merchant_of(
+    state: &AppState,
+    id: &str,
+) -> Result<Option<Arc<paygate_store::merchants::MerchantRecord>>, paygate_store::StoreError> {
+    if let Some(m) = state.delivery_merchants.get(id) {
+        return Ok(Some(m));
+    }
+    let Some(m) = state.db.merchant(id).await? else { return Ok(None) };
+    let m = Arc::new(m);
+    state.delivery_merchants.put(id, m.clone());
+    Ok(Some(m))
+}
+
 /// One attempt at one event. Never fails: every problem becomes a logged
 /// attempt with an error, and the schedule decides what comes next.
 async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> Settle {
@@ -136,7 +150,7 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
         delivery: Box::new(delivery),
         retry_at: next_attempt_at(started, schedule, attempts_made, retry_after),
     };
-    let merchant = match state.db.merchant(&event.merchant_id).await {
+    let merchant = match merchant_of(state, &event.merchant_id).await {
         Ok(Some(m)) => m,
         Ok(None) => {
             delivery.error = Some("merchant no longer exists".into());

@@ -298,7 +298,7 @@ async fn patch_merchant(
         let patch = paygate_store::exchange::partners::PartnerPatch { exchange_fees: Some(fees), ..Default::default() };
         state.db.update_partner(&id, patch).await?;
     }
-    state.auth_cache.forget(&m.public_token);
+    state.forget_merchant(&m);
     crate::exchange::cache::forget_partner(&state, &m.id);
     tracing::info!(merchant_id = %m.id, enabled = m.enabled, "merchant updated");
     Ok(ok(MerchantOut::from(&m)))

@@ -142,7 +142,7 @@ pub async fn manage(
                 let input = crate::http::admin::merchants::PatchMerchantIn { webhook_url: Some(url), ..Default::default() };
                 let patch = crate::http::admin::merchants::validate_patch(&state, input)?;
                 let m = state.db.update_merchant(&id, patch).await?.ok_or(crate::error::ApiError::NotFound)?;
-                state.auth_cache.forget(&m.public_token);
+                state.forget_merchant(&m);
                 Ok(format!("<p>Webhook URL: <code>{}</code></p>", esc(m.webhook_url.as_deref().unwrap_or("none"))))
             }
             "test-payin" => {
@@ -207,7 +207,7 @@ pub async fn toggle(
         };
         let patch = MerchantPatch { enabled: Some(enabled), ..Default::default() };
         let m = state.db.update_merchant(id, patch).await?.ok_or(crate::error::ApiError::NotFound)?;
-        state.auth_cache.forget(&m.public_token);
+        state.forget_merchant(&m);
         crate::exchange::cache::forget_partner(state, &m.id);
         Ok(Done::Back)
     })

@@ -67,7 +67,7 @@ pub async fn save_merchant(
             PatchMerchantIn { fees: json_field(&f, "fees")?, limits: json_field(&f, "limits")?, ..Default::default() };
         let patch = validate_patch(state, input)?;
         let m = state.db.update_merchant(id, patch).await?.ok_or(ApiError::NotFound)?;
-        state.auth_cache.forget(&m.public_token);
+        state.forget_merchant(&m);
         Ok(Done::Back)
     })
     .await

@@ -55,7 +55,7 @@ pub async fn settings(State(state): State<AppState>, req: Signed<SettingsIn>) ->
     };
     let patch = MerchantPatch { webhook_url: Some(url), ..Default::default() };
     let m = state.db.update_merchant(&req.merchant.id, patch).await?.ok_or(ApiError::NotFound)?;
-    state.auth_cache.forget(&m.public_token);
+    state.forget_merchant(&m);
     Ok(ok(SettingsOut { webhook_url: m.webhook_url }))
 }
 
