@@ -80,6 +80,12 @@ pub enum Scenario {
     ExchangeCreate,
     /// Merchant payins routed to a second local gateway as a switchere upstream.
     UpstreamPayin,
+    /// Signed status polls: `payin/get` over 100 payins, `payout/get`,
+    /// `balance`, `payin/list` of 20.
+    PayinGet,
+    PayoutGet,
+    Balance,
+    PayinList,
 }
 
 impl Scenario {
@@ -93,6 +99,10 @@ impl Scenario {
             Self::ExchangeQuote => "exchange-quote",
             Self::ExchangeCreate => "exchange-create",
             Self::UpstreamPayin => "upstream-payin",
+            Self::PayinGet => "payin-get",
+            Self::PayoutGet => "payout-get",
+            Self::Balance => "balance",
+            Self::PayinList => "payin-list",
         }
     }
 }

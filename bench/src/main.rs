@@ -19,6 +19,7 @@ mod cli;
 mod exchange;
 mod load;
 mod money;
+mod reads;
 mod report;
 mod scenarios;
 mod server;

@@ -49,6 +49,9 @@ pub async fn run(scenario: Scenario, ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
         Scenario::Statistics => crate::statistics::run(ctx).await,
         Scenario::ExchangeQuote | Scenario::ExchangeCreate => crate::exchange::run(scenario, ctx).await,
         Scenario::UpstreamPayin => crate::upstream::run(ctx).await,
+        Scenario::PayinGet | Scenario::PayoutGet | Scenario::Balance | Scenario::PayinList => {
+            crate::reads::run(scenario, ctx).await
+        }
     }?;
     let after = crate::writer_stats::read(&client, ctx.base).await;
     if let Some(writer) = crate::writer_stats::describe(&before, &after) {
