@@ -35,6 +35,10 @@ pub enum ApiError {
     AuthTsExpired(String),
     #[error("X-App-Access-Sig does not match")]
     AuthBadSignature,
+    /// An upstream provider's callback whose `API-Signature` is missing or
+    /// does not match its callback secret.
+    #[error("API-Signature is missing or does not match the provider's callback secret")]
+    CallbackBadSignature,
     #[error("admin token missing or wrong")]
     AdminUnauthorized,
     #[error("merchant is disabled")]
@@ -107,6 +111,7 @@ impl ApiError {
             AuthUnknownToken => (StatusCode::UNAUTHORIZED, "AUTH_UNKNOWN_TOKEN"),
             AuthTsExpired(_) => (StatusCode::UNAUTHORIZED, "AUTH_TS_EXPIRED"),
             AuthBadSignature => (StatusCode::UNAUTHORIZED, "AUTH_BAD_SIGNATURE"),
+            CallbackBadSignature => (StatusCode::UNAUTHORIZED, "INVALID_SIGNATURE"),
             AdminUnauthorized => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             MerchantDisabled => (StatusCode::FORBIDDEN, "MERCHANT_DISABLED"),
             Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),

@@ -66,7 +66,7 @@ async fn switchere_callback(
         .is_some_and(|s| verify_partner_signature(cfg.callback_secret.expose_secret().as_bytes(), &body, s.trim()));
     if !signed {
         tracing::warn!(provider = %provider_id, "upstream callback with a bad or missing signature");
-        return Err(ApiError::AuthBadSignature);
+        return Err(ApiError::CallbackBadSignature);
     }
     let callback: Callback =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadJson(format!("not a client_order callback: {e}")))?;

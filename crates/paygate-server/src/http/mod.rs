@@ -47,8 +47,8 @@ use utoipa_swagger_ui::SwaggerUi;
                        exchange order actions; admin: everything), FORBIDDEN (403) otherwise. Every error is \
                        {\"success\": false, \"error\": {\"code\", \"message\", \"details\"}}; beyond the codes \
                        of the contract paygate uses UNAUTHORIZED (admin token), METHOD_NOT_ALLOWED (405), \
-                       EMAIL_TAKEN (409), PARTNER_EXISTS (409), PROVIDER_IN_USE (409) and PROVIDER_REFUSED \
-                       (422). The Switchere-compatible exchange API \
+                       EMAIL_TAKEN (409), PARTNER_EXISTS (409), PROVIDER_IN_USE (409), PROVIDER_REFUSED \
+                       (422) and, on upstream callbacks, INVALID_SIGNATURE (401). The Switchere-compatible exchange API \
                        (tag partner) keeps Switchere's shapes: no envelope, amounts as 18-decimal strings, \
                        errors as {\"success\": 0, \"error\": {\"code\", \"message\"}}; partner calls carry \
                        API-Key and API-Signature = base64(HMAC-SHA512(secret, SHA-256(path + raw body)))."
