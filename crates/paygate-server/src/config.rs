@@ -49,7 +49,8 @@ pub struct Settings {
     pub webhook_timeout_secs: u64,
     /// How often the delivery worker looks for due events when idle.
     pub webhook_poll_ms: u64,
-    /// Webhook POSTs in flight at once per node.
+    /// Webhook POSTs in flight at once per node (slots are refilled as
+    /// attempts finish).
     pub webhook_concurrency: usize,
     /// Writer tasks applying batches (default 1 on SQLite, 2 on PostgreSQL).
     pub writer_tasks: Option<usize>,

@@ -59,35 +59,15 @@ pub fn next_attempt_at(now: i64, schedule: &[u64], attempts_made: i64, retry_aft
     Some(now + delay_ms * 1000)
 }
 
-/// Delivers what is due now; returns how many attempts it made.
+/// Delivers what is due now, as one batch; returns how many attempts it
+/// made. (Tests drain the outbox with it; the running worker pipelines.)
 pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyhow::Result<usize> {
     let limit = state.settings.webhook_concurrency as i64;
     let events = state.db.claim_due_events(now_micros(), lease(&state.settings).as_micros() as i64, limit).await?;
     let n = events.len();
     let mut tasks = tokio::task::JoinSet::new();
     for claimed in events {
-        let (state, http) = (state.clone(), http.clone());
-        let event = claimed.event;
-        let behind_waiting = claimed.behind_waiting;
-        tasks.spawn(async move {
-            let outcome = match behind_waiting {
-                true => Settle::NoDestination { now: now_micros() },
-                false => attempt(&state, &http, &event).await,
-            };
-            // An event with nowhere to go is not an attempt: not counted.
-            if let Settle::Attempted { delivery, .. } = &outcome {
-                let status = delivery.status.clone();
-                metrics::counter!("paygate_webhook_deliveries_total", "outcome" => status).increment(1);
-                if let Some(ms) = delivery.latency_ms {
-                    metrics::histogram!("paygate_webhook_delivery_seconds").record(ms as f64 / 1000.0);
-                }
-                if delivery.status == "success" {
-                    let age = (now_micros() - event.created_at) as f64 / 1e6;
-                    metrics::histogram!("paygate_webhook_end_to_end_seconds").record(age);
-                }
-            }
-            AttemptRecord { event_id: event.id, claim_token: event.claim_token, outcome }
-        });
+        tasks.spawn(deliver(state.clone(), http.clone(), claimed));
     }
     let mut records = Vec::with_capacity(n);
     while let Some(done) = tasks.join_next().await {
@@ -98,9 +78,41 @@ pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyho
             Err(e) => tracing::error!(error = %e, "webhook attempt task failed"),
         }
     }
+    record_all(state, records).await;
+    Ok(n)
+}
+
+/// One claimed event: its attempt (or, behind a waiting one, its parking),
+/// measured, as the record to write.
+async fn deliver(state: AppState, http: reqwest::Client, claimed: paygate_store::events::Claimed) -> AttemptRecord {
+    let event = claimed.event;
+    let outcome = match claimed.behind_waiting {
+        true => Settle::NoDestination { now: now_micros() },
+        false => attempt(&state, &http, &event).await,
+    };
+    // An event with nowhere to go is not an attempt: not counted.
+    if let Settle::Attempted { delivery, .. } = &outcome {
+        let status = delivery.status.clone();
+        metrics::counter!("paygate_webhook_deliveries_total", "outcome" => status).increment(1);
+        if let Some(ms) = delivery.latency_ms {
+            metrics::histogram!("paygate_webhook_delivery_seconds").record(ms as f64 / 1000.0);
+        }
+        if delivery.status == "success" {
+            let age = (now_micros() - event.created_at) as f64 / 1e6;
+            metrics::histogram!("paygate_webhook_end_to_end_seconds").record(age);
+        }
+    }
+    AttemptRecord { event_id: event.id, claim_token: event.claim_token, outcome }
+}
+
+/// Writes attempt records in one statement batch; one the database
+/// refuses must not stall the others, so then they go one by one (only
+/// that one waits for its lease).
+async fn record_all(state: &AppState, records: Vec<AttemptRecord>) {
+    if records.is_empty() {
+        return;
+    }
     if let Err(e) = state.db.record_attempts(&records).await {
-        // One record the database refuses must not stall the whole batch:
-        // record them one by one, so only that one waits for its lease.
         tracing::warn!(error = %e, "recording a batch of attempts failed; recording one by one");
         for record in records {
             if let Err(e) = state.db.record_attempts(std::slice::from_ref(&record)).await {
@@ -108,7 +120,6 @@ pub async fn try_execute_task(state: &AppState, http: &reqwest::Client) -> anyho
             }
         }
     }
-    Ok(n)
 }
 
 /// The event's merchant, from the short-lived cache when it is there.
@@ -330,11 +341,43 @@ fn describe_raw(e: &reqwest::Error) -> String {
 pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let http = client(&state.settings);
     let idle = Duration::from_millis(state.settings.webhook_poll_ms);
+    // A pipeline, not batch after batch: as soon as attempts finish, their
+    // slots take new events, so one slow receiver holds only its own slots
+    // and never the deliveries of others; records are written in batches by
+    // one task beside it.
+    let slots = Arc::new(tokio::sync::Semaphore::new(state.settings.webhook_concurrency.max(1)));
+    let (records_tx, records_rx) = tokio::sync::mpsc::unbounded_channel::<AttemptRecord>();
+    let recorder = tokio::spawn(record_loop(state.clone(), records_rx));
+    let mut in_flight = tokio::task::JoinSet::new();
     let mut gauge_at = Instant::now();
     loop {
-        let pause = match try_execute_task(&state, &http).await {
-            Ok(0) => idle,
-            Ok(_) => Duration::ZERO,
+        while let Some(done) = in_flight.try_join_next() {
+            if let Err(e) = done {
+                tracing::error!(error = %e, "webhook attempt task failed");
+            }
+        }
+        let free = slots.available_permits();
+        let claimed = if free == 0 {
+            Ok(Vec::new())
+        } else {
+            state.db.claim_due_events(now_micros(), lease(&state.settings).as_micros() as i64, free as i64).await
+        };
+        let pause = match claimed {
+            Ok(events) if !events.is_empty() => {
+                for event in events {
+                    let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                    let (state, http, tx) = (state.clone(), http.clone(), records_tx.clone());
+                    in_flight.spawn(async move {
+                        let record = deliver(state, http, event).await;
+                        let _ = tx.send(record);
+                        drop(permit);
+                    });
+                }
+                Duration::ZERO
+            }
+            // Nothing due, or every slot busy: until an event is committed
+            // here, an attempt finishes, or the poll interval passes.
+            Ok(_) => idle,
             Err(e) => {
                 tracing::warn!(error = format!("{e:#}"), "webhook delivery step failed; retrying");
                 idle * 4
@@ -349,12 +392,37 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
             }
             gauge_at = Instant::now();
         }
+        if pause.is_zero() {
+            continue;
+        }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             // A batch with events just committed on this node.
             _ = state.writer.events_ready.notified() => {}
-            _ = shutdown.changed() => return,
+            // An attempt finished: its slot can take the next event.
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            _ = shutdown.changed() => break,
         }
+    }
+    // Attempts under way finish (each bounded by its timeout) and are
+    // recorded before the worker stops.
+    while in_flight.join_next().await.is_some() {}
+    drop(records_tx);
+    let _ = recorder.await;
+}
+
+/// Writes the records of finished attempts: whatever has arrived, in one
+/// batch, as soon as the previous batch is written.
+async fn record_loop(state: AppState, mut records: tokio::sync::mpsc::UnboundedReceiver<AttemptRecord>) {
+    while let Some(first) = records.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match records.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        record_all(&state, batch).await;
     }
 }
 

@@ -46,5 +46,6 @@ mod statistics_model;
 mod statistics_rollups;
 mod validation;
 mod webhook_durability;
+mod webhook_isolation;
 mod webhook_order;
 mod webhooks;
