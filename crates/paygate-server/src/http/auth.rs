@@ -144,21 +144,23 @@ fn timestamp_fresh(ts: &str, now_secs: i64, window: u64) -> Result<(), String> {
     }
 }
 
-/// The peer address, or the first `X-Forwarded-For` hop when the operator
-/// says a trusted proxy sets it.
+/// The peer address, or, when the operator says a trusted proxy sets it,
+/// the last `X-Forwarded-For` hop: the one that proxy appended. Earlier
+/// hops are whatever the client wrote, so trusting the first one would let
+/// anyone pass an IP allow-list or dodge a throttle.
 pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical())
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    forwarded_or_peer(&parts.headers, peer, trust_forwarded_for)
+}
+
+/// [`client_ip`] from the headers and the peer address.
+pub fn forwarded_or_peer(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
+    let forwarded = trust_forwarded_for
+        .then(|| headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse::<IpAddr>().ok());
+    forwarded.or(peer).map(|ip| ip.to_canonical())
 }
 
 /// An empty list allows everyone; otherwise the address must fall in one of
@@ -244,6 +246,17 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for JsonBody<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_proxys_own_hop_counts_not_the_clients() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "6.6.6.6, 10.0.0.7".parse().unwrap());
+        let peer = Some(IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(forwarded_or_peer(&h, peer, true), Some(IpAddr::from([10, 0, 0, 7])));
+        assert_eq!(forwarded_or_peer(&h, peer, false), peer, "untrusted: the peer");
+        h.insert("x-forwarded-for", "garbage".parse().unwrap());
+        assert_eq!(forwarded_or_peer(&h, peer, true), peer);
+    }
 
     #[test]
     fn timestamp_window_is_symmetric_and_strict() {

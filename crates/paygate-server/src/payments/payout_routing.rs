@@ -149,7 +149,7 @@ fn order_body(state: &AppState, row: &PayOutRow, destination: &Value, cfg: &Swit
 /// it: then only the upstream's word settles it.
 pub async fn operator_may_settle(state: &AppState, id: &str) -> Result<(), ApiError> {
     let Some(p) = state.db.payout(None, Some(id), None).await? else { return Ok(()) };
-    let with_upstream = !matches!(p.provider.as_str(), "sandbox" | "manual")
+    let with_upstream = ![crate::providers::SANDBOX, crate::providers::MANUAL].contains(&p.provider.as_str())
         && matches!(p.status, PayOutStatus::Pending | PayOutStatus::Processing);
     if with_upstream {
         return Err(ApiError::Conflict(

@@ -1,36 +1,12 @@
-//! Providers collect payins and execute payouts (API.md section 7). Routing
-//! picks one per merchant mode, currency and method: test-mode merchants are
-//! served by `sandbox`, live merchants by `manual` (the operator's
-//! requisites pool).
+//! What the built-in providers show a payer (API.md section 7): the
+//! sandbox's fixed requisites, and requisites from the manual provider's
+//! pool. Which provider takes a payment is `crate::providers::plan`'s call.
 
 use crate::error::ApiError;
 use paygate_core::payments::Method;
-use paygate_core::tokens::Mode;
 use paygate_store::requisites::RequisiteRow;
 use paygate_store::Db;
 use serde_json::{json, Value};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Provider {
-    Sandbox,
-    Manual,
-}
-
-impl Provider {
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Sandbox => "sandbox",
-            Provider::Manual => "manual",
-        }
-    }
-
-    pub fn route(mode: Mode) -> Provider {
-        match mode {
-            Mode::Test => Provider::Sandbox,
-            Mode::Live => Provider::Manual,
-        }
-    }
-}
 
 /// What a payer is shown for a payin.
 pub struct Assignment {

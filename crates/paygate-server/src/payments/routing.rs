@@ -200,7 +200,7 @@ pub(crate) fn account<T>(state: &AppState, provider: &str, result: &Result<T, Fa
             health::count(provider, "failed");
         }
         Err(Failure::Refused(_) | Failure::Missing(_)) => {
-            state.breaker.answered(provider);
+            state.breaker.succeeded(provider);
             health::count(provider, "refused");
         }
     }

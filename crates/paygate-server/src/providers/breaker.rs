@@ -78,6 +78,8 @@ impl Breaker {
         }
     }
 
+    /// An answer (a 4xx refusal included: the upstream is reachable, which
+    /// is all the breaker judges): closed again, the probe slot freed.
     pub fn succeeded(&self, provider: &str) {
         self.states.lock().unwrap_or_else(|e| e.into_inner()).remove(provider);
     }
@@ -97,12 +99,6 @@ impl Breaker {
             s.open_until = Some(now + self.cooldown);
             s.probing = None;
         }
-    }
-
-    /// An answer in the upstream's own terms (a 4xx): it is reachable,
-    /// which is all the breaker judges, so it closes like a success.
-    pub fn answered(&self, provider: &str) {
-        self.succeeded(provider)
     }
 
     pub fn condition(&self, provider: &str) -> (Condition, u32) {
@@ -136,7 +132,7 @@ mod tests {
         states.get_mut("x").unwrap().probing = Some(Instant::now() - Duration::from_secs(31));
         drop(states);
         assert!(b2.may_try("x") && b2.admits("x"), "a probe lost for a cool-down frees its slot");
-        b.answered("up");
+        b.succeeded("up");
         assert!(b.may_try("up"));
     }
 

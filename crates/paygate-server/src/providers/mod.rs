@@ -13,6 +13,10 @@ pub mod switchere;
 
 pub use registry::{Provider, ProviderKind, Registry};
 
+/// The built-in providers' ids (`paygate_store::providers::BUILT_IN`).
+pub const SANDBOX: &str = "sandbox";
+pub const MANUAL: &str = "manual";
+
 use crate::error::ApiError;
 use crate::state::AppState;
 use paygate_core::routing::{candidates, Wanted};
@@ -29,12 +33,12 @@ use paygate_core::tokens::Mode;
 pub async fn plan(state: &AppState, wanted: &Wanted<'_>, mode: Mode) -> Result<Vec<Provider>, ApiError> {
     let registry = registry::load(state).await?;
     let ids: Vec<&str> = match mode {
-        Mode::Test => vec!["sandbox"],
+        Mode::Test => vec![SANDBOX],
         Mode::Live => {
             let routed: Vec<&str> =
-                candidates(&registry.routes, wanted).into_iter().filter(|id| *id != "sandbox").collect();
+                candidates(&registry.routes, wanted).into_iter().filter(|id| *id != SANDBOX).collect();
             if routed.is_empty() {
-                vec!["manual"]
+                vec![MANUAL]
             } else {
                 routed
             }

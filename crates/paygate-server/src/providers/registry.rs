@@ -35,16 +35,6 @@ pub enum ProviderKind {
     Switchere(Arc<SwitchereConfig>),
 }
 
-impl ProviderKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            ProviderKind::Sandbox => "sandbox",
-            ProviderKind::Manual => "manual",
-            ProviderKind::Switchere(_) => "switchere",
-        }
-    }
-}
-
 /// A `switchere` upstream: where it is, how to sign for it, and what the
 /// operator receives there for a payin.
 #[derive(Debug)]

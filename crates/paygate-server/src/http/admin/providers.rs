@@ -278,7 +278,7 @@ pub async fn replace_routes(state: &AppState, input: RoutesIn) -> Result<(), Api
         if !providers.iter().any(|p| p.id == r.provider_id) {
             return Err(ApiError::validation(&field("provider_id"), "names no provider"));
         }
-        if r.provider_id == "sandbox" {
+        if r.provider_id == crate::providers::SANDBOX {
             return Err(ApiError::validation(
                 &field("provider_id"),
                 "sandbox serves test merchants, always, and no one else",

@@ -116,19 +116,13 @@ pub async fn sign_in(
     }
 }
 
-/// The address a sign-in came from: the last `X-Forwarded-For` entry (the
-/// one the trusted proxy appended; earlier ones are the client's to write)
-/// when the operator trusts it, else everyone behind the proxy would share
-/// one throttle; the peer otherwise.
+/// The address a sign-in came from, as allow-lists see it
+/// (`crate::http::auth::client_ip`): with a trusted proxy, the hop it
+/// appended, else everyone behind it would share one throttle.
 fn sign_in_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    let forwarded = state
-        .settings
-        .trust_forwarded_for
-        .then(|| headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
-        .flatten()
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
-    forwarded.unwrap_or(peer.ip()).to_canonical().to_string()
+    crate::http::auth::forwarded_or_peer(headers, Some(peer.ip()), state.settings.trust_forwarded_for)
+        .unwrap_or(peer.ip())
+        .to_string()
 }
 
 pub async fn sign_out(State(state): State<AppState>, s: Session, headers: HeaderMap, body: Bytes) -> Response {

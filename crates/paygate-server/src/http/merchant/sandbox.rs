@@ -7,7 +7,6 @@ use crate::http::auth::Signed;
 use crate::http::envelope::{ok, Envelope};
 use crate::payments::api_error;
 use crate::payments::input::AmountIn;
-use crate::payments::providers::Provider;
 use crate::payments::views::{payin_out, PayInOut, PayOutOut};
 use crate::state::AppState;
 use axum::extract::State;
@@ -21,7 +20,7 @@ use utoipa::ToSchema;
 /// in test mode): whatever mode the merchant is in now, a live payment can
 /// never be paid or settled by the merchant itself.
 fn require_sandbox(provider: &str, mode: paygate_core::tokens::Mode) -> Result<(), ApiError> {
-    if provider == Provider::Sandbox.name() && mode == paygate_core::tokens::Mode::Test {
+    if provider == crate::providers::SANDBOX && mode == paygate_core::tokens::Mode::Test {
         Ok(())
     } else {
         Err(ApiError::Forbidden("sandbox endpoints act only on test-mode payments".into()))

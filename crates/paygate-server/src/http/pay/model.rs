@@ -120,7 +120,7 @@ pub async fn view(state: &AppState, payment: &Payment) -> View {
                 expires_at: p.expires_at,
                 phase: payin_phase(p.status),
                 return_url: p.return_url.clone(),
-                test: p.mode == Mode::Test && p.provider == "sandbox",
+                test: p.mode == Mode::Test && p.provider == crate::providers::SANDBOX,
             }
         }
         Payment::Order(o) => {
