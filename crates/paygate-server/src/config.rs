@@ -31,6 +31,19 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Requests running longer than this are answered 503 and abandoned.
     pub request_timeout_secs: u64,
+    /// A request body that stops arriving for this long is answered 408
+    /// and its connection closed.
+    pub request_body_timeout_secs: u64,
+    /// A connection must deliver a complete request head within this long
+    /// of opening, or of the first byte of a later request; otherwise it is
+    /// closed (slow or half-open clients cannot hold a socket).
+    pub header_read_timeout_secs: u64,
+    /// A keep-alive connection with no request in flight is closed after
+    /// this long without a new one.
+    pub keep_alive_idle_secs: u64,
+    /// Open client connections at once; beyond it new ones wait in the
+    /// listen queue until one closes. Keep it below `ulimit -n`.
+    pub max_connections: usize,
     /// Permit webhook targets on loopback/private/link-local addresses.
     pub allow_private_callbacks: bool,
     /// Take the client address from the first `X-Forwarded-For` entry; only
@@ -102,6 +115,10 @@ struct Defaults {
     secret_grace_secs: u64,
     max_body_bytes: usize,
     request_timeout_secs: u64,
+    request_body_timeout_secs: u64,
+    header_read_timeout_secs: u64,
+    keep_alive_idle_secs: u64,
+    max_connections: usize,
     allow_private_callbacks: bool,
     trust_forwarded_for: bool,
     log_format: &'static str,
@@ -129,6 +146,10 @@ const DEFAULTS: Defaults = Defaults {
     // Receipts are up to 5 MiB decoded, about 6.7 MiB as base64 in JSON.
     max_body_bytes: 8 * 1024 * 1024,
     request_timeout_secs: 30,
+    request_body_timeout_secs: 10,
+    header_read_timeout_secs: 10,
+    keep_alive_idle_secs: 60,
+    max_connections: 4096,
     allow_private_callbacks: false,
     trust_forwarded_for: false,
     log_format: "text",
@@ -199,6 +220,14 @@ impl Settings {
         }
         if self.request_timeout_secs == 0 {
             return invalid("request_timeout_secs must be positive");
+        }
+        let connection_timeouts =
+            [self.request_body_timeout_secs, self.header_read_timeout_secs, self.keep_alive_idle_secs];
+        if connection_timeouts.iter().any(|t| *t == 0 || *t > 3600) || self.max_connections == 0 {
+            return invalid(
+                "request_body_timeout_secs, header_read_timeout_secs and keep_alive_idle_secs must be 1-3600, \
+                 max_connections positive",
+            );
         }
         if self.max_db_connections == 0 {
             return invalid("max_db_connections must be positive");

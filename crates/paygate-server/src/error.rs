@@ -55,6 +55,9 @@ pub enum ApiError {
     Conflict(&'static str, String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The request body stopped arriving (`crate::http::stall`).
+    #[error("the request body stopped arriving; send it again on a new connection")]
+    RequestTimeout,
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("request is invalid")]
@@ -119,6 +122,7 @@ impl ApiError {
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             Conflict(code, _) => (StatusCode::CONFLICT, code),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
             UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
             Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
             Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code),

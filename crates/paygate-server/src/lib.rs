@@ -4,6 +4,7 @@
 
 pub mod auth_cache;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod exchange;
 pub mod http;

@@ -4,7 +4,6 @@
 
 use crate::state::AppState;
 use std::future::Future;
-use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// Serves until `shutdown` resolves, then stops accepting and lets
@@ -19,9 +18,8 @@ where
     let webhooks = tokio::spawn(crate::workers::webhooks::run(state.clone(), workers_stopped.clone()));
     let exchange = tokio::spawn(crate::workers::exchange::run(state.clone(), workers_stopped.clone()));
     let reconcile = tokio::spawn(crate::workers::reconcile::run(state.clone(), workers_stopped.clone()));
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = crate::connections::ConnectionSettings::of(&state.settings);
+    let served = crate::connections::serve(listener, app, limits, shutdown).await;
     let _ = stop_workers.send(true);
     let _ = expiry.await;
     let _ = webhooks.await;

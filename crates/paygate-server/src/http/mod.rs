@@ -15,6 +15,7 @@ pub mod partner;
 pub mod pay;
 mod retry_responses;
 pub mod roles;
+mod stall;
 
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::state::AppState;
@@ -136,6 +137,7 @@ pub fn app(state: AppState) -> Router {
     let (routes, doc) = routes_with_doc();
     let swagger: Router<AppState> = SwaggerUi::new("/docs").url("/openapi.json", doc).into();
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
+    let body_stall = Duration::from_secs(state.settings.request_body_timeout_secs);
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let audited = from_fn_with_state(state.clone(), admin::gate::admin_api_gate);
     routes
@@ -161,7 +163,8 @@ pub fn app(state: AppState) -> Router {
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(from_fn_with_state(Arc::new(timeout), enforce_timeout)),
+                .layer(from_fn_with_state(Arc::new(timeout), enforce_timeout))
+                .layer(from_fn_with_state(body_stall, stall::answer_stalled_bodies)),
         )
         .with_state(state)
 }

@@ -14,6 +14,7 @@ mod auth;
 mod cli;
 mod concurrency;
 mod connection_loss;
+mod connections;
 mod crash;
 mod dashboard;
 mod dashboard_pages;
