@@ -13,6 +13,7 @@ pub mod merchants;
 pub mod payments;
 pub mod providers;
 pub mod rate_limit;
+pub mod reads;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

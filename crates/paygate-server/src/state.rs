@@ -40,6 +40,8 @@ pub struct Inner {
     /// connections for up to seconds, so a burst of them must not take the
     /// whole pool from ordinary reads; the rest wait their turn.
     pub statistics_permits: tokio::sync::Semaphore,
+    /// Status polls (a payin, a payout, the balance), coalesced.
+    pub reads: crate::reads::PointReads,
 }
 
 /// Where customers reach this gateway: `public_url`, else the listen address.
@@ -110,8 +112,10 @@ impl AppState {
             std::time::Duration::from_secs(settings.provider_breaker_cooldown_secs),
         );
         let statistics_concurrency = (settings.max_db_connections as usize / 8).max(1);
+        let reads = crate::reads::PointReads::start(&db);
         let state = AppState(Arc::new(Inner {
             db,
+            reads,
             settings,
             master_key,
             admin_token,

@@ -30,22 +30,16 @@ impl Db {
         .bind(mode)
         .fetch_all(self.pool())
         .await?;
-        let mut out: Vec<BalanceRow> = Vec::new();
-        for row in rows {
-            let cur: String = row.try_get("currency")?;
-            let bucket: String = row.try_get("bucket")?;
-            let balance: i64 = row.try_get("balance")?;
-            if out.last().is_none_or(|b| b.currency != cur) {
-                out.push(BalanceRow { currency: cur, ..Default::default() });
-            }
-            let entry = out.last_mut().expect("pushed above");
-            match bucket.as_str() {
-                "available" => entry.available = balance,
-                "hold" => entry.hold = balance,
-                "frozen" => entry.frozen = balance,
-                _ => {}
-            }
-        }
-        Ok(out)
+        let buckets = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String, _>("currency")?,
+                    row.try_get::<String, _>("bucket")?,
+                    row.try_get("balance")?,
+                ))
+            })
+            .collect::<Result<Vec<(String, String, i64)>>>()?;
+        Ok(crate::point_reads::fold_balances(buckets.iter().map(|(c, b, v)| (c.as_str(), b.as_str(), *v))))
     }
 }

@@ -23,6 +23,7 @@ pub mod migrate;
 pub mod operators;
 pub mod overview;
 pub mod payments;
+pub mod point_reads;
 pub mod providers;
 pub mod requisites;
 pub mod row;

@@ -48,8 +48,7 @@ pub async fn balance(State(state): State<AppState>, req: Signed<BalanceIn>) -> A
             return Err(ApiError::Unprocessable("UNSUPPORTED_CURRENCY", format!("currency {c:?} is not supported")));
         }
     }
-    let rows =
-        state.db.merchant_balances(&req.merchant.id, req.merchant.mode.as_str(), req.body.currency.as_deref()).await?;
+    let rows = state.reads.balances(&req.merchant.id, req.merchant.mode.as_str(), req.body.currency.as_deref()).await?;
     Ok(ok(balances_out(&state, rows)?))
 }
 

@@ -1,0 +1,120 @@
+//! Many point reads in one statement: payins or payouts by id or by
+//! (merchant, order id), and merchants' balance accounts. The server's read
+//! coalescer (`paygate_server::reads`) gathers the status polls that arrive
+//! together and asks here once; each caller then picks its own rows, so
+//! these return rows of any merchant asked about.
+
+use crate::balances::BalanceRow;
+use crate::db::{Db, Result};
+use crate::payments::{PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
+use crate::sql::{bind_all, mark, pad_pow2, P};
+use sqlx::Row;
+
+/// A payment asked for by id, or by its merchant's order id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PaymentKey {
+    Id(String),
+    Order { merchant_id: String, order_id: String },
+}
+
+/// One bucket of one merchant's account in one ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountBalance {
+    pub owner: String,
+    pub mode: String,
+    pub currency: String,
+    pub bucket: String,
+    pub balance: i64,
+}
+
+impl Db {
+    pub async fn payins_by_keys(&self, keys: &[PaymentKey]) -> Result<Vec<PayInRow>> {
+        let (sql, params) = self.keyed_select("payins", &PAYIN_COLUMNS.join(", "), keys);
+        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter().map(PayInRow::from_row).collect()
+    }
+
+    pub async fn payouts_by_keys(&self, keys: &[PaymentKey]) -> Result<Vec<PayOutRow>> {
+        let (sql, params) = self.keyed_select("payouts", &PAYOUT_COLUMNS.join(", "), keys);
+        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter().map(PayOutRow::from_row).collect()
+    }
+
+    /// `SELECT … WHERE id IN (…) OR (merchant_id = … AND merchant_order_id = …) OR …`,
+    /// with both lists padded to a power of two so that a few statement
+    /// texts (and prepared statements) serve every batch size.
+    fn keyed_select(&self, table: &str, columns: &str, keys: &[PaymentKey]) -> (String, Vec<P>) {
+        let mut ids = Vec::new();
+        let mut orders = Vec::new();
+        for key in keys {
+            match key {
+                PaymentKey::Id(id) => ids.push(id.clone()),
+                PaymentKey::Order { merchant_id, order_id } => orders.push((merchant_id.clone(), order_id.clone())),
+            }
+        }
+        let backend = self.backend();
+        let mut params: Vec<P> = Vec::new();
+        let mut terms: Vec<String> = Vec::new();
+        let ids = pad_pow2(ids);
+        if !ids.is_empty() {
+            // The ids are the statement's first parameters.
+            let marks: Vec<String> = (1..=ids.len()).map(|n| mark(backend, n)).collect();
+            params.extend(ids.into_iter().map(P::from));
+            terms.push(format!("id IN ({})", marks.join(", ")));
+        }
+        for (merchant_id, order_id) in pad_pow2(orders) {
+            let (m, o) = (mark(backend, params.len() + 1), mark(backend, params.len() + 2));
+            params.push(merchant_id.into());
+            params.push(order_id.into());
+            terms.push(format!("(merchant_id = {m} AND merchant_order_id = {o})"));
+        }
+        let condition = if terms.is_empty() { "1 = 0".to_string() } else { terms.join(" OR ") };
+        (format!("SELECT {columns} FROM {table} WHERE {condition}"), params)
+    }
+
+    /// Every balance bucket of these merchants, in every ledger.
+    pub async fn balances_of_merchants(&self, merchant_ids: &[String]) -> Result<Vec<AccountBalance>> {
+        let backend = self.backend();
+        let owners = pad_pow2(merchant_ids.to_vec());
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=owners.len()).map(|n| mark(backend, n)).collect();
+        let sql = format!(
+            "SELECT owner, mode, currency, bucket, balance FROM accounts WHERE is_merchant = 1 AND owner IN ({}) \
+             ORDER BY owner, mode, currency, bucket",
+            marks.join(", ")
+        );
+        let params = owners.into_iter().map(P::from).collect();
+        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AccountBalance {
+                    owner: r.try_get("owner")?,
+                    mode: r.try_get("mode")?,
+                    currency: r.try_get("currency")?,
+                    bucket: r.try_get("bucket")?,
+                    balance: r.try_get("balance")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Buckets (ordered by currency, then bucket) as one row per currency.
+pub fn fold_balances<'a>(buckets: impl IntoIterator<Item = (&'a str, &'a str, i64)>) -> Vec<BalanceRow> {
+    let mut out: Vec<BalanceRow> = Vec::new();
+    for (currency, bucket, balance) in buckets {
+        if out.last().is_none_or(|b| b.currency != currency) {
+            out.push(BalanceRow { currency: currency.to_string(), ..Default::default() });
+        }
+        let entry = out.last_mut().expect("pushed above");
+        match bucket {
+            "available" => entry.available = balance,
+            "hold" => entry.hold = balance,
+            "frozen" => entry.frozen = balance,
+            _ => {}
+        }
+    }
+    out
+}
