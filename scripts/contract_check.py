@@ -112,7 +112,8 @@ def fuzz(gw, family, seeded, tmp, max_examples):
     if family == "admin":
         cmd += ["-H", f"Authorization: Bearer {gw.admin_token}"]
     started = time.monotonic()
-    run = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    # In the temporary directory: Schemathesis keeps its replay files in the working directory.
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp)
     took = time.monotonic() - started
     sent = count_requests(report)
     with open(misses) as f:
