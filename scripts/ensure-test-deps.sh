@@ -50,10 +50,20 @@ if command -v psql >/dev/null 2>&1 && ! psql "$PG_URL" -qtAc 'select 1' >/dev/nu
 fi
 
 # Playwright for Python drives Debian's Chromium (executable_path); it never
-# downloads a browser of its own. Kept in a venv inside target/.
+# downloads a browser of its own. Schemathesis fuzzes the API against its
+# OpenAPI document, and openapi-python-client generates a client from it
+# (scripts/contract_check.py). Kept in a venv inside target/; the two are
+# pinned so that a fixed seed replays the same requests.
 VENV=target/browser-venv
 if ! "$VENV/bin/python" -c 'import playwright' >/dev/null 2>&1; then
   echo "ensure-test-deps: installing Playwright for Python in $VENV" >&2
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q playwright
+fi
+SCHEMATHESIS=4.32.5
+OPENAPI_PYTHON_CLIENT=0.29.1
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS" \
+  || ! "$VENV/bin/openapi-python-client" --version 2>/dev/null | grep -qF "$OPENAPI_PYTHON_CLIENT"; then
+  echo "ensure-test-deps: installing schemathesis and openapi-python-client in $VENV" >&2
+  "$VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS" "openapi-python-client==$OPENAPI_PYTHON_CLIENT"
 fi

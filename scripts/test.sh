@@ -10,3 +10,7 @@ cargo test --workspace --locked "$@"
 # Playwright from the venv ensure-test-deps.sh made), on both databases,
 # against the binary the tests just built.
 target/browser-venv/bin/python scripts/browser_check.py --paygate "${CARGO_TARGET_DIR:-target}/debug/paygate"
+# The OpenAPI document against the same binary, on both databases:
+# Schemathesis must find nothing on the merchant, partner and admin APIs,
+# and a client generated from the document must work.
+target/browser-venv/bin/python scripts/contract_check.py --paygate "${CARGO_TARGET_DIR:-target}/debug/paygate"

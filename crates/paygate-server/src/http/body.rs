@@ -65,6 +65,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// For `#[serde(default, deserialize_with = "whole_number")]` on an
+/// optional integer: JSON Schema counts `59.0` as the integer 59, and so
+/// does the server (serde alone refuses any number written with a point).
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = <Option<serde_json::Number> as serde::Deserialize>::deserialize(d)? else { return Ok(None) };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    // Within ±2^63, where an f64 that is whole converts exactly.
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(Some(f as i64)),
+        _ => Err(D::Error::custom(format!("invalid value: {n}, expected a whole number"))),
+    }
+}
+
+/// For `#[serde(default, deserialize_with = "object_only")]` on an optional
+/// structure: a JSON object or `null`. serde alone would also read a struct
+/// from an array of its fields in order (`[null, null]`), which the
+/// document does not allow and no client means.
+pub fn object_only<'de, T: serde::de::DeserializeOwned, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    use serde::de::Error;
+    match <Option<serde_json::Value> as serde::Deserialize>::deserialize(d)? {
+        None => Ok(None),
+        Some(v @ serde_json::Value::Object(_)) => serde_json::from_value(v).map(Some).map_err(D::Error::custom),
+        Some(_) => Err(D::Error::custom("invalid type: expected an object")),
+    }
+}
+
 /// Whether the JSON text holds the escape `\u0000` (a backslash that is
 /// itself escaped, as in `\\u0000`, does not count). Raw control bytes are
 /// invalid JSON and fail parsing anyway.

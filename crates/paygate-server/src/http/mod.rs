@@ -13,6 +13,7 @@ pub mod merchant;
 pub mod ops;
 pub mod partner;
 pub mod pay;
+mod request_rules;
 mod retry_responses;
 pub mod roles;
 mod stall;
@@ -103,12 +104,15 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The OpenAPI document of every route the app serves.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes_with_doc().1
+/// The OpenAPI document of every route the app serves, for the default
+/// currencies (a running server documents its configured ones).
+pub fn openapi() -> serde_json::Value {
+    routes_with_doc(&paygate_core::money::Currencies::default()).1
 }
 
-fn routes_with_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// The routes and their document. The last passes work on the document as
+/// JSON: some rules are JSON Schema keywords utoipa's types cannot hold.
+fn routes_with_doc(currencies: &paygate_core::money::Currencies) -> (Router<AppState>, serde_json::Value) {
     let (routes, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
         .merge(merchant::router())
@@ -119,6 +123,7 @@ fn routes_with_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     retry_responses::document(&mut doc);
     access_responses::document(&mut doc);
+    let doc = request_rules::document(&doc, currencies);
     (routes, doc)
 }
 
@@ -134,8 +139,8 @@ fn docs() {}
 
 /// The whole application, ready to serve.
 pub fn app(state: AppState) -> Router {
-    let (routes, doc) = routes_with_doc();
-    let swagger: Router<AppState> = SwaggerUi::new("/docs").url("/openapi.json", doc).into();
+    let (routes, doc) = routes_with_doc(&state.currencies);
+    let swagger: Router<AppState> = SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", doc).into();
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
     let body_stall = Duration::from_secs(state.settings.request_body_timeout_secs);
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);

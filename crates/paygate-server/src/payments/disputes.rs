@@ -26,7 +26,6 @@ pub struct DisputeCreateIn {
     pub payin_id: Option<String>,
     pub merchant_order_id: Option<String>,
     /// What the customer says they paid, in the payin's currency.
-    #[schema(value_type = String, example = "1500.00")]
     pub amount: AmountIn,
     /// Up to 2000 characters.
     pub comment: Option<String>,

@@ -40,6 +40,25 @@ impl AmountIn {
     }
 }
 
+impl utoipa::PartialSchema for AmountIn {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        // The decimals a currency allows (its exponent) and the merchant's
+        // limits are checked against the currency: 422 beyond them.
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]+(\.[0-9]+)?$")).examples(["1500.00"]))
+            .item(ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0)))
+            .description(Some("A positive decimal, as a string (`\"1500.00\"`) or a JSON number, with at most the currency's decimals"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AmountIn {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Amount".into()
+    }
+}
+
 /// Looks up the currency's exponent or answers `UNSUPPORTED_CURRENCY`.
 pub fn currency_exponent(currencies: &Currencies, code: &str) -> Result<u8, ApiError> {
     Ok(currency(currencies, code)?.1)

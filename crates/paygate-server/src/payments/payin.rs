@@ -21,22 +21,26 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct PayInCreateIn {
-    /// Your order id: 1-128 characters of `[A-Za-z0-9._:-]`, unique per merchant.
+    /// Your order id, unique per merchant.
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub merchant_order_id: String,
     /// Decimal string or number, at most the currency's decimals.
-    #[schema(value_type = String, example = "1500.00")]
     pub amount: AmountIn,
     #[schema(example = "RUB")]
     pub currency: String,
     /// card, sbp, bank_transfer, iban, crypto
     pub method: String,
+    /// 1-128 printable characters.
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$")]
     pub customer_id: String,
     pub customer_ip: Option<String>,
     pub customer_email: Option<String>,
     /// Webhooks for this payin go here instead of the merchant's webhook URL.
     pub callback_url: Option<String>,
     pub return_url: Option<String>,
-    /// 60-86400, default 1800.
+    /// Default 1800.
+    #[serde(default, deserialize_with = "crate::http::body::whole_number")]
+    #[schema(minimum = 60, maximum = 86400)]
     pub ttl_seconds: Option<i64>,
     /// Any JSON object up to 4 KiB, returned as given.
     #[schema(value_type = Option<Object>)]

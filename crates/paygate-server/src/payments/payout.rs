@@ -22,8 +22,9 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct PayOutCreateIn {
+    /// Your order id, unique per merchant.
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub merchant_order_id: String,
-    #[schema(value_type = String, example = "1000.00")]
     pub amount: AmountIn,
     pub currency: String,
     /// card, sbp, bank_transfer, iban, crypto
@@ -33,6 +34,8 @@ pub struct PayOutCreateIn {
     /// crypto `{address, network, memo?}`.
     #[schema(value_type = Object)]
     pub destination: Value,
+    /// 1-128 printable characters.
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$")]
     pub customer_id: Option<String>,
     pub callback_url: Option<String>,
     #[schema(value_type = Option<Object>)]

@@ -95,7 +95,6 @@ async fn get_dispute(_: Admin, State(state): State<AppState>, PathParam(id): Pat
 #[serde(deny_unknown_fields)]
 pub struct AcceptIn {
     /// The payin's amount from now on, in its currency.
-    #[schema(value_type = String, example = "1450.00")]
     pub resolved_amount: AmountIn,
     pub comment: Option<String>,
 }
@@ -127,7 +126,6 @@ async fn accept_dispute(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectIn {
-    /// payment_not_found, fake_receipt, amount_mismatch or other.
     pub reason: String,
     pub comment: Option<String>,
 }
@@ -176,7 +174,8 @@ async fn resolve(
 /// The stored receipt, byte for byte, with its sniffed content type. Served
 /// as an attachment that browsers must not sniff or run.
 #[utoipa::path(get, path = "/admin/v1/disputes/{id}/receipt", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "the receipt bytes", content_type = "application/octet-stream"),
+    responses((status = 200, description = "the receipt bytes, in the type sniffed from them when it was uploaded",
+               content((String = "application/pdf"), (String = "image/png"), (String = "image/jpeg"))),
               (status = 404, body = crate::error::ErrorEnvelope)))]
 async fn dispute_receipt(
     _: Admin,

@@ -180,8 +180,10 @@ pub struct PatchMerchantIn {
     pub webhook_url: Option<Option<String>>,
     /// Networks in CIDR form or single addresses; empty allows any.
     pub ip_allowlist: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::http::body::object_only")]
     #[schema(value_type = Option<Object>)]
     pub fees: Option<FeeSchedule>,
+    #[serde(default, deserialize_with = "crate::http::body::object_only")]
     #[schema(value_type = Option<Object>)]
     pub limits: Option<Limits>,
     /// Requests per second on each node, 0-1,000,000,000 (0: no limit);
@@ -190,6 +192,7 @@ pub struct PatchMerchantIn {
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000)]
     pub rate_limit_per_second: Option<Option<i64>>,
     /// An exchange partner's fees (API.md 9.2); the merchant must be a partner.
+    #[serde(default, deserialize_with = "crate::http::body::object_only")]
     pub exchange_fees: Option<crate::exchange::fees::ExchangeFeesIn>,
 }
 

@@ -55,6 +55,7 @@ pub struct PartnerPatchIn {
     pub callback_url: Option<Option<String>>,
     pub signature_padding: Option<String>,
     pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "crate::http::body::object_only")]
     pub exchange_fees: Option<ExchangeFeesIn>,
 }
 

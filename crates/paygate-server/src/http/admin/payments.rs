@@ -110,7 +110,6 @@ async fn get_payin(_: Admin, State(state): State<AppState>, PathParam(id): PathP
 #[serde(deny_unknown_fields)]
 pub struct ConfirmIn {
     /// The amount actually received; the payin's amount when absent.
-    #[schema(value_type = Option<String>)]
     pub amount: Option<AmountIn>,
 }
 
@@ -139,6 +138,8 @@ async fn confirm_payin(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonIn {
+    /// Up to 500 characters, not only blanks.
+    #[schema(pattern = r"\S", max_length = 500)]
     pub reason: String,
 }
 
@@ -152,7 +153,8 @@ fn reason(input: &ReasonIn) -> ApiResult<String> {
 
 /// Mark a pending payin `failed`.
 #[utoipa::path(post, path = "/admin/v1/payins/{id}/fail", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
-    request_body = ReasonIn, responses((status = 200, body = inline(Envelope<PayInOut>)), (status = 409, body = crate::error::ErrorEnvelope)))]
+    request_body = ReasonIn, responses((status = 200, body = inline(Envelope<PayInOut>)), (status = 404, body = crate::error::ErrorEnvelope),
+                                       (status = 409, body = crate::error::ErrorEnvelope)))]
 async fn fail_payin(
     _: Admin,
     State(state): State<AppState>,
@@ -219,7 +221,8 @@ async fn get_payout(
 
 /// Hand a pending payout to the provider: `processing`.
 #[utoipa::path(post, path = "/admin/v1/payouts/{id}/processing", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 409, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 404, body = crate::error::ErrorEnvelope),
+              (status = 409, body = crate::error::ErrorEnvelope)))]
 async fn payout_processing(
     _: Admin,
     State(state): State<AppState>,
@@ -232,7 +235,8 @@ async fn payout_processing(
 
 /// The payee was paid: `success`; the hold leaves the merchant's balance.
 #[utoipa::path(post, path = "/admin/v1/payouts/{id}/success", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 409, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 404, body = crate::error::ErrorEnvelope),
+              (status = 409, body = crate::error::ErrorEnvelope)))]
 async fn payout_success(
     _: Admin,
     State(state): State<AppState>,
@@ -244,7 +248,8 @@ async fn payout_success(
 
 /// The payout failed: `failed`; the hold returns to `available`.
 #[utoipa::path(post, path = "/admin/v1/payouts/{id}/fail", tag = "admin", security(("admin" = [])), params(("id" = String, Path)),
-    request_body = ReasonIn, responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 409, body = crate::error::ErrorEnvelope)))]
+    request_body = ReasonIn, responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 404, body = crate::error::ErrorEnvelope),
+                                       (status = 409, body = crate::error::ErrorEnvelope)))]
 async fn payout_fail(
     _: Admin,
     State(state): State<AppState>,

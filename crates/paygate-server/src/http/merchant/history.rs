@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 pub struct HistoryIn {
     pub currency: Option<String>,
     /// 1-100, default 50.
+    #[serde(default, deserialize_with = "crate::http::body::whole_number")]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

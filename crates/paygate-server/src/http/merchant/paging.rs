@@ -21,6 +21,7 @@ pub struct ListIn {
     /// RFC 3339; created before.
     pub date_to: Option<String>,
     /// 1-100, default 50.
+    #[serde(default, deserialize_with = "crate::http::body::whole_number")]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -32,7 +32,6 @@ fn require_sandbox(provider: &str, mode: paygate_core::tokens::Mode) -> Result<(
 pub struct SandboxPayIn {
     pub id: String,
     /// What the simulated payer sends; the payin's amount when absent.
-    #[schema(value_type = Option<String>)]
     pub amount: Option<AmountIn>,
 }
 
@@ -40,6 +39,7 @@ pub struct SandboxPayIn {
 /// amount paid, and the merchant's balance is credited less the fee.
 #[utoipa::path(post, path = "/api/v1/sandbox/payin/pay", tag = "merchant", security(("app_token" = [], "app_ts" = [], "app_sig" = [])),
     request_body = SandboxPayIn, responses((status = 200, body = inline(Envelope<PayInOut>)), (status = 403, body = crate::error::ErrorEnvelope),
+                                           (status = 404, description = "no such payin", body = crate::error::ErrorEnvelope),
                                            (status = 409, description = "INVALID_STATE", body = crate::error::ErrorEnvelope)))]
 pub async fn sandbox_pay(State(state): State<AppState>, req: Signed<SandboxPayIn>) -> ApiResult<Response> {
     let payin = state.db.payin(Some(&req.merchant.id), Some(&req.body.id), None).await?.ok_or(ApiError::NotFound)?;
@@ -70,8 +70,17 @@ pub async fn sandbox_pay(State(state): State<AppState>, req: Signed<SandboxPayIn
 #[serde(deny_unknown_fields)]
 pub struct SandboxSettle {
     pub id: String,
-    /// `success` or `failed`.
+    #[schema(value_type = SettleOutcome)]
     pub outcome: String,
+}
+
+/// How the simulated provider finishes a payout.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // documents `SandboxSettle::outcome`, which is read as text
+pub enum SettleOutcome {
+    Success,
+    Failed,
 }
 
 /// Simulate the provider finishing a payout: `success` releases the hold to
@@ -79,6 +88,7 @@ pub struct SandboxSettle {
 /// through `processing` first (two webhooks).
 #[utoipa::path(post, path = "/api/v1/sandbox/payout/settle", tag = "merchant", security(("app_token" = [], "app_ts" = [], "app_sig" = [])),
     request_body = SandboxSettle, responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 403, body = crate::error::ErrorEnvelope),
+                                            (status = 404, description = "no such payout", body = crate::error::ErrorEnvelope),
                                             (status = 409, description = "INVALID_STATE", body = crate::error::ErrorEnvelope)))]
 pub async fn sandbox_settle(State(state): State<AppState>, req: Signed<SandboxSettle>) -> ApiResult<Response> {
     let outcome = match req.body.outcome.as_str() {

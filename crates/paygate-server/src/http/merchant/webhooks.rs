@@ -65,10 +65,21 @@ pub struct DeliveriesIn {
     pub event_id: Option<String>,
     /// A payin, payout or dispute id.
     pub object_id: Option<String>,
-    /// `success`, `failed` or `error`.
+    #[schema(value_type = Option<DeliveryStatus>)]
     pub status: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::body::whole_number")]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+}
+
+/// How a delivery attempt ended: 2xx, another status, or no answer.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // documents the `status` filters, which are read as text
+pub enum DeliveryStatus {
+    Success,
+    Failed,
+    Error,
 }
 
 /// One delivery attempt.
