@@ -6,7 +6,8 @@
 //!   the partner signature (`crate::http::partner::auth`) and the admin gate
 //!   with its roles (`crate::http::roles`);
 //! - input: 400 for a body that is not JSON or a query or path that does not
-//!   parse, 413 and 415 for the body's size and type, and 422
+//!   parse, 408 for a body that stops arriving (`crate::http::stall`), 413
+//!   and 415 for the body's size and type, and 422
 //!   `VALIDATION_ERROR` for JSON of the wrong shape.
 
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
@@ -37,11 +38,19 @@ fn family(path: &str) -> Option<Family> {
 }
 
 pub fn document(doc: &mut OpenApi) {
+    // Answered before any handler, so in the common envelope on every path.
+    let stalled_body = Errors { schema: Ref::from_schema_name("ErrorEnvelope").into() }.response(
+        "REQUEST_TIMEOUT: the body stopped arriving for `request_body_timeout_secs`; nothing was done and the \
+         connection is closed",
+    );
     for (path, item) in doc.paths.paths.iter_mut() {
         let Some(family) = family(path) else { continue };
         let errors = Errors::of(family);
         for (op, writes) in operations(item) {
             let has_body = op.request_body.is_some();
+            if has_body || family == Family::Merchant || family == Family::Partner && writes {
+                op.responses.responses.entry("408".into()).or_insert_with(|| stalled_body.clone().into());
+            }
             let params = op.parameters.iter().flatten();
             let has_query = params.clone().any(|p| p.parameter_in == ParameterIn::Query);
             let has_params = params.clone().next().is_some()
