@@ -190,8 +190,12 @@ const EXACTLY_ONE: &[(&str, [&str; 2])] =
     &[("GetIn", ["id", "merchant_order_id"]), ("DisputeCreateIn", ["payin_id", "merchant_order_id"])];
 
 fn exactly_one(schema: &mut Value, fields: &[&str; 2]) {
-    let one = |f: &str| json!({"required": [f], "properties": {f: {"type": "string"}}});
-    schema["oneOf"] = json!([one(fields[0]), one(fields[1])]);
+    schema["oneOf"] = json!([given(fields[0]), given(fields[1])]);
+}
+
+/// The field is present as a string (`null` counts as absent).
+fn given(field: &str) -> Value {
+    json!({"required": [field], "properties": {field: {"type": "string"}}})
 }
 
 /// The statuses a list or search path filters on.

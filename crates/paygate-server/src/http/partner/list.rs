@@ -45,7 +45,8 @@ fn query_int(
 /// The partner's orders, newest first: `page` from 1, `rows` up to 100,
 /// `timestamp` (Unix seconds) keeps orders created at or after it.
 #[utoipa::path(get, path = "/api/v1/partner/order/list", tag = "partner", security(("partner_key" = [], "partner_signature" = [])),
-    params(("page" = Option<i64>, Query), ("rows" = Option<i64>, Query), ("timestamp" = Option<i64>, Query)),
+    params(("page" = Option<i64>, Query, minimum = 1, maximum = 1_000_000), ("rows" = Option<i64>, Query, minimum = 1, maximum = 100),
+           ("timestamp" = Option<i64>, Query, minimum = 0, maximum = 9223372036854.0)),
     responses((status = 200, body = ListOut), (status = 422, body = PartnerErrorEnvelope)))]
 pub async fn list_v1(
     State(state): State<AppState>,
