@@ -198,7 +198,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn serve(mut settings: Settings) -> anyhow::Result<ExitCode> {
     let listen = settings.listen;
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = paygate_server::connections::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     // Pages link to themselves: with no public_url, the address actually
     // bound (a `:0` listen gets its port here).
     if settings.public_url.is_none() {

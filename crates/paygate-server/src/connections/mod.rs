@@ -45,6 +45,22 @@ impl ConnectionSettings {
     }
 }
 
+/// Clients that may wait for `accept` at once. The kernel caps it at
+/// `net.core.somaxconn` (4096 on current Linux). Tokio's `bind` asks for
+/// 1024 but gets 128 here, and a burst of more new connections than that
+/// has its SYNs dropped and retried a second later; at `max_connections`
+/// the queue is also where new clients wait.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `address` with [`LISTEN_BACKLOG`].
+pub fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As std's and tokio's `bind`: a restart can listen again at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves; then stops
 /// accepting, lets requests in flight finish and closes idle connections,
 /// and returns once every connection has closed.
