@@ -59,20 +59,34 @@ impl Activity {
         if self.in_flight.load(Relaxed) > 0 {
             return None;
         }
+        // A connection that never completed a request has the header budget
+        // from opening, however its first bytes trickle in.
+        if self.served.load(Relaxed) == 0 {
+            return Some(self.opened + limits.header_read);
+        }
         let head_started = self.head_started.load(Relaxed);
         if head_started != NONE {
             return Some(self.at(head_started) + limits.header_read);
         }
-        // A connection that never completed a request is waiting for its
-        // first head: it gets the header budget, not the keep-alive one.
-        let budget = if self.served.load(Relaxed) == 0 { limits.header_read } else { limits.keep_alive_idle };
-        Some(self.at(self.quiet_since.load(Relaxed)) + budget)
+        Some(self.at(self.quiet_since.load(Relaxed)) + limits.keep_alive_idle)
     }
 
     /// Bytes arrived: with nothing in flight they begin a request head.
     fn bytes_read(&self) {
         if self.in_flight.load(Relaxed) == 0 && self.head_started.load(Relaxed) == NONE {
             self.head_started.store(self.now_ms(), Relaxed);
+        }
+    }
+
+    /// Response bytes went out. A response is still being sent after its
+    /// request left the application (a large receipt to a slow client), and
+    /// a pipelining client may already send its next head meanwhile: the
+    /// clocks start over while the client keeps taking the answer.
+    fn bytes_written(&self) {
+        let now = self.now_ms();
+        self.quiet_since.store(now, Relaxed);
+        if self.head_started.load(Relaxed) != NONE {
+            self.head_started.store(now, Relaxed);
         }
     }
 
@@ -122,14 +136,22 @@ impl<T: AsyncRead + Unpin> AsyncRead for CountingIo<T> {
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for CountingIo<T> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, data)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.bytes_written();
+        }
+        polled
     }
     fn poll_write_vectored(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.bytes_written();
+        }
+        polled
     }
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
@@ -153,6 +175,11 @@ mod tests {
         let a = Activity::new();
         assert_eq!(a.deadline(LIMITS), Some(a.opened + LIMITS.header_read));
         a.bytes_read();
+        assert_eq!(
+            a.deadline(LIMITS),
+            Some(a.opened + LIMITS.header_read),
+            "the first head's budget runs from opening"
+        );
         let request = a.begin_request();
         assert_eq!(a.deadline(LIMITS), None, "no deadline while a request is in flight");
         drop(request);

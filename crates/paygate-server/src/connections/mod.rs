@@ -47,9 +47,9 @@ impl ConnectionSettings {
 
 /// Clients that may wait for `accept` at once. The kernel caps it at
 /// `net.core.somaxconn` (4096 on current Linux). Tokio's `bind` asks for
-/// 1024 but gets 128 here, and a burst of more new connections than that
-/// has its SYNs dropped and retried a second later; at `max_connections`
-/// the queue is also where new clients wait.
+/// 128 (mio's default), and a burst of more new connections than that has
+/// its SYNs dropped and retried a second later; at `max_connections` the
+/// queue is also where new clients wait.
 const LISTEN_BACKLOG: u32 = 4096;
 
 /// Listens on `address` with [`LISTEN_BACKLOG`].
@@ -92,9 +92,12 @@ pub async fn serve(
                     drop(slot);
                 });
             }
-            // Out of file descriptors or a connection reset before it was
-            // accepted: nothing to serve; pause briefly so a persistent
-            // error (EMFILE) does not spin.
+            // A client that gave up before it was accepted: only that one
+            // is lost.
+            Err(e)
+                if matches!(e.kind(), std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset) => {}
+            // Out of file descriptors or memory: pause briefly so the loop
+            // does not spin while connections close.
             Err(e) => {
                 tracing::warn!(error = %e, "accepting a connection failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;

@@ -145,10 +145,14 @@ pub fn app(state: AppState) -> Router {
     let body_stall = Duration::from_secs(state.settings.request_body_timeout_secs);
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let audited = from_fn_with_state(state.clone(), admin::gate::admin_api_gate);
+    // Inside the admin gate, so that its audit log records the 408 the
+    // client gets; the dashboard's forms get the same guard.
+    let stall = from_fn_with_state(body_stall, stall::answer_stalled_bodies);
     routes
+        .layer(stall.clone())
         .layer(audited)
         .merge(swagger)
-        .merge(dashboard::router())
+        .merge(dashboard::router().layer(stall))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn(track_metrics))
@@ -168,8 +172,7 @@ pub fn app(state: AppState) -> Router {
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(from_fn_with_state(Arc::new(timeout), enforce_timeout))
-                .layer(from_fn_with_state(body_stall, stall::answer_stalled_bodies)),
+                .layer(from_fn_with_state(Arc::new(timeout), enforce_timeout)),
         )
         .with_state(state)
 }

@@ -21,8 +21,10 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 /// Keys per statement: large enough to take a burst of 64 connections'
 /// polls at once, small enough for a short IN list.
 const MAX_BATCH: usize = 64;
-/// Statements in flight at once per kind of read; the pool has room for
-/// these beside everything else.
+/// Statements in flight at once per kind of read: enough to keep a burst
+/// moving, few enough that the three kinds together leave most of the
+/// default pool (16) to everything else; with a smaller pool they simply
+/// wait for a connection like any other query.
 const IN_FLIGHT: usize = 4;
 
 pub type Rows<R> = Result<Vec<R>, Arc<StoreError>>;
@@ -80,18 +82,27 @@ async fn dispatch<K, R>(
         // While every slot is busy, reads keep queueing: the next batch
         // takes them all.
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
-        let mut batch = vec![first];
+        // Readers that gave up (their request timed out while the database
+        // was slow) are dropped here, not read for.
+        let mut batch: Vec<Waiter<K, R>> = Some(first).into_iter().filter(|w| !w.answer.is_closed()).collect();
         while batch.len() < MAX_BATCH {
             match waiting.try_recv() {
+                Ok(w) if w.answer.is_closed() => {}
                 Ok(w) => batch.push(w),
                 Err(_) => break,
             }
+        }
+        if batch.is_empty() {
+            continue;
         }
         let fetch = fetch.clone();
         tokio::spawn(async move {
             let keys: BTreeSet<K> = batch.iter().map(|w| w.key.clone()).collect();
             let result = fetch(keys.into_iter().collect()).await.map_err(Arc::new);
             drop(slot);
+            if let Err(e) = &result {
+                tracing::warn!(error = %e, readers = batch.len(), "a batched read failed");
+            }
             for w in batch {
                 let rows = match &result {
                     Ok(rows) => Ok(rows.iter().filter(|r| matches(&w.key, r)).cloned().collect()),

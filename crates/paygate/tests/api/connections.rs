@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-both_backends!(idle_and_half_open_connections_close_on_time, a_stalled_body_is_408_and_changes_nothing);
+both_backends!(
+    idle_and_half_open_connections_close_on_time,
+    a_stalled_body_is_408_and_changes_nothing,
+    a_slow_reader_keeps_its_connection_while_it_reads
+);
 
 // The cap is per server, not per database; one backend shows it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,6 +115,13 @@ async fn a_stalled_body_is_408_and_changes_nothing(app: TestApp) {
     assert_eq!(status, 408, "{response}");
     assert_eq!(response["error"]["code"], "REQUEST_TIMEOUT", "{response}");
     assert_eq!(app.count("merchants").await, merchants, "a stalled create changes nothing");
+    let audited: Vec<String> = sqlx::query_scalar(
+        "SELECT outcome FROM audit_log WHERE action = 'POST /admin/v1/merchants' AND via = 'admin-api'",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, ["408"], "the audit log records what the operator's client got");
 
     let m = app.create_merchant("stall-signed@example.com").await;
     let ts = now_secs().to_string();
@@ -154,4 +165,55 @@ async fn beyond_the_cap(app: TestApp) {
     drop(held);
     let (_, raw) = until_closed(waiting, Instant::now()).await;
     assert!(raw.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&raw));
+}
+
+/// A client that takes its answer slowly (a phone downloading a 4.5 MiB
+/// receipt) is not cut off by the keep-alive deadline while bytes still
+/// flow: the server's own writes count as activity.
+async fn a_slow_reader_keeps_its_connection_while_it_reads(app: TestApp) {
+    let app = app
+        .restart_with(|s| {
+            s.header_read_timeout_secs = 1;
+            s.keep_alive_idle_secs = 1;
+        })
+        .await;
+    let m = app.create_merchant("slow-reader@example.com").await;
+    let paid = crate::dispute_support::paid_payin(&app, &m, "slow-reader", "100.00").await;
+    let mut receipt = crate::dispute_support::PDF.to_vec();
+    receipt.resize(4_500_000, b' ');
+    let body = crate::dispute_support::dispute_body(&paid, "10.00", &receipt);
+    let (status, dispute) = app.signed(&m, "/api/v1/dispute/create", body).await;
+    assert_eq!(status, 201, "{dispute}");
+    let id = dispute["data"]["id"].as_str().unwrap();
+    // A small receive buffer, so the kernel takes the answer off the
+    // server's hands only as fast as the client reads it.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(addr(&app).parse().unwrap()).await.unwrap();
+    let request = format!(
+        "GET /admin/v1/disputes/{id}/receipt HTTP/1.1\r\nHost: paygate\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    // About 1.3 MB a second: the answer takes several times the 1 s deadlines.
+    let complete = 'reading: loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut this_tick = 0;
+        while this_tick < 131_072 {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break 'reading false,
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    this_tick += n;
+                }
+            }
+            if got.len() >= receipt.len() {
+                break 'reading true;
+            }
+        }
+    };
+    assert!(complete, "cut off after {:?} with {} bytes", started.elapsed(), got.len());
+    assert!(started.elapsed() > Duration::from_secs(2), "the answer was not slow enough to show anything");
 }

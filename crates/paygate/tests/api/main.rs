@@ -12,6 +12,7 @@ mod upstream_support;
 mod admin_merchants;
 mod auth;
 mod cli;
+mod coalesced_reads;
 mod concurrency;
 mod connection_loss;
 mod connections;
