@@ -65,6 +65,8 @@ pub struct Settings {
     /// Webhook POSTs in flight at once per node (slots are refilled as
     /// attempts finish).
     pub webhook_concurrency: usize,
+    /// Of those, at most this many to one receiving host (`name:port`).
+    pub webhook_host_concurrency: usize,
     /// Writer tasks applying batches (default 1 on SQLite, 2 on PostgreSQL).
     pub writer_tasks: Option<usize>,
     /// Currency code → exponent; replaces the built-in list when given.
@@ -127,6 +129,7 @@ struct Defaults {
     webhook_timeout_secs: u64,
     webhook_poll_ms: u64,
     webhook_concurrency: usize,
+    webhook_host_concurrency: usize,
     rate_limit_per_second: u64,
     exchange_payin_percent: &'static str,
     exchange_margin_percent: &'static str,
@@ -157,7 +160,8 @@ const DEFAULTS: Defaults = Defaults {
     webhook_retry_schedule_secs: [10, 60, 300, 1800, 7200, 21600, 43200, 86400],
     webhook_timeout_secs: 10,
     webhook_poll_ms: 500,
-    webhook_concurrency: 128,
+    webhook_concurrency: 256,
+    webhook_host_concurrency: 128,
     rate_limit_per_second: 1000,
     exchange_payin_percent: "1",
     exchange_margin_percent: "0.5",
@@ -223,11 +227,16 @@ impl Settings {
         }
         let connection_timeouts =
             [self.request_body_timeout_secs, self.header_read_timeout_secs, self.keep_alive_idle_secs];
-        if connection_timeouts.iter().any(|t| *t == 0 || *t > 3600) || self.max_connections == 0 {
+        if connection_timeouts.iter().any(|t| *t == 0 || *t > 3600) || !(1..=1_000_000).contains(&self.max_connections)
+        {
             return invalid(
                 "request_body_timeout_secs, header_read_timeout_secs and keep_alive_idle_secs must be 1-3600, \
-                 max_connections positive",
+                 max_connections 1-1000000",
             );
+        }
+        if self.request_body_timeout_secs >= self.request_timeout_secs {
+            // Otherwise the request timeout's 503 always comes first.
+            return invalid("request_body_timeout_secs must be less than request_timeout_secs");
         }
         if self.max_db_connections == 0 {
             return invalid("max_db_connections must be positive");
@@ -237,8 +246,14 @@ impl Settings {
         {
             return invalid("webhook_retry_schedule_secs: at most 20 delays of at most 7 days");
         }
-        if self.webhook_timeout_secs == 0 || self.webhook_timeout_secs > 60 || self.webhook_concurrency == 0 {
-            return invalid("webhook_timeout_secs must be 1-60 and webhook_concurrency positive");
+        if self.webhook_timeout_secs == 0
+            || self.webhook_timeout_secs > 60
+            || self.webhook_concurrency == 0
+            || self.webhook_host_concurrency == 0
+        {
+            return invalid(
+                "webhook_timeout_secs must be 1-60, webhook_concurrency and webhook_host_concurrency positive",
+            );
         }
         if self.auth_cache_ttl_ms > 60_000 {
             return invalid("auth_cache_ttl_ms must be at most 60000");

@@ -42,6 +42,8 @@ pub struct Inner {
     pub statistics_permits: tokio::sync::Semaphore,
     /// Status polls (a payin, a payout, the balance), coalesced.
     pub reads: crate::reads::PointReads,
+    /// Webhook attempts in flight per receiving host.
+    pub webhook_hosts: crate::workers::host_turns::HostTurns,
 }
 
 /// Where customers reach this gateway: `public_url`, else the listen address.
@@ -116,6 +118,7 @@ impl AppState {
         let state = AppState(Arc::new(Inner {
             db,
             reads,
+            webhook_hosts: crate::workers::host_turns::HostTurns::new(settings.webhook_host_concurrency),
             settings,
             master_key,
             admin_token,

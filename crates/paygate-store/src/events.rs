@@ -111,6 +111,9 @@ pub enum Settle {
     /// Nowhere to send it: the event waits for the merchant's webhook URL
     /// (or is due again at once if one was set meanwhile).
     NoDestination { now: i64 },
+    /// Not attempted: its receiver already has all the attempts it may
+    /// have at once. Due again at `until`, with no attempt counted.
+    Deferred { until: i64 },
 }
 
 /// Filters of the deliveries log.
@@ -176,6 +179,7 @@ impl Db {
                         (None, _) => ("failed", delivery.created_at, 1),
                     }
                 }
+                Settle::Deferred { until } => ("pending", *until, 0),
                 Settle::NoDestination { now } => {
                     let status =
                         if self.has_no_webhook_url(&mut tx, &rec.event_id).await? { "waiting" } else { "pending" };

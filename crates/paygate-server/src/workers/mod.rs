@@ -3,6 +3,8 @@
 
 pub mod exchange;
 pub mod expiry;
+pub mod host_turns;
 pub mod reconcile;
 pub mod ssrf;
+pub mod webhook_destinations;
 pub mod webhooks;

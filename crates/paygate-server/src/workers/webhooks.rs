@@ -6,16 +6,21 @@
 //! attempt: after a rotation, merchants verify with the new secret (the
 //! rotation answer shows it once). This is documented in the README.
 
+use super::host_turns::{self, host_of};
 use super::ssrf::GuardedResolver;
+use super::webhook_destinations::{
+    describe, merchant_destination, partner_destination, Destination, PARTNER_EVENT_PREFIX,
+};
 use crate::config::Settings;
 use crate::state::AppState;
 use paygate_core::callback_url::CallbackUrl;
-use paygate_core::signature::{partner_signature, webhook_signature};
 use paygate_store::events::{new_delivery_id, AttemptRecord, DeliveryRow, EventRow, Settle};
 use paygate_store::time::now_micros;
-use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How soon an event put back for a busy host is due again.
+const HOST_BUSY_RETRY_MICROS: i64 = 1_000_000;
 
 /// How long a claimed event is reserved for the worker that took it: long
 /// enough for one attempt (bounded by the per-attempt timeout), short enough
@@ -196,6 +201,12 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
         delivery.error = Some(format!("callback URL refused: {e}"));
         return retry(delivery, None);
     }
+    // Its host already has all the attempts it may have at once (it is slow
+    // or down): back in the queue for a moment, so this slot serves others.
+    let Some(_turn) = state.webhook_hosts.enter_within(&host_of(&url), host_turns::BRIEF_WAIT).await else {
+        metrics::counter!("paygate_webhook_host_deferrals_total").increment(1);
+        return Settle::Deferred { until: started + HOST_BUSY_RETRY_MICROS };
+    };
     let clock = Instant::now();
     let sent = http
         .post(&url)
@@ -242,98 +253,6 @@ async fn attempt(state: &AppState, http: &reqwest::Client, event: &EventRow) -> 
             delivery.error = Some(describe(&e));
             retry(delivery, None)
         }
-    }
-}
-
-/// Events of exchange orders are partner callbacks (API.md section 8).
-const PARTNER_EVENT_PREFIX: &str = "client_order.";
-
-/// Where an event goes and how it is signed.
-enum Destination {
-    Ready {
-        url: String,
-        header: &'static str,
-        signature: String,
-    },
-    /// No URL yet: the event waits (not an attempt).
-    None,
-    /// An attempt that failed before sending; `retry` unless it never can work.
-    Broken {
-        url: Option<String>,
-        error: String,
-        retry: bool,
-    },
-}
-
-/// A merchant webhook: the object's `callback_url`, else the merchant's
-/// `webhook_url`, signed `X-Signature` with the SecretToken.
-fn merchant_destination(
-    state: &AppState,
-    merchant: &paygate_store::merchants::MerchantRecord,
-    event: &EventRow,
-) -> Destination {
-    let Some(url) = event.callback_url.clone().or(merchant.webhook_url.clone()) else {
-        return Destination::None;
-    };
-    match state.master_key.open(&merchant.id, &merchant.secret.0) {
-        Ok(s) => {
-            let secret = secrecy::SecretString::from(s);
-            let signature = webhook_signature(secret.expose_secret().as_bytes(), event.body.as_bytes());
-            Destination::Ready { url, header: "X-Signature", signature }
-        }
-        Err(e) => {
-            Destination::Broken { url: Some(url), error: format!("cannot open the merchant secret: {e}"), retry: true }
-        }
-    }
-}
-
-/// A partner callback: the order's `callback_url`, else the partner's,
-/// signed `API-Signature` with the callback secret in the partner's padding.
-async fn partner_destination(state: &AppState, merchant_id: &str, event: &EventRow) -> Destination {
-    let partner = match state.db.partner(merchant_id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return Destination::Broken { url: None, error: "the merchant is no longer a partner".into(), retry: false }
-        }
-        Err(e) => return Destination::Broken { url: None, error: format!("store: {e}"), retry: true },
-    };
-    let Some(url) = event.callback_url.clone().or(partner.callback_url.clone()) else {
-        return Destination::None;
-    };
-    match crate::exchange::partners::callback_secret(state, &partner) {
-        Ok(secret) => {
-            let padding = crate::exchange::partners::padding(&partner);
-            let signature = partner_signature(secret.expose_secret().as_bytes(), event.body.as_bytes(), padding);
-            Destination::Ready { url, header: "API-Signature", signature }
-        }
-        Err(e) => Destination::Broken { url: Some(url), error: e.to_string(), retry: true },
-    }
-}
-
-/// A short cause without the URL (which may carry tokens in its query),
-/// printable characters only.
-fn describe(e: &reqwest::Error) -> String {
-    describe_raw(e).chars().filter(|c| !c.is_control()).collect()
-}
-
-fn describe_raw(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    let mut cause = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        cause = s.to_string();
-        source = s.source();
-    }
-    if cause.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {cause}")
     }
 }
 
