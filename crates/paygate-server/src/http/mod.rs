@@ -3,6 +3,7 @@
 
 mod access_responses;
 pub mod admin;
+mod answer_rules;
 pub mod auth;
 pub mod body;
 pub mod callbacks;
@@ -123,7 +124,8 @@ fn routes_with_doc(currencies: &paygate_core::money::Currencies) -> (Router<AppS
         .split_for_parts();
     retry_responses::document(&mut doc);
     access_responses::document(&mut doc);
-    let doc = request_rules::document(&doc, currencies);
+    let mut doc = request_rules::document(&doc, currencies);
+    answer_rules::document(&mut doc);
     (routes, doc)
 }
 
