@@ -136,17 +136,31 @@ impl ApiError {
 
 impl From<paygate_store::StoreError> for ApiError {
     fn from(e: paygate_store::StoreError) -> Self {
+        ApiError::not_ours(&e).unwrap_or_else(|| ApiError::Internal(e.into()))
+    }
+}
+
+impl ApiError {
+    /// A store failure that one batched read shares with all its readers
+    /// (`crate::reads`): answered as [`From<StoreError>`] would.
+    pub fn from_shared_store(e: &paygate_store::StoreError) -> ApiError {
+        ApiError::not_ours(e).unwrap_or_else(|| ApiError::internal(anyhow::anyhow!("{e}")))
+    }
+
+    /// The store failures that are not a fault of paygate: the client's
+    /// text, or the database going away.
+    fn not_ours(e: &paygate_store::StoreError) -> Option<ApiError> {
         match e {
             paygate_store::StoreError::InvalidText => {
-                ApiError::BadRequest("text must not contain NUL characters".into())
+                Some(ApiError::BadRequest("text must not contain NUL characters".into()))
             }
             // A restart or failover of the database, not a fault of the
             // request: 503 says "retry", and the pool replaces the connection.
             other if other.is_connection_failure() => {
                 tracing::warn!(error = %other, "database connection failed");
-                ApiError::Unavailable("the database is unavailable or busy; retry shortly".into())
+                Some(ApiError::Unavailable("the database is unavailable or busy; retry shortly".into()))
             }
-            other => ApiError::Internal(other.into()),
+            _ => None,
         }
     }
 }

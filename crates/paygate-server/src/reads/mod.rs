@@ -52,7 +52,7 @@ impl PointReads {
         id: Option<&str>,
         order: Option<&str>,
     ) -> Result<Option<PayInRow>, ApiError> {
-        let rows = self.payins.read(key(merchant_id, id, order)).await.map_err(|e| store_failure(&e))?;
+        let rows = self.payins.read(key(merchant_id, id, order)).await.map_err(|e| ApiError::from_shared_store(&e))?;
         Ok(rows.into_iter().find(|r| r.merchant_id.as_str() == merchant_id))
     }
 
@@ -62,7 +62,7 @@ impl PointReads {
         id: Option<&str>,
         order: Option<&str>,
     ) -> Result<Option<PayOutRow>, ApiError> {
-        let rows = self.payouts.read(key(merchant_id, id, order)).await.map_err(|e| store_failure(&e))?;
+        let rows = self.payouts.read(key(merchant_id, id, order)).await.map_err(|e| ApiError::from_shared_store(&e))?;
         Ok(rows.into_iter().find(|r| r.merchant_id.as_str() == merchant_id))
     }
 
@@ -74,7 +74,7 @@ impl PointReads {
         mode: &str,
         currency: Option<&str>,
     ) -> Result<Vec<BalanceRow>, ApiError> {
-        let rows = self.balances.read(merchant_id.to_string()).await.map_err(|e| store_failure(&e))?;
+        let rows = self.balances.read(merchant_id.to_string()).await.map_err(|e| ApiError::from_shared_store(&e))?;
         let mine = rows
             .iter()
             .filter(|r| r.mode == mode && currency.is_none_or(|c| r.currency == c))
@@ -102,14 +102,4 @@ async fn read_payouts(db: Db, keys: Vec<PaymentKey>) -> Result<Vec<PayOutRow>, S
 
 async fn read_balances(db: Db, owners: Vec<String>) -> Result<Vec<AccountBalance>, StoreError> {
     db.balances_of_merchants(&owners).await
-}
-
-/// A failed batch, as each of its readers answers: 503 if the database
-/// connection failed (retry), else an internal error.
-fn store_failure(e: &StoreError) -> ApiError {
-    if e.is_connection_failure() {
-        ApiError::Unavailable("the database is unavailable or busy; retry shortly".into())
-    } else {
-        ApiError::internal(anyhow::anyhow!("batched read: {e}"))
-    }
 }
