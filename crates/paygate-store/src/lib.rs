@@ -29,7 +29,9 @@ pub mod requisites;
 pub mod row;
 pub mod sql;
 pub mod statistics;
+pub mod statistics_levels;
 pub mod statistics_rollups;
+pub mod statistics_series;
 pub mod time;
 pub mod writer;
 

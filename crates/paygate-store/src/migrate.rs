@@ -49,6 +49,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_operator_api_keys"),
     migration!(16, "0016_providers"),
     migration!(17, "0017_statistics_rollups"),
+    migration!(18, "0018_statistics_levels"),
 ];
 
 impl Migration {

@@ -1,15 +1,17 @@
-//! The reads behind `/api/v1/statistics`. Whole UTC hours of the period
-//! are read from the rollups the database keeps beside every payment
-//! (migration 0017: per hour, currency and status; and per day a histogram
-//! of completion times); the partial hours (days) at either end come from
-//! the payments themselves (a range scan of `(merchant_id, mode,
-//! created_at)`, migration 0008), so any period is answered exactly. A year
-//! is then 8,760 rollup rows per status at most, never a million payments.
+//! The reads behind `/api/v1/statistics`. Each period is cut into parts
+//! (see [`crate::statistics_levels`]): whole days and hours are read from
+//! the rollups the database keeps beside every payment (migrations 0017
+//! and 0018), the partial hours at either end from the payments themselves
+//! (a range scan of `(merchant_id, mode, created_at)`, migration 0008), so
+//! any period is answered exactly. A year is 365 daily rows per currency
+//! and status, never a million payments. Series are in
+//! [`crate::statistics_series`].
 
-use crate::db::{Db, Result};
+use crate::db::{Backend, Db, Result};
 use crate::payments::Kind;
 use crate::sql::{bind_all, P};
-use paygate_core::statistics::{duration_bucket, join_split, MICROS_PER_DAY, MICROS_PER_HOUR, SPLIT};
+use crate::statistics_levels::{plan, Part, DURATIONS, FIGURES};
+use paygate_core::statistics::{duration_bucket, join_split, SPLIT};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -39,49 +41,47 @@ impl StatsScope {
         (sql, params)
     }
 
-    /// The owner clause plus `created_at` in the period.
-    fn created_clause(&self) -> (String, Vec<P>) {
-        let (mut sql, mut params) = self.owner_clause();
-        params.extend([P::I(self.from), P::I(self.to)]);
+    /// Where the part's rows are and which of them are the scope's:
+    /// a rollup level's rows of `kind` whose span starts in the part, or
+    /// the payments created in it.
+    pub(crate) fn source(&self, kind: Kind, part: &Part) -> Source {
+        let (mut clause, mut params) = self.owner_clause();
+        let (table, time) = match part.level {
+            Some(level) => {
+                params.push(kind.name().into());
+                clause.push_str(&format!(" AND kind = ${}", params.len()));
+                (level.table, level.time)
+            }
+            None => (kind.table(), "created_at"),
+        };
+        params.extend([P::I(part.from), P::I(part.to)]);
         let n = params.len();
-        sql.push_str(&format!(" AND created_at >= ${} AND created_at < ${n}", n - 1));
-        (sql, params)
+        clause.push_str(&format!(" AND {time} >= ${} AND {time} < ${n}", n - 1));
+        Source { table, time, clause, params, raw: part.level.is_none() }
     }
 }
 
-/// A period cut at UTC hours (or days): the whole ones inside it (read
-/// from the rollups) and the partial ones at its ends (read from the
-/// payments).
-struct Cut {
-    whole: Option<(i64, i64)>,
-    edges: Vec<StatsScope>,
+/// One part of a period, ready for a query: `SELECT … FROM {table} WHERE
+/// {clause}` with `params`; `time` is the column to bucket by.
+pub(crate) struct Source {
+    pub table: &'static str,
+    pub time: &'static str,
+    pub clause: String,
+    pub params: Vec<P>,
+    /// The payments themselves (one row each), not a rollup (sums).
+    pub raw: bool,
 }
 
-impl Cut {
-    fn of(scope: &StatsScope, width: i64) -> Cut {
-        let first = scope.from + (width - scope.from.rem_euclid(width)) % width;
-        let last = scope.to - scope.to.rem_euclid(width);
-        if first >= last {
-            return Cut { whole: None, edges: vec![scope.clone()] };
-        }
-        let mut edges = Vec::new();
-        if scope.from < first {
-            edges.push(StatsScope { to: first, ..scope.clone() });
-        }
-        if last < scope.to {
-            edges.push(StatsScope { from: last, ..scope.clone() });
-        }
-        Cut { whole: Some((first, last)), edges }
-    }
+/// `SUM(x)` as a BIGINT column named `x`.
+pub(crate) fn sum_as(column: &str) -> String {
+    format!("CAST(SUM({column}) AS BIGINT) AS {column}")
 }
 
-/// Payments of one currency and status (and bucket, for a series).
+/// Payments of one currency and status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PaymentGroup {
     pub currency: String,
     pub status: String,
-    /// Start of the bucket (µs), when grouped by one.
-    pub bucket: Option<i64>,
     pub count: i64,
     /// Σ amount, exact.
     pub amount: i128,
@@ -104,83 +104,78 @@ pub struct DisputeCounts {
     pub rejected: i64,
 }
 
-/// `SUM(column)` as two BIGINT parts that cannot overflow (see [`SPLIT`]).
-fn split_sum(column: &str) -> String {
-    format!(
-        "CAST(SUM({column} / {SPLIT}) AS BIGINT) AS {column}_high, CAST(SUM({column} % {SPLIT}) AS BIGINT) AS {column}_low"
-    )
+/// `SUM(expr)` as two BIGINT parts that cannot overflow (see [`SPLIT`]),
+/// named `{name}_high` and `{name}_low`.
+pub(crate) fn split_sum(expr: &str, name: &str) -> String {
+    format!("CAST(SUM({expr} / {SPLIT}) AS BIGINT) AS {name}_high, CAST(SUM({expr} % {SPLIT}) AS BIGINT) AS {name}_low")
 }
 
-/// These statements run rarely and scan a lot: planning each call for its
-/// actual merchant and period costs nothing next to the scan, and a cached
-/// generic plan (made once, perhaps while the merchant was small) could pick
-/// a table scan for a merchant with a million rows.
-fn planned_per_call(sql: &str) -> crate::sql::AnyQuery<'_> {
+/// These statements scan a range whose size depends on the merchant and
+/// the period: planning each call for its actual values costs nothing next
+/// to the scan, and a cached generic plan (made once, perhaps while the
+/// merchant was small) could pick a table scan for one with a million rows.
+pub(crate) fn planned_per_call(sql: &str) -> crate::sql::AnyQuery<'_> {
     sqlx::query(sql).persistent(false)
 }
 
-/// One grouped row, as both the payments' and the rollups' queries name
-/// their columns.
-fn group_of(r: &AnyRow, bucketed: bool) -> Result<PaymentGroup> {
-    Ok(PaymentGroup {
-        currency: r.try_get("currency")?,
-        status: r.try_get("status")?,
-        bucket: if bucketed { Some(r.try_get("bucket")?) } else { None },
-        count: r.try_get("n")?,
-        amount: joined(r, "amount")?,
-        fee: joined(r, "fee")?,
-        timed: r.try_get("timed")?,
-    })
+/// A sum read as its two parts (see [`split_sum`]), by column name or index.
+pub(crate) fn joined<I: sqlx::ColumnIndex<AnyRow>>(row: &AnyRow, high: I, low: I) -> Result<i128> {
+    Ok(join_split(row.try_get(high)?, row.try_get(low)?))
 }
 
-fn joined(row: &AnyRow, column: &str) -> Result<i128> {
-    Ok(join_split(row.try_get(format!("{column}_high").as_str())?, row.try_get(format!("{column}_low").as_str())?))
+/// The statistics reads of one request, all in one snapshot of the
+/// database (a read transaction: `REPEATABLE READ` on PostgreSQL, a
+/// deferred `BEGIN` on SQLite), so the totals, the series and the medians
+/// of one answer count the same payments while writes go on.
+pub struct StatsReader {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
 }
 
 impl Db {
-    /// [`Db::payment_groups`] from the payments themselves.
-    async fn raw_payment_groups(
-        &self,
-        kind: Kind,
-        scope: &StatsScope,
-        bucket_width: Option<i64>,
-    ) -> Result<Vec<PaymentGroup>> {
-        let (clause, params) = scope.created_clause();
-        // The width is one of two constants of ours, not input: inlined, so
-        // the grouping expression is the same text in SELECT and GROUP BY.
-        // `% w + w) % w` floors for times before 1970 as well.
-        let (bucket_col, bucket_group) = match bucket_width {
-            Some(w) => (format!(", created_at - ((created_at % {w}) + {w}) % {w} AS bucket"), ", bucket"),
-            None => (String::new(), ""),
+    pub async fn statistics_reader(&self) -> Result<StatsReader> {
+        let sql = match self.backend() {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         };
-        let sql = format!(
-            "SELECT currency, status{bucket_col}, CAST(COUNT(*) AS BIGINT) AS n, {}, {}, \
-             CAST(COUNT(completed_at) AS BIGINT) AS timed \
-             FROM {} WHERE {clause} GROUP BY currency, status{bucket_group}",
-            split_sum("amount"),
-            split_sum("fee"),
-            kind.table(),
-        );
-        let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await?;
-        rows.iter().map(|r| group_of(r, bucket_width.is_some())).collect()
+        Ok(StatsReader { tx: self.pool().begin_with(sql).await? })
+    }
+}
+
+impl StatsReader {
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
     }
 
     /// Count, Σ amount and Σ fee of `kind` payments created in the scope,
-    /// per currency and current status, and per bucket of `bucket_width` µs
-    /// when given (buckets are aligned to the epoch, so to UTC hours/days):
-    /// whole hours from the rollups, the partial ones at the ends from the
-    /// payments.
-    pub async fn payment_groups(
-        &self,
-        kind: Kind,
-        scope: &StatsScope,
-        bucket_width: Option<i64>,
-    ) -> Result<Vec<PaymentGroup>> {
-        let mut merged: BTreeMap<(String, String, Option<i64>), PaymentGroup> = BTreeMap::new();
-        let mut add = |groups: Vec<PaymentGroup>| {
-            for g in groups {
-                let key = (g.currency.clone(), g.status.clone(), g.bucket);
-                match merged.get_mut(&key) {
+    /// per currency and current status.
+    pub async fn payment_groups(&mut self, kind: Kind, scope: &StatsScope) -> Result<Vec<PaymentGroup>> {
+        let mut merged: BTreeMap<(String, String), PaymentGroup> = BTreeMap::new();
+        for part in plan(scope.from, scope.to, &FIGURES) {
+            let src = scope.source(kind, &part);
+            // The payments are one row each; a rollup row already sums many.
+            let figures = if src.raw {
+                format!(
+                    "CAST(COUNT(*) AS BIGINT) AS n, {}, {}, CAST(COUNT(completed_at) AS BIGINT) AS timed",
+                    split_sum("amount", "amount"),
+                    split_sum("fee", "fee")
+                )
+            } else {
+                ["n", "amount_high", "amount_low", "fee_high", "fee_low", "timed"].map(sum_as).join(", ")
+            };
+            let sql = format!(
+                "SELECT currency, status, {figures} FROM {} WHERE {} GROUP BY currency, status",
+                src.table, src.clause
+            );
+            for r in bind_all(planned_per_call(&sql), src.params).fetch_all(self.conn()).await? {
+                let g = PaymentGroup {
+                    currency: r.try_get("currency")?,
+                    status: r.try_get("status")?,
+                    count: r.try_get("n")?,
+                    amount: joined(&r, "amount_high", "amount_low")?,
+                    fee: joined(&r, "fee_high", "fee_low")?,
+                    timed: r.try_get("timed")?,
+                };
+                match merged.get_mut(&(g.currency.clone(), g.status.clone())) {
                     Some(m) => {
                         m.count += g.count;
                         m.amount += g.amount;
@@ -188,100 +183,60 @@ impl Db {
                         m.timed += g.timed;
                     }
                     None => {
-                        merged.insert(key, g);
+                        merged.insert((g.currency.clone(), g.status.clone()), g);
                     }
                 }
             }
-        };
-        let cut = Cut::of(scope, MICROS_PER_HOUR);
-        if let Some((from, to)) = cut.whole {
-            add(self.rollup_groups(kind, scope, from, to, bucket_width).await?);
-        }
-        for edge in cut.edges {
-            add(self.raw_payment_groups(kind, &edge, bucket_width).await?);
         }
         Ok(merged.into_values().filter(|g| g.count != 0).collect())
     }
 
-    async fn rollup_groups(
-        &self,
-        kind: Kind,
-        scope: &StatsScope,
-        from: i64,
-        to: i64,
-        bucket_width: Option<i64>,
-    ) -> Result<Vec<PaymentGroup>> {
-        let (clause, mut params) = scope.owner_clause();
-        params.extend([P::from(kind.name().to_string()), P::I(from), P::I(to)]);
-        let n = params.len();
-        let (bucket_col, bucket_group) = match bucket_width {
-            Some(w) => (format!(", hour - ((hour % {w}) + {w}) % {w} AS bucket"), ", bucket"),
-            None => (String::new(), ""),
-        };
-        let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT) AS {c}");
-        let sql = format!(
-            "SELECT currency, status{bucket_col}, CAST(SUM(n) AS BIGINT) AS n, {}, {}, {}, {}, {} FROM stats_hourly \
-             WHERE {clause} AND kind = ${} AND hour >= ${} AND hour < ${n} GROUP BY currency, status{bucket_group}",
-            sum("amount_high"),
-            sum("amount_low"),
-            sum("fee_high"),
-            sum("fee_low"),
-            sum("timed"),
-            n - 2,
-            n - 1,
-        );
-        let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await?;
-        rows.iter().map(|r| group_of(r, bucket_width.is_some())).collect()
-    }
-
-    /// The completion times of the successful `kind` payments of `currency`
-    /// in the scope, as a histogram `bucket → count` (see
+    /// The completion times of the successful `kind` payments in the scope,
+    /// per currency, as histograms `bucket → count` (see
     /// `paygate_core::statistics::duration_buckets`): the rollups' for whole
-    /// hours, the payments' own times bucketed here for the ends.
-    pub async fn completion_histogram(
-        &self,
+    /// days and 32-day blocks, the payments' own times bucketed here for the
+    /// partial days at the ends. Every currency in one pass: a histogram's
+    /// key puts the day before the currency, so reading one currency would
+    /// scan the others' rows of the period anyway.
+    pub async fn completion_histograms(
+        &mut self,
         kind: Kind,
         scope: &StatsScope,
-        currency: &str,
-    ) -> Result<BTreeMap<usize, i64>> {
-        let scope = StatsScope { currency: Some(currency.to_string()), ..scope.clone() };
-        let mut histogram = BTreeMap::new();
-        let cut = Cut::of(&scope, MICROS_PER_DAY);
-        if let Some((from, to)) = cut.whole {
-            let (clause, mut params) = scope.owner_clause();
-            params.extend([P::from(kind.name().to_string()), P::I(from), P::I(to)]);
-            let n = params.len();
+    ) -> Result<BTreeMap<String, BTreeMap<usize, i64>>> {
+        let mut histograms: BTreeMap<String, BTreeMap<usize, i64>> = BTreeMap::new();
+        for part in plan(scope.from, scope.to, &DURATIONS) {
+            let src = scope.source(kind, &part);
+            if src.raw {
+                let sql = format!(
+                    "SELECT currency, completed_at - created_at AS d FROM {} \
+                     WHERE {} AND status = 'success' AND completed_at IS NOT NULL",
+                    src.table, src.clause
+                );
+                for r in bind_all(planned_per_call(&sql), src.params).fetch_all(self.conn()).await? {
+                    let bucket = duration_bucket(r.try_get(1)?);
+                    *histograms.entry(r.try_get(0)?).or_default().entry(bucket).or_insert(0) += 1;
+                }
+                continue;
+            }
             let sql = format!(
-                "SELECT bucket, CAST(SUM(n) AS BIGINT) AS n FROM stats_durations \
-                 WHERE {clause} AND kind = ${} AND day >= ${} AND day < ${n} GROUP BY bucket",
-                n - 2,
-                n - 1
+                "SELECT currency, bucket, CAST(SUM(n) AS BIGINT) AS n FROM {} WHERE {} GROUP BY currency, bucket",
+                src.table, src.clause
             );
-            for r in bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await? {
-                let bucket: i64 = r.try_get("bucket")?;
-                let count: i64 = r.try_get("n")?;
+            for r in bind_all(planned_per_call(&sql), src.params).fetch_all(self.conn()).await? {
+                let bucket: i64 = r.try_get(1)?;
+                let count: i64 = r.try_get(2)?;
                 if count != 0 {
+                    let histogram = histograms.entry(r.try_get(0)?).or_default();
                     *histogram.entry(usize::try_from(bucket).unwrap_or(0)).or_insert(0) += count;
                 }
             }
         }
-        for edge in cut.edges {
-            let (clause, params) = edge.created_clause();
-            let sql = format!(
-                "SELECT completed_at - created_at AS d FROM {} \
-                 WHERE {clause} AND status = 'success' AND completed_at IS NOT NULL",
-                kind.table(),
-            );
-            for r in bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await? {
-                *histogram.entry(duration_bucket(r.try_get("d")?)).or_insert(0) += 1;
-            }
-        }
-        Ok(histogram)
+        Ok(histograms)
     }
 
     /// Disputes opened in the period, and accepted or rejected in it (by
     /// `resolved_at`), per currency.
-    pub async fn dispute_counts(&self, scope: &StatsScope) -> Result<Vec<DisputeCounts>> {
+    pub async fn dispute_counts(&mut self, scope: &StatsScope) -> Result<Vec<DisputeCounts>> {
         let (clause, mut params) = scope.owner_clause();
         params.extend([P::I(scope.from), P::I(scope.to)]);
         let (f, t) = (params.len() - 1, params.len());
@@ -295,7 +250,7 @@ impl Db {
             count_if(&format!("status = 'accepted' AND {resolved}"), "accepted"),
             count_if(&format!("status = 'rejected' AND {resolved}"), "rejected"),
         );
-        let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.pool()).await?;
+        let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.conn()).await?;
         rows.iter()
             .map(|r| {
                 Ok(DisputeCounts {

@@ -1,43 +1,55 @@
-//! The statistics rollups (migration 0017) against the payments they sum:
+//! The statistics rollups (migrations 0017 and 0018, every level of
+//! [`crate::statistics_levels`]) against the payments they sum:
 //! [`Db::statistics_differences`] recomputes every rollup row from the
 //! payments and names each one that differs, and
 //! [`Db::rebuild_statistics`] recomputes them all, writers held off.
 
 use crate::db::{Db, Result};
+use crate::statistics_levels::{Level, DURATIONS, FIGURES};
 use paygate_core::statistics::join_split;
 use sqlx::Row;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Per payment table: the rollup rows it should have, as the migration
-/// first computed them.
-fn hourly_from_payments(kind: &str, table: &str) -> String {
+/// Per payment table: the rows a figures level should have, as the
+/// migrations first computed them.
+fn figures_from_payments(level: &Level, kind: &str, table: &str) -> String {
+    let (time, w) = (level.time, level.width);
     format!(
-        "SELECT merchant_id, mode, '{kind}' AS kind, created_at - created_at % 3600000000 AS hour, currency, status, \
+        "SELECT merchant_id, mode, '{kind}' AS kind, created_at - created_at % {w} AS {time}, currency, status, \
          CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount / 1000000000) AS BIGINT) AS amount_high, \
          CAST(SUM(amount % 1000000000) AS BIGINT) AS amount_low, CAST(SUM(fee / 1000000000) AS BIGINT) AS fee_high, \
          CAST(SUM(fee % 1000000000) AS BIGINT) AS fee_low, CAST(COUNT(completed_at) AS BIGINT) AS timed \
-         FROM {table} GROUP BY merchant_id, mode, created_at - created_at % 3600000000, currency, status"
+         FROM {table} GROUP BY merchant_id, mode, created_at - created_at % {w}, currency, status"
     )
 }
 
-fn durations_from_payments(kind: &str, table: &str) -> String {
+/// The rows a histogram level should have.
+fn durations_from_payments(level: &Level, kind: &str, table: &str) -> String {
+    let (time, w) = (level.time, level.width);
     format!(
-        "SELECT merchant_id, mode, '{kind}' AS kind, created_at - created_at % 86400000000 AS day, currency, \
+        "SELECT merchant_id, mode, '{kind}' AS kind, created_at - created_at % {w} AS {time}, currency, \
          (SELECT bucket FROM stats_buckets WHERE low <= completed_at - created_at ORDER BY low DESC LIMIT 1) AS bucket, \
          CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE status = 'success' AND completed_at IS NOT NULL \
-         GROUP BY merchant_id, mode, created_at - created_at % 86400000000, currency, bucket"
+         GROUP BY merchant_id, mode, created_at - created_at % {w}, currency, bucket"
     )
 }
 
 const TABLES: [(&str, &str); 2] = [("payin", "payins"), ("payout", "payouts")];
-const HOURLY: &str =
-    "merchant_id, mode, kind, hour, currency, status, n, amount_high, amount_low, fee_high, fee_low, timed";
-const DURATIONS: &str = "merchant_id, mode, kind, day, currency, bucket, n";
+fn figures_columns(level: &Level) -> String {
+    format!(
+        "merchant_id, mode, kind, {}, currency, status, n, amount_high, amount_low, fee_high, fee_low, timed",
+        level.time
+    )
+}
+
+fn durations_columns(level: &Level) -> String {
+    format!("merchant_id, mode, kind, {}, currency, bucket, n", level.time)
+}
 
 /// One rollup row's key and figures, as compared.
 type Figures = BTreeMap<String, (i64, i128, i128, i64)>;
 
-fn hourly_figures(rows: &[sqlx::any::AnyRow]) -> Result<Figures> {
+fn level_figures(level: &Level, rows: &[sqlx::any::AnyRow]) -> Result<Figures> {
     let mut out = BTreeMap::new();
     for r in rows {
         let n: i64 = r.try_get("n")?;
@@ -48,11 +60,13 @@ fn hourly_figures(rows: &[sqlx::any::AnyRow]) -> Result<Figures> {
             continue; // emptied by moves: the same as no row
         }
         let key = format!(
-            "{} {} {} hour {} {} {}",
+            "{} {} {} {} {} {} {} {}",
+            level.table,
             r.try_get::<String, _>("merchant_id")?,
             r.try_get::<String, _>("mode")?,
             r.try_get::<String, _>("kind")?,
-            r.try_get::<i64, _>("hour")?,
+            level.time,
+            r.try_get::<i64, _>(level.time)?,
             r.try_get::<String, _>("currency")?,
             r.try_get::<String, _>("status")?
         );
@@ -61,7 +75,7 @@ fn hourly_figures(rows: &[sqlx::any::AnyRow]) -> Result<Figures> {
     Ok(out)
 }
 
-fn duration_figures(rows: &[sqlx::any::AnyRow]) -> Result<BTreeMap<String, i64>> {
+fn level_durations(level: &Level, rows: &[sqlx::any::AnyRow]) -> Result<BTreeMap<String, i64>> {
     let mut out = BTreeMap::new();
     for r in rows {
         let n: i64 = r.try_get("n")?;
@@ -69,11 +83,13 @@ fn duration_figures(rows: &[sqlx::any::AnyRow]) -> Result<BTreeMap<String, i64>>
             continue;
         }
         let key = format!(
-            "{} {} {} day {} {} bucket {}",
+            "{} {} {} {} {} {} {} bucket {}",
+            level.table,
             r.try_get::<String, _>("merchant_id")?,
             r.try_get::<String, _>("mode")?,
             r.try_get::<String, _>("kind")?,
-            r.try_get::<i64, _>("day")?,
+            level.time,
+            r.try_get::<i64, _>(level.time)?,
             r.try_get::<String, _>("currency")?,
             r.try_get::<i64, _>("bucket")?
         );
@@ -82,46 +98,49 @@ fn duration_figures(rows: &[sqlx::any::AnyRow]) -> Result<BTreeMap<String, i64>>
     Ok(out)
 }
 
+/// Keys whose value differs between what the rollups hold and what the
+/// payments add up to, each as a line.
+fn differences<V: PartialEq + std::fmt::Debug>(
+    want: &BTreeMap<String, V>,
+    have: &BTreeMap<String, V>,
+    what: &str,
+) -> Vec<String> {
+    let keys: BTreeSet<&String> = want.keys().chain(have.keys()).collect();
+    keys.into_iter()
+        .filter(|k| want.get(*k) != have.get(*k))
+        .map(|k| format!("{k}: rollup {what} {:?} ≠ payments {:?}", have.get(k), want.get(k)))
+        .collect()
+}
+
 impl Db {
-    /// Every rollup row that is not what the payments add up to, as
-    /// `key: rollup … ≠ payments …`; empty when they agree.
+    /// Every rollup row (of every level) that is not what the payments add
+    /// up to, as `key: rollup … ≠ payments …`; empty when they agree.
     pub async fn statistics_differences(&self) -> Result<Vec<String>> {
-        let mut expected_hourly = Figures::new();
-        let mut expected_durations = BTreeMap::new();
-        for (kind, table) in TABLES {
-            let rows = sqlx::query(&hourly_from_payments(kind, table)).fetch_all(self.pool()).await?;
-            expected_hourly.extend(hourly_figures(&rows)?);
-            let rows = sqlx::query(&durations_from_payments(kind, table)).fetch_all(self.pool()).await?;
-            expected_durations.extend(duration_figures(&rows)?);
-        }
-        // Summed over the writers' shards.
         let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT) AS {c}");
-        let key = "merchant_id, mode, kind, hour, currency, status";
-        let sql = format!(
-            "SELECT {key}, {}, {}, {}, {}, {}, {} FROM stats_hourly GROUP BY {key}",
-            sum("n"),
-            sum("amount_high"),
-            sum("amount_low"),
-            sum("fee_high"),
-            sum("fee_low"),
-            sum("timed")
-        );
-        let hourly = hourly_figures(&sqlx::query(&sql).fetch_all(self.pool()).await?)?;
-        let key = "merchant_id, mode, kind, day, currency, bucket";
-        let sql = format!("SELECT {key}, {} FROM stats_durations GROUP BY {key}", sum("n"));
-        let durations = duration_figures(&sqlx::query(&sql).fetch_all(self.pool()).await?)?;
         let mut out = Vec::new();
-        for key in expected_hourly.keys().chain(hourly.keys()).collect::<std::collections::BTreeSet<_>>() {
-            let (want, have) = (expected_hourly.get(key), hourly.get(key));
-            if want != have {
-                out.push(format!("{key}: rollup (n, amount, fee, timed) {have:?} ≠ payments {want:?}"));
+        for level in &FIGURES {
+            let mut want = Figures::new();
+            for (kind, table) in TABLES {
+                let rows = sqlx::query(&figures_from_payments(level, kind, table)).fetch_all(self.pool()).await?;
+                want.extend(level_figures(level, &rows)?);
             }
+            // Summed over the writers' shards.
+            let key = format!("merchant_id, mode, kind, {}, currency, status", level.time);
+            let sums = ["n", "amount_high", "amount_low", "fee_high", "fee_low", "timed"].map(sum).join(", ");
+            let sql = format!("SELECT {key}, {sums} FROM {} GROUP BY {key}", level.table);
+            let have = level_figures(level, &sqlx::query(&sql).fetch_all(self.pool()).await?)?;
+            out.extend(differences(&want, &have, "(n, amount, fee, timed)"));
         }
-        for key in expected_durations.keys().chain(durations.keys()).collect::<std::collections::BTreeSet<_>>() {
-            let (want, have) = (expected_durations.get(key), durations.get(key));
-            if want != have {
-                out.push(format!("{key}: rollup count {have:?} ≠ payments {want:?}"));
+        for level in &DURATIONS {
+            let mut want = BTreeMap::new();
+            for (kind, table) in TABLES {
+                let rows = sqlx::query(&durations_from_payments(level, kind, table)).fetch_all(self.pool()).await?;
+                want.extend(level_durations(level, &rows)?);
             }
+            let key = format!("merchant_id, mode, kind, {}, currency, bucket", level.time);
+            let sql = format!("SELECT {key}, {} FROM {} GROUP BY {key}", sum("n"), level.table);
+            let have = level_durations(level, &sqlx::query(&sql).fetch_all(self.pool()).await?)?;
+            out.extend(differences(&want, &have, "count"));
         }
         Ok(out)
     }
@@ -135,13 +154,28 @@ impl Db {
         for (_, table) in TABLES {
             crate::dialect::lock_table_against_writers(self.backend(), &mut tx, table).await?;
         }
-        sqlx::query("DELETE FROM stats_hourly").execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM stats_durations").execute(&mut *tx).await?;
+        for level in FIGURES.iter().chain(&DURATIONS) {
+            sqlx::query(&format!("DELETE FROM {}", level.table)).execute(&mut *tx).await?;
+        }
         for (kind, table) in TABLES {
-            let sql = format!("INSERT INTO stats_hourly ({HOURLY}) {}", hourly_from_payments(kind, table));
-            sqlx::query(&sql).execute(&mut *tx).await?;
-            let sql = format!("INSERT INTO stats_durations ({DURATIONS}) {}", durations_from_payments(kind, table));
-            sqlx::query(&sql).execute(&mut *tx).await?;
+            for level in &FIGURES {
+                let sql = format!(
+                    "INSERT INTO {} ({}) {}",
+                    level.table,
+                    figures_columns(level),
+                    figures_from_payments(level, kind, table)
+                );
+                sqlx::query(&sql).execute(&mut *tx).await?;
+            }
+            for level in &DURATIONS {
+                let sql = format!(
+                    "INSERT INTO {} ({}) {}",
+                    level.table,
+                    durations_columns(level),
+                    durations_from_payments(level, kind, table)
+                );
+                sqlx::query(&sql).execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -57,7 +57,10 @@ async fn statistics_match_a_brute_force_recount(app: TestApp) {
 
     let mut asks = vec![Ask { from: T0 - DAY, to: T0 + 6 * DAY, kind: "all", granularity: "day", currency: None }];
     for _ in 0..12 {
-        let bound = |rng: &mut StdRng| match rng.gen_range(0..4) {
+        let bound = |rng: &mut StdRng| match rng.gen_range(0..5) {
+            // Long periods: whole days and 32-day blocks of the rollups,
+            // partial ones at the ends.
+            4 => T0 + rng.gen_range(-110 * DAY..110 * DAY),
             0 => rows[rng.gen_range(0..rows.len())].created,
             1 => T0 + rng.gen_range(-24..120) * HOUR,
             2 => T0 + rng.gen_range(0..5) * DAY,

@@ -81,7 +81,9 @@ pub(crate) fn offset_text(micros: i64, minutes: i32) -> String {
 }
 
 pub(crate) fn random_time(rng: &mut StdRng) -> i64 {
-    match rng.gen_range(0..10) {
+    match rng.gen_range(0..12) {
+        // Months either side: periods that hold whole 32-day histogram blocks.
+        10 | 11 => T0 + rng.gen_range(-100 * DAY..100 * DAY),
         0 => T0 + rng.gen_range(0..96) * HOUR,
         1 => T0 + rng.gen_range(0..4) * DAY,
         2 => T0 + rng.gen_range(1..96) * HOUR - 1,

@@ -1,10 +1,11 @@
 //! `/api/v1/statistics`: aggregates of the merchant's payments created in a
 //! period (API.md 3.5), per kind and currency, optionally as a series.
 //!
-//! The database does the counting and summing (grouped by currency, status
-//! and bucket) and hands over the one or two middle completion times a
-//! median needs; nothing here ever holds the payments themselves, so a year
-//! of a million payins costs a few hundred rows of transfer.
+//! The database does the counting and summing, from rollups it keeps per
+//! hour and day (and completion-time histograms per day and 32 days) plus
+//! the payments of the partial hours at the ends of the period; nothing
+//! here ever holds the payments themselves, so a year of a million payins
+//! costs a few thousand rows of transfer (26k points for an hourly series).
 
 pub mod schema;
 mod tally;
@@ -19,10 +20,9 @@ use axum::response::Response;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
 use paygate_core::statistics::{check_period, histogram_median, Granularity, PeriodError};
 use paygate_store::payments::Kind;
-use paygate_store::statistics::StatsScope;
+use paygate_store::statistics::{StatsReader, StatsScope};
 use schema::*;
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use tally::Tally;
 
 /// Counts, sums and derived figures of your payments created in
@@ -59,10 +59,17 @@ pub async fn statistics(State(state): State<AppState>, req: Signed<StatisticsIn>
         .acquire()
         .await
         .map_err(|_| ApiError::Unavailable("statistics are shutting down".into()))?;
-    let (payin, payout) = tokio::try_join!(
-        wanted(input.kind.payin(), payins(&state, &scope, granularity)),
-        wanted(input.kind.payout(), payouts(&state, &scope, granularity)),
-    )?;
+    // One snapshot for the whole answer, read in turn on one connection:
+    // each read is a few thousand rollup rows at most.
+    let mut reader = state.db.statistics_reader().await?;
+    let payin = match input.kind.payin() {
+        true => Some(payins(&state, &mut reader, &scope, granularity).await?),
+        false => None,
+    };
+    let payout = match input.kind.payout() {
+        true => Some(payouts(&state, &mut reader, &scope, granularity).await?),
+        false => None,
+    };
     Ok(ok(StatisticsOut {
         date_from: utc(from),
         date_to: utc(to),
@@ -104,24 +111,19 @@ fn utc(micros: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-/// Runs `work` only when the kind was asked for.
-async fn wanted<T>(asked: bool, work: impl Future<Output = ApiResult<T>>) -> ApiResult<Option<T>> {
-    if asked {
-        work.await.map(Some)
-    } else {
-        Ok(None)
-    }
-}
-
 fn exponent(state: &AppState, currency: &str) -> u8 {
     state.currencies.exponent(currency).unwrap_or(0)
 }
 
-async fn payins(state: &AppState, scope: &StatsScope, granularity: Granularity) -> ApiResult<Vec<PayInStatsOut>> {
+async fn payins(
+    state: &AppState,
+    reader: &mut StatsReader,
+    scope: &StatsScope,
+    granularity: Granularity,
+) -> ApiResult<Vec<PayInStatsOut>> {
     let statuses = PayInStatus::ALL.map(PayInStatus::as_str);
-    let disputes = async { Ok(state.db.dispute_counts(scope).await?) };
-    let (mut tallies, disputes) =
-        tokio::try_join!(tallies(state, Kind::PayIn, scope, granularity, &statuses), disputes)?;
+    let mut tallies = tallies(reader, Kind::PayIn, scope, granularity, &statuses).await?;
+    let disputes = reader.dispute_counts(scope).await?;
     // A dispute opened or resolved in the period may be about a payin of an
     // earlier one: its currency gets an entry even with no payins in the period.
     for d in disputes.iter().filter(|d| d.opened + d.accepted + d.rejected > 0) {
@@ -147,9 +149,14 @@ async fn payins(state: &AppState, scope: &StatsScope, granularity: Granularity) 
     Ok(entries.collect())
 }
 
-async fn payouts(state: &AppState, scope: &StatsScope, granularity: Granularity) -> ApiResult<Vec<PayOutStatsOut>> {
+async fn payouts(
+    state: &AppState,
+    reader: &mut StatsReader,
+    scope: &StatsScope,
+    granularity: Granularity,
+) -> ApiResult<Vec<PayOutStatsOut>> {
     let statuses = PayOutStatus::ALL.map(PayOutStatus::as_str);
-    let tallies = tallies(state, Kind::PayOut, scope, granularity, &statuses).await?;
+    let tallies = tallies(reader, Kind::PayOut, scope, granularity, &statuses).await?;
     let is_final = |s: &str| PayOutStatus::parse(s).is_some_and(PayOutStatus::is_final);
     let entries = tallies.into_iter().map(|(currency, t)| {
         let exp = exponent(state, &currency);
@@ -165,37 +172,28 @@ async fn payouts(state: &AppState, scope: &StatsScope, granularity: Granularity)
     Ok(entries.collect())
 }
 
-/// Grouped rows folded per currency, with each currency's median fetched
-/// (concurrently: each is its own ordered scan).
+/// Totals per currency and status folded per currency, the series when
+/// asked for, and each currency's median from its completion-time
+/// histogram.
 async fn tallies(
-    state: &AppState,
+    reader: &mut StatsReader,
     kind: Kind,
     scope: &StatsScope,
     granularity: Granularity,
     statuses: &[&str],
 ) -> ApiResult<BTreeMap<String, Tally>> {
-    let groups = state.db.payment_groups(kind, scope, granularity.width_micros()).await?;
+    let groups = reader.payment_groups(kind, scope).await?;
     let mut tallies = tally::fold(groups, scope.currency.as_deref());
     if let Some(bad) = tallies.values().flat_map(|t| t.unknown_statuses(statuses)).next() {
         return Err(ApiError::internal(anyhow::anyhow!("{} has a row with unknown status {bad:?}", kind.table())));
     }
-    // Each currency's median from its completion-time histogram
-    // (concurrently: each is its own read).
-    let mut medians = tokio::task::JoinSet::new();
-    for (currency, t) in &tallies {
-        if t.success_timed <= 0 {
-            continue;
-        }
-        let (db, scope, currency) = (state.db.clone(), scope.clone(), currency.clone());
-        medians.spawn(async move {
-            let histogram = db.completion_histogram(kind, &scope, &currency).await;
-            (currency, histogram)
-        });
+    if let Some(width) = granularity.width_micros() {
+        tally::add_series(&mut tallies, reader.series_points(kind, scope, width).await?);
     }
-    while let Some(joined) = medians.join_next().await {
-        let (currency, histogram) = joined.map_err(ApiError::internal)?;
-        if let Some(t) = tallies.get_mut(&currency) {
-            t.median_micros = histogram_median(&histogram?);
+    if tallies.values().any(|t| t.success_timed > 0) {
+        let histograms = reader.completion_histograms(kind, scope).await?;
+        for (currency, t) in tallies.iter_mut() {
+            t.median_micros = histograms.get(currency).and_then(histogram_median);
         }
     }
     Ok(tallies)

@@ -8,6 +8,7 @@ use paygate_core::statistics::{
     average_minor, conversion_rate_e4, micros_to_millis, seconds_text, Granularity, RATE_DECIMALS,
 };
 use paygate_store::statistics::PaymentGroup;
+use paygate_store::statistics_series::SeriesPoint;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 
@@ -60,17 +61,19 @@ pub fn fold(groups: Vec<PaymentGroup>, only: Option<&str>) -> BTreeMap<String, T
             t.success_fees += g.fee;
             t.success_timed += g.timed;
         }
-        if let Some(start) = g.bucket {
-            let b = t.series.entry(start).or_default();
-            b.count += g.count;
-            if success {
-                b.success_count += g.count;
-                b.turnover += g.amount;
-                b.fees += g.fee;
-            }
-        }
     }
     out
+}
+
+/// The series' points, each into its currency's tally.
+pub fn add_series(tallies: &mut BTreeMap<String, Tally>, points: Vec<SeriesPoint>) {
+    for p in points {
+        let b = tallies.entry(p.currency).or_default().series.entry(p.bucket).or_default();
+        b.count += p.count;
+        b.success_count += p.success_count;
+        b.turnover += p.turnover;
+        b.fees += p.fees;
+    }
 }
 
 impl Tally {

@@ -1,0 +1,92 @@
+//! The series of `/api/v1/statistics`: per currency and UTC bucket (hour
+//! or day), how many payments were created and, of the successful ones,
+//! how many, their turnover and their fees. Read apart from the totals per
+//! status: a bucket needs no status breakdown, so an hourly year is 26k
+//! points per currency set rather than 80k (bucket, status) groups, and
+//! the rollups are grouped in their own key order (no sort).
+
+use crate::db::Result;
+use crate::payments::Kind;
+use crate::sql::bind_all;
+use crate::statistics::{joined, planned_per_call, split_sum, StatsReader, StatsScope};
+use crate::statistics_levels::{plan, usable, FIGURES};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// One point of a series.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeriesPoint {
+    pub currency: String,
+    /// Start of the bucket, µs.
+    pub bucket: i64,
+    pub count: i64,
+    pub success_count: i64,
+    /// Σ amount of the successful payments, exact.
+    pub turnover: i128,
+    /// Σ fee of the successful payments, exact.
+    pub fees: i128,
+}
+
+/// `expr` where the row is a successful payment's (or sums them), else 0.
+fn if_success(expr: &str) -> String {
+    format!("CASE WHEN status = 'success' THEN {expr} ELSE 0 END")
+}
+
+impl StatsReader {
+    /// The scope's `kind` payments per currency and bucket of `width` µs
+    /// (aligned to the epoch, so to UTC hours and days), in bucket order;
+    /// buckets without payments are left out.
+    pub async fn series_points(&mut self, kind: Kind, scope: &StatsScope, width: i64) -> Result<Vec<SeriesPoint>> {
+        let mut points: BTreeMap<(i64, String), SeriesPoint> = BTreeMap::new();
+        for part in plan(scope.from, scope.to, &usable(&FIGURES, Some(width))) {
+            let src = scope.source(kind, &part);
+            let time = src.time;
+            let figures = if src.raw {
+                format!(
+                    "CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM({}) AS BIGINT) AS success_n, {}, {}",
+                    if_success("1"),
+                    split_sum(&if_success("amount"), "turnover"),
+                    split_sum(&if_success("fee"), "fees"),
+                )
+            } else {
+                // The rollups carry the split parts already.
+                format!(
+                    "CAST(SUM(n) AS BIGINT) AS n, CAST(SUM({}) AS BIGINT) AS success_n, \
+                     CAST(SUM({}) AS BIGINT) AS turnover_high, CAST(SUM({}) AS BIGINT) AS turnover_low, \
+                     CAST(SUM({}) AS BIGINT) AS fees_high, CAST(SUM({}) AS BIGINT) AS fees_low",
+                    if_success("n"),
+                    if_success("amount_high"),
+                    if_success("amount_low"),
+                    if_success("fee_high"),
+                    if_success("fee_low"),
+                )
+            };
+            // A level as wide as the bucket groups by its own time column,
+            // in its key's order; the width is one of our two constants,
+            // inlined so the expression reads the same in SELECT and GROUP
+            // BY. `% w + w) % w` floors for times before 1970 as well.
+            let bucket = match part.level {
+                Some(level) if level.width == width => time.to_string(),
+                _ => format!("{time} - (({time} % {width}) + {width}) % {width}"),
+            };
+            let sql = format!(
+                "SELECT {bucket} AS bucket, currency, {figures} FROM {} WHERE {} GROUP BY {bucket}, currency",
+                src.table, src.clause
+            );
+            for r in bind_all(planned_per_call(&sql), src.params).fetch_all(self.conn()).await? {
+                // By position (the SELECT above): a year of hours is 26k rows.
+                let key: (i64, String) = (r.try_get(0)?, r.try_get(1)?);
+                let p = points.entry(key.clone()).or_insert_with(|| SeriesPoint {
+                    bucket: key.0,
+                    currency: key.1,
+                    ..SeriesPoint::default()
+                });
+                p.count += r.try_get::<i64, _>(2)?;
+                p.success_count += r.try_get::<i64, _>(3)?;
+                p.turnover += joined(&r, 4, 5)?;
+                p.fees += joined(&r, 6, 7)?;
+            }
+        }
+        Ok(points.into_values().filter(|p| p.count != 0).collect())
+    }
+}
