@@ -5,36 +5,40 @@
 //! [`Db::rebuild_statistics`] recomputes them all, writers held off.
 
 use crate::db::{Db, Result};
+use crate::payments::Kind;
+use crate::statistics::unsettled;
 use crate::statistics_levels::{Level, DURATIONS, FIGURES};
 use paygate_core::statistics::join_split;
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Per payment table: the rows a figures level should have, as the
-/// migrations first computed them.
-fn figures_from_payments(level: &Level, kind: &str, table: &str) -> String {
+/// Per payment table: the rows a figures level should have, from its
+/// settled payments (the unsettled are read from the payments themselves).
+fn figures_from_payments(level: &Level, kind: Kind) -> String {
     let (time, w) = (level.time, level.width);
+    let (name, table, unsettled) = (kind.name(), kind.table(), unsettled(kind));
     format!(
-        "SELECT merchant_id, mode, '{kind}' AS kind, created_at - created_at % {w} AS {time}, currency, status, \
+        "SELECT merchant_id, mode, '{name}' AS kind, created_at - created_at % {w} AS {time}, currency, status, \
          CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount / 1000000000) AS BIGINT) AS amount_high, \
          CAST(SUM(amount % 1000000000) AS BIGINT) AS amount_low, CAST(SUM(fee / 1000000000) AS BIGINT) AS fee_high, \
          CAST(SUM(fee % 1000000000) AS BIGINT) AS fee_low, CAST(COUNT(completed_at) AS BIGINT) AS timed \
-         FROM {table} GROUP BY merchant_id, mode, created_at - created_at % {w}, currency, status"
+         FROM {table} WHERE NOT ({unsettled}) GROUP BY merchant_id, mode, created_at - created_at % {w}, currency, status"
     )
 }
 
 /// The rows a histogram level should have.
-fn durations_from_payments(level: &Level, kind: &str, table: &str) -> String {
+fn durations_from_payments(level: &Level, kind: Kind) -> String {
     let (time, w) = (level.time, level.width);
+    let (name, table) = (kind.name(), kind.table());
     format!(
-        "SELECT merchant_id, mode, '{kind}' AS kind, created_at - created_at % {w} AS {time}, currency, \
+        "SELECT merchant_id, mode, '{name}' AS kind, created_at - created_at % {w} AS {time}, currency, \
          (SELECT bucket FROM stats_buckets WHERE low <= completed_at - created_at ORDER BY low DESC LIMIT 1) AS bucket, \
          CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE status = 'success' AND completed_at IS NOT NULL \
          GROUP BY merchant_id, mode, created_at - created_at % {w}, currency, bucket"
     )
 }
 
-const TABLES: [(&str, &str); 2] = [("payin", "payins"), ("payout", "payouts")];
+const KINDS: [Kind; 2] = [Kind::PayIn, Kind::PayOut];
 fn figures_columns(level: &Level) -> String {
     format!(
         "merchant_id, mode, kind, {}, currency, status, n, amount_high, amount_low, fee_high, fee_low, timed",
@@ -120,8 +124,8 @@ impl Db {
         let mut out = Vec::new();
         for level in &FIGURES {
             let mut want = Figures::new();
-            for (kind, table) in TABLES {
-                let rows = sqlx::query(&figures_from_payments(level, kind, table)).fetch_all(self.pool()).await?;
+            for kind in KINDS {
+                let rows = sqlx::query(&figures_from_payments(level, kind)).fetch_all(self.pool()).await?;
                 want.extend(level_figures(level, &rows)?);
             }
             // Summed over the writers' shards.
@@ -133,8 +137,8 @@ impl Db {
         }
         for level in &DURATIONS {
             let mut want = BTreeMap::new();
-            for (kind, table) in TABLES {
-                let rows = sqlx::query(&durations_from_payments(level, kind, table)).fetch_all(self.pool()).await?;
+            for kind in KINDS {
+                let rows = sqlx::query(&durations_from_payments(level, kind)).fetch_all(self.pool()).await?;
                 want.extend(level_durations(level, &rows)?);
             }
             let key = format!("merchant_id, mode, kind, {}, currency, bucket", level.time);
@@ -151,19 +155,19 @@ impl Db {
     pub async fn rebuild_statistics(&self) -> Result<()> {
         let mut conn = self.pool().acquire().await?;
         let mut tx = crate::dialect::begin_write(self.backend(), &mut conn).await?;
-        for (_, table) in TABLES {
-            crate::dialect::lock_table_against_writers(self.backend(), &mut tx, table).await?;
+        for kind in KINDS {
+            crate::dialect::lock_table_against_writers(self.backend(), &mut tx, kind.table()).await?;
         }
         for level in FIGURES.iter().chain(&DURATIONS) {
             sqlx::query(&format!("DELETE FROM {}", level.table)).execute(&mut *tx).await?;
         }
-        for (kind, table) in TABLES {
+        for kind in KINDS {
             for level in &FIGURES {
                 let sql = format!(
                     "INSERT INTO {} ({}) {}",
                     level.table,
                     figures_columns(level),
-                    figures_from_payments(level, kind, table)
+                    figures_from_payments(level, kind)
                 );
                 sqlx::query(&sql).execute(&mut *tx).await?;
             }
@@ -172,7 +176,7 @@ impl Db {
                     "INSERT INTO {} ({}) {}",
                     level.table,
                     durations_columns(level),
-                    durations_from_payments(level, kind, table)
+                    durations_from_payments(level, kind)
                 );
                 sqlx::query(&sql).execute(&mut *tx).await?;
             }

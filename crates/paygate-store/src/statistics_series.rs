@@ -9,7 +9,7 @@ use crate::db::Result;
 use crate::payments::Kind;
 use crate::sql::bind_all;
 use crate::statistics::{joined, planned_per_call, split_sum, StatsReader, StatsScope};
-use crate::statistics_levels::{plan, usable, FIGURES};
+use crate::statistics_levels::{usable, FIGURES};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
@@ -38,10 +38,9 @@ impl StatsReader {
     /// buckets without payments are left out.
     pub async fn series_points(&mut self, kind: Kind, scope: &StatsScope, width: i64) -> Result<Vec<SeriesPoint>> {
         let mut points: BTreeMap<(i64, String), SeriesPoint> = BTreeMap::new();
-        for part in plan(scope.from, scope.to, &usable(&FIGURES, Some(width))) {
-            let src = scope.source(kind, &part);
+        for src in scope.sources(kind, &usable(&FIGURES, Some(width))) {
             let time = src.time;
-            let figures = if src.raw {
+            let figures = if src.raw() {
                 format!(
                     "CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM({}) AS BIGINT) AS success_n, {}, {}",
                     if_success("1"),
@@ -65,8 +64,8 @@ impl StatsReader {
             // in its key's order; the width is one of our two constants,
             // inlined so the expression reads the same in SELECT and GROUP
             // BY. `% w + w) % w` floors for times before 1970 as well.
-            let bucket = match part.level {
-                Some(level) if level.width == width => time.to_string(),
+            let bucket = match src.width {
+                Some(w) if w == width => time.to_string(),
                 _ => format!("{time} - (({time} % {width}) + {width}) % {width}"),
             };
             let sql = format!(

@@ -8,10 +8,18 @@
 -- A period is read from the coarsest level that fits whole, then finer
 -- levels for its partial ends, then the payments for partial hours.
 --
--- The triggers now hand a statement's changes (each changed row counted
--- out with sign -1 and back in with +1) to one function, `stats_apply`,
--- which writes every level in one statement; both payment tables use the
--- same two trigger functions (the kind comes from the table's name).
+-- The rollups now sum settled payments only. A payment is created
+-- `pending` and settles within its lifetime; counting it in and out of
+-- `pending` cost two upserts per level on the write path for figures
+-- that are read more cheaply from the few unsettled rows themselves,
+-- through a partial index of them (`payins_unsettled`,
+-- `payouts_unsettled`). Creating a payment writes no rollup row at all.
+--
+-- The triggers now hand a statement's changes of settled payments (each
+-- changed row counted out with sign -1 and back in with +1) to one
+-- function, `stats_apply`, which writes every level in one statement;
+-- both payment tables use the same two trigger functions (the kind comes
+-- from the table's name).
 
 DROP TRIGGER payins_stats_insert ON payins;
 DROP TRIGGER payins_stats_update ON payins;
@@ -21,6 +29,10 @@ DROP FUNCTION payins_stats_inserted();
 DROP FUNCTION payins_stats_updated();
 DROP FUNCTION payouts_stats_inserted();
 DROP FUNCTION payouts_stats_updated();
+
+DELETE FROM stats_hourly WHERE status IN ('pending', 'processing');
+CREATE INDEX payins_unsettled ON payins (merchant_id, mode, created_at) WHERE status = 'pending';
+CREATE INDEX payouts_unsettled ON payouts (merchant_id, mode, created_at) WHERE status IN ('pending', 'processing');
 
 CREATE TABLE stats_daily (
     merchant_id TEXT   NOT NULL,
@@ -118,19 +130,31 @@ BEGIN
     ON CONFLICT (merchant_id, mode, kind, block, currency, bucket, shard) DO UPDATE SET n = d.n + EXCLUDED.n;
 END $$;
 
+-- Statements that touch no settled payment (every create) write nothing.
 CREATE FUNCTION stats_rows_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changes stats_change[] := ARRAY(
+        SELECT ROW(merchant_id, mode, created_at, currency, status, amount, fee, completed_at, 1)::stats_change
+        FROM new_rows WHERE status NOT IN ('pending', 'processing'));
 BEGIN
-    PERFORM stats_apply(CASE TG_TABLE_NAME WHEN 'payins' THEN 'payin' ELSE 'payout' END, ARRAY(
-        SELECT ROW(merchant_id, mode, created_at, currency, status, amount, fee, completed_at, 1)::stats_change FROM new_rows));
+    IF cardinality(changes) > 0 THEN
+        PERFORM stats_apply(CASE TG_TABLE_NAME WHEN 'payins' THEN 'payin' ELSE 'payout' END, changes);
+    END IF;
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION stats_rows_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM stats_apply(CASE TG_TABLE_NAME WHEN 'payins' THEN 'payin' ELSE 'payout' END, ARRAY(
-        SELECT ROW(merchant_id, mode, created_at, currency, status, amount, fee, completed_at, 1)::stats_change FROM new_rows
+DECLARE
+    changes stats_change[] := ARRAY(
+        SELECT ROW(merchant_id, mode, created_at, currency, status, amount, fee, completed_at, 1)::stats_change
+        FROM new_rows WHERE status NOT IN ('pending', 'processing')
         UNION ALL
-        SELECT ROW(merchant_id, mode, created_at, currency, status, amount, fee, completed_at, -1)::stats_change FROM old_rows));
+        SELECT ROW(merchant_id, mode, created_at, currency, status, amount, fee, completed_at, -1)::stats_change
+        FROM old_rows WHERE status NOT IN ('pending', 'processing'));
+BEGIN
+    IF cardinality(changes) > 0 THEN
+        PERFORM stats_apply(CASE TG_TABLE_NAME WHEN 'payins' THEN 'payin' ELSE 'payout' END, changes);
+    END IF;
     RETURN NULL;
 END $$;
 

@@ -20,6 +20,12 @@ impl Receiver {
 
     /// Like [`Receiver::start`] on a chosen port (0: any).
     pub async fn start_on(secret: &str, plan: &str, port: u16) -> Receiver {
+        Self::start_with(secret, plan, port, Duration::ZERO).await
+    }
+
+    /// Like [`Receiver::start_on`], holding each answer back by `pause`
+    /// after the request is logged.
+    pub async fn start_with(secret: &str, plan: &str, port: u16, pause: Duration) -> Receiver {
         let dir = tempfile::tempdir().unwrap();
         let (port_file, secret_file, log_file) =
             (dir.path().join("port"), dir.path().join("secret"), dir.path().join("log"));
@@ -35,6 +41,7 @@ impl Receiver {
                 plan,
                 &port.to_string(),
             ])
+            .env("RECEIVER_PAUSE_MS", pause.as_millis().to_string())
             .kill_on_drop(true)
             .spawn()
             .expect("python3 runs the receiver");

@@ -5,6 +5,11 @@ log file; the answers follow a plan of status codes (then 200)."""
 import hashlib, hmac, json, os, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import threading
+import time
+
+# Seconds each answer is held back after the request is logged (a slow
+# merchant, or one whose answer a crash can cut off).
+pause = float(os.environ.get("RECEIVER_PAUSE_MS", "0")) / 1000
 
 port_file, secret_file, log_file, plan = sys.argv[1:5]
 fixed_port = int(sys.argv[5]) if len(sys.argv) > 5 else 0
@@ -30,6 +35,7 @@ class Hook(BaseHTTPRequestHandler):
                   "body": parsed, "answered": status}
         with lock, open(log_file, "a") as f:
             f.write(json.dumps(record) + "\n")
+        time.sleep(pause)
         self.send_response(status)
         self.end_headers()
         self.wfile.write(b"try\x00again" if nul else (b"ok" if status < 300 else b"try again"))
