@@ -6,23 +6,24 @@
 
 use crate::db::{Db, Result};
 use crate::payments::Kind;
-use crate::statistics::unsettled;
+use crate::statistics::{settled_only, unsettled};
 use crate::statistics_levels::{Level, DURATIONS, FIGURES};
 use paygate_core::statistics::join_split;
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Per payment table: the rows a figures level should have, from its
-/// settled payments (the unsettled are read from the payments themselves).
-fn figures_from_payments(level: &Level, kind: Kind) -> String {
+/// payments (settled ones only where the rollups leave the others out).
+fn figures_from_payments(level: &Level, kind: Kind, settled_only: bool) -> String {
     let (time, w) = (level.time, level.width);
-    let (name, table, unsettled) = (kind.name(), kind.table(), unsettled(kind));
+    let (name, table) = (kind.name(), kind.table());
+    let only = if settled_only { format!("WHERE NOT ({})", unsettled(kind)) } else { String::new() };
     format!(
         "SELECT merchant_id, mode, '{name}' AS kind, created_at - created_at % {w} AS {time}, currency, status, \
          CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount / 1000000000) AS BIGINT) AS amount_high, \
          CAST(SUM(amount % 1000000000) AS BIGINT) AS amount_low, CAST(SUM(fee / 1000000000) AS BIGINT) AS fee_high, \
          CAST(SUM(fee % 1000000000) AS BIGINT) AS fee_low, CAST(COUNT(completed_at) AS BIGINT) AS timed \
-         FROM {table} WHERE NOT ({unsettled}) GROUP BY merchant_id, mode, created_at - created_at % {w}, currency, status"
+         FROM {table} {only} GROUP BY merchant_id, mode, created_at - created_at % {w}, currency, status"
     )
 }
 
@@ -125,7 +126,9 @@ impl Db {
         for level in &FIGURES {
             let mut want = Figures::new();
             for kind in KINDS {
-                let rows = sqlx::query(&figures_from_payments(level, kind)).fetch_all(self.pool()).await?;
+                let rows = sqlx::query(&figures_from_payments(level, kind, settled_only(self.backend())))
+                    .fetch_all(self.pool())
+                    .await?;
                 want.extend(level_figures(level, &rows)?);
             }
             // Summed over the writers' shards.
@@ -167,7 +170,7 @@ impl Db {
                     "INSERT INTO {} ({}) {}",
                     level.table,
                     figures_columns(level),
-                    figures_from_payments(level, kind)
+                    figures_from_payments(level, kind, settled_only(self.backend()))
                 );
                 sqlx::query(&sql).execute(&mut *tx).await?;
             }

@@ -38,7 +38,7 @@ impl StatsReader {
     /// buckets without payments are left out.
     pub async fn series_points(&mut self, kind: Kind, scope: &StatsScope, width: i64) -> Result<Vec<SeriesPoint>> {
         let mut points: BTreeMap<(i64, String), SeriesPoint> = BTreeMap::new();
-        for src in scope.sources(kind, &usable(&FIGURES, Some(width))) {
+        for src in scope.sources(kind, &usable(&FIGURES, Some(width)), self.settled_only) {
             let time = src.time;
             let figures = if src.raw() {
                 format!(
