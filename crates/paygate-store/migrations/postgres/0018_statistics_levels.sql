@@ -31,8 +31,8 @@ DROP FUNCTION payouts_stats_inserted();
 DROP FUNCTION payouts_stats_updated();
 
 DELETE FROM stats_hourly WHERE status IN ('pending', 'processing');
-CREATE INDEX payins_unsettled ON payins (merchant_id, mode, created_at) WHERE status = 'pending';
-CREATE INDEX payouts_unsettled ON payouts (merchant_id, mode, created_at) WHERE status IN ('pending', 'processing');
+CREATE INDEX IF NOT EXISTS payins_unsettled ON payins (merchant_id, mode, created_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS payouts_unsettled ON payouts (merchant_id, mode, created_at) WHERE status IN ('pending', 'processing');
 
 CREATE TABLE stats_daily (
     merchant_id TEXT   NOT NULL,
