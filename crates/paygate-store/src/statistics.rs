@@ -97,9 +97,10 @@ pub fn settled_only(backend: Backend) -> bool {
     backend == Backend::Postgres
 }
 
-/// The statuses a payment of `kind` can still leave, as the predicate of
-/// its partial index (`payins_unsettled`, `payouts_unsettled`, PostgreSQL's
-/// migration 0018) word for word, so the planner uses it.
+/// The statuses of a payment of `kind` that is not settled yet (its
+/// outcome is still to come), as the predicate of its partial index
+/// (`payins_unsettled`, `payouts_unsettled`, PostgreSQL's migration 0018)
+/// word for word, so the planner uses it.
 pub fn unsettled(kind: Kind) -> &'static str {
     match kind {
         Kind::PayIn => "status = 'pending'",
@@ -188,12 +189,18 @@ pub struct StatsReader {
 
 impl Db {
     pub async fn statistics_reader(&self) -> Result<StatsReader> {
+        let settled_only = settled_only(self.backend());
+        Ok(StatsReader { tx: self.read_snapshot().await?, settled_only })
+    }
+
+    /// A read-only transaction that sees one state of the database
+    /// throughout; dropping it rolls it back.
+    pub(crate) async fn read_snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let sql = match self.backend() {
             Backend::Sqlite => "BEGIN",
             Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         };
-        let settled_only = settled_only(self.backend());
-        Ok(StatsReader { tx: self.pool().begin_with(sql).await?, settled_only })
+        Ok(self.pool().begin_with(sql).await?)
     }
 }
 

@@ -121,13 +121,16 @@ impl Db {
     /// Every rollup row (of every level) that is not what the payments add
     /// up to, as `key: rollup … ≠ payments …`; empty when they agree.
     pub async fn statistics_differences(&self) -> Result<Vec<String>> {
+        // One snapshot: payments and rollups read while writes go on would
+        // differ by whatever was written between the reads.
+        let mut tx = self.read_snapshot().await?;
         let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT) AS {c}");
         let mut out = Vec::new();
         for level in &FIGURES {
             let mut want = Figures::new();
             for kind in KINDS {
                 let rows = sqlx::query(&figures_from_payments(level, kind, settled_only(self.backend())))
-                    .fetch_all(self.pool())
+                    .fetch_all(&mut *tx)
                     .await?;
                 want.extend(level_figures(level, &rows)?);
             }
@@ -135,18 +138,18 @@ impl Db {
             let key = format!("merchant_id, mode, kind, {}, currency, status", level.time);
             let sums = ["n", "amount_high", "amount_low", "fee_high", "fee_low", "timed"].map(sum).join(", ");
             let sql = format!("SELECT {key}, {sums} FROM {} GROUP BY {key}", level.table);
-            let have = level_figures(level, &sqlx::query(&sql).fetch_all(self.pool()).await?)?;
+            let have = level_figures(level, &sqlx::query(&sql).fetch_all(&mut *tx).await?)?;
             out.extend(differences(&want, &have, "(n, amount, fee, timed)"));
         }
         for level in &DURATIONS {
             let mut want = BTreeMap::new();
             for kind in KINDS {
-                let rows = sqlx::query(&durations_from_payments(level, kind)).fetch_all(self.pool()).await?;
+                let rows = sqlx::query(&durations_from_payments(level, kind)).fetch_all(&mut *tx).await?;
                 want.extend(level_durations(level, &rows)?);
             }
             let key = format!("merchant_id, mode, kind, {}, currency, bucket", level.time);
             let sql = format!("SELECT {key}, {} FROM {} GROUP BY {key}", sum("n"), level.table);
-            let have = level_durations(level, &sqlx::query(&sql).fetch_all(self.pool()).await?)?;
+            let have = level_durations(level, &sqlx::query(&sql).fetch_all(&mut *tx).await?)?;
             out.extend(differences(&want, &have, "count"));
         }
         Ok(out)

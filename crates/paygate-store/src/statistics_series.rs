@@ -63,7 +63,8 @@ impl StatsReader {
             // A level as wide as the bucket groups by its own time column,
             // in its key's order; the width is one of our two constants,
             // inlined so the expression reads the same in SELECT and GROUP
-            // BY. `% w + w) % w` floors for times before 1970 as well.
+            // BY. `% w + w) % w` floors (the rollups' keys truncate, which
+            // is the same for the non-negative times the server assigns).
             let bucket = match src.width {
                 Some(w) if w == width => time.to_string(),
                 _ => format!("{time} - (({time} % {width}) + {width}) % {width}"),

@@ -81,20 +81,10 @@ async fn events_survive_receiver_outage_and_sigkill(mut app: TestApp) {
 
 async fn two_nodes_deliver_each_event_once(mut app: TestApp) {
     let m = app.create_merchant("nodes@example.com").await;
-    let rx = Receiver::start(&m.secret, "").await;
-    app.signed(&m, "/api/v1/webhook/settings", json!({"webhook_url": rx.url})).await;
-    // Produce the events with no worker running, then let two nodes race for them.
-    app.stop().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let quiet = tmp.path().join("quiet.toml");
-    std::fs::write(&quiet, "allow_private_callbacks = true\nwebhook_poll_ms = 600000\n").unwrap();
-    let (mut producer, base) = start_server(&app, &["--config", quiet.to_str().unwrap()]).await;
-    let remote = TestApp::detached(&app, &base);
-    for i in 0..40 {
-        let (_, p) = remote.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("n-{i}"), "1.00")).await;
-        remote.signed(&m, "/api/v1/payin/cancel", json!({"id": p["data"]["id"]})).await;
-    }
-    kill_hard(&mut producer).await;
+    // Produce the events while their receiver is down, then let two nodes
+    // race for them once it is up.
+    let (tmp, port) = produce_undelivered(&mut app, &m, 40).await;
+    let rx = Receiver::start_on(&m.secret, "", port).await;
     let config = fast_config(tmp.path());
     let (mut a, _) = start_server(&app, &["--config", &config]).await;
     let (mut b, _) = start_server(&app, &["--config", &config]).await;
@@ -131,6 +121,32 @@ async fn two_nodes_deliver_each_event_once(mut app: TestApp) {
     let _ = b.kill().await;
 }
 
+/// Stops `app` and has a gateway of its own create and cancel `payins`
+/// payins of `m` while the merchant's webhook address has nothing
+/// listening (their first attempts fail and come due again a second
+/// later), then kills it. Returns the config directory and the port the
+/// receiver must take.
+async fn produce_undelivered(app: &mut TestApp, m: &Merchant, payins: usize) -> (tempfile::TempDir, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (s, _) = app
+        .signed(m, "/api/v1/webhook/settings", json!({"webhook_url": format!("http://127.0.0.1:{port}/hook")}))
+        .await;
+    assert_eq!(s, 200);
+    app.stop().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let quiet = tmp.path().join("quiet.toml");
+    std::fs::write(&quiet, "allow_private_callbacks = true\nwebhook_poll_ms = 600000\nwebhook_retry_schedule_secs = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n").unwrap();
+    let (mut producer, base) = start_server(app, &["--config", quiet.to_str().unwrap()]).await;
+    let remote = TestApp::detached(app, &base);
+    for i in 0..payins {
+        let (s, p) = remote.signed(m, "/api/v1/payin/create", TestApp::payin_body(&format!("u-{i}"), "1.00")).await;
+        assert_eq!(s, 201, "{p}");
+        assert_eq!(remote.signed(m, "/api/v1/payin/cancel", json!({"id": p["data"]["id"]})).await.0, 200);
+    }
+    kill_hard(&mut producer).await;
+    (tmp, port)
+}
+
 /// Every delivery attempt logged for the merchant's events, newest first.
 async fn attempt_log(db: &paygate_store::Db, merchant: &str) -> Vec<paygate_store::events::DeliveryRow> {
     let mut all: Vec<paygate_store::events::DeliveryRow> = Vec::new();
@@ -158,22 +174,10 @@ async fn attempt_log(db: &paygate_store::Db, merchant: &str) -> Vec<paygate_stor
 async fn a_sigkill_mid_burst_loses_and_doubles_nothing(mut app: TestApp) {
     const EVENTS: usize = 300;
     let m = app.create_merchant("burst@example.com").await;
+    let (tmp, port) = produce_undelivered(&mut app, &m, EVENTS).await;
     // Answers held back half a second: at the kill, the first attempts are
     // in the receiver's hands and unanswered, the rest not yet made.
-    let rx = Receiver::start_with(&m.secret, "", 0, Duration::from_millis(500)).await;
-    app.signed(&m, "/api/v1/webhook/settings", json!({"webhook_url": rx.url})).await;
-    app.stop().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let quiet = tmp.path().join("quiet.toml");
-    std::fs::write(&quiet, "allow_private_callbacks = true\nwebhook_poll_ms = 600000\n").unwrap();
-    let (mut producer, base) = start_server(&app, &["--config", quiet.to_str().unwrap()]).await;
-    let remote = TestApp::detached(&app, &base);
-    for i in 0..EVENTS {
-        let (s, p) = remote.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("b-{i}"), "1.00")).await;
-        assert_eq!(s, 201, "{p}");
-        assert_eq!(remote.signed(&m, "/api/v1/payin/cancel", json!({"id": p["data"]["id"]})).await.0, 200);
-    }
-    kill_hard(&mut producer).await;
+    let rx = Receiver::start_with(&m.secret, "", port, Duration::from_millis(500)).await;
     let config = fast_config(tmp.path());
     let (mut node, _) = start_server(&app, &["--config", &config]).await;
     let first = rx.wait_for(1, Duration::from_secs(30)).await;
