@@ -6,7 +6,7 @@
 
 use crate::db::{Db, Result};
 use crate::payments::Kind;
-use crate::statistics::{settled_only, unsettled};
+use crate::statistics::{settled_only, sum_as, unsettled};
 use crate::statistics_levels::{Level, DURATIONS, FIGURES};
 use paygate_core::statistics::join_split;
 use sqlx::Row;
@@ -124,7 +124,6 @@ impl Db {
         // One snapshot: payments and rollups read while writes go on would
         // differ by whatever was written between the reads.
         let mut tx = self.read_snapshot().await?;
-        let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT) AS {c}");
         let mut out = Vec::new();
         for level in &FIGURES {
             let mut want = Figures::new();
@@ -136,7 +135,7 @@ impl Db {
             }
             // Summed over the writers' shards.
             let key = format!("merchant_id, mode, kind, {}, currency, status", level.time);
-            let sums = ["n", "amount_high", "amount_low", "fee_high", "fee_low", "timed"].map(sum).join(", ");
+            let sums = ["n", "amount_high", "amount_low", "fee_high", "fee_low", "timed"].map(sum_as).join(", ");
             let sql = format!("SELECT {key}, {sums} FROM {} GROUP BY {key}", level.table);
             let have = level_figures(level, &sqlx::query(&sql).fetch_all(&mut *tx).await?)?;
             out.extend(differences(&want, &have, "(n, amount, fee, timed)"));
@@ -148,7 +147,7 @@ impl Db {
                 want.extend(level_durations(level, &rows)?);
             }
             let key = format!("merchant_id, mode, kind, {}, currency, bucket", level.time);
-            let sql = format!("SELECT {key}, {} FROM {} GROUP BY {key}", sum("n"), level.table);
+            let sql = format!("SELECT {key}, {} FROM {} GROUP BY {key}", sum_as("n"), level.table);
             let have = level_durations(level, &sqlx::query(&sql).fetch_all(&mut *tx).await?)?;
             out.extend(differences(&want, &have, "count"));
         }
