@@ -270,6 +270,21 @@ async fn an_order_finishes_after_sigkill_between_auth_success_and_finished(mut a
     let (s, moved) = remote.admin(Method::POST, &format!("/admin/v1/exchange/orders/{id}/status"), Some(body)).await;
     assert_eq!(s, 200, "{moved}");
     assert_eq!(php.wait_for(1, Duration::from_secs(10)).await.len(), 1, "auth_success delivered before the kill");
+    // Kill only once the gateway has recorded that delivery: killed between
+    // the partner's receipt and the record, it would rightly send it again
+    // (at least once), which is not what this test is about.
+    let db = paygate_store::Db::connect(&app.db_url, 1).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let events = db.events_of(id).await.unwrap();
+        if (!events.is_empty() && events.iter().all(|e| e.status == "delivered"))
+            || std::time::Instant::now() > deadline
+        {
+            assert!(events.iter().all(|e| e.status == "delivered"), "recorded before the kill: {events:?}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     kill_hard(&mut child).await;
     let (mut child, base) = start_server(&app, &args).await;
     let remote = TestApp::detached(&app, &base);
