@@ -28,6 +28,9 @@ pub struct Args {
     /// Timed `/api/v1/statistics` requests per granularity in the `statistics` scenario.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub stats_runs: u64,
+    /// Cancels per second in `webhooks-paced` (for `--duration` seconds).
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub webhook_rate: u64,
     /// The gateway binary; it is run, never built. Default: target/release/paygate,
     /// falling back to a `paygate` next to this binary.
     #[arg(long)]
@@ -72,6 +75,10 @@ pub enum Scenario {
     PayinCreate,
     HotPayout,
     Webhooks,
+    /// Delivery capacity alone: events committed first, then delivered.
+    WebhooksDrain,
+    /// End-to-end latency with production paced at `--webhook-rate`.
+    WebhooksPaced,
     /// Not in the default list: its fill takes a while (see bench/README.md).
     Statistics,
     /// A partner's signed fee quotes (Switchere-compatible API).
@@ -95,6 +102,8 @@ impl Scenario {
             Self::PayinCreate => "payin-create",
             Self::HotPayout => "hot-payout",
             Self::Webhooks => "webhooks",
+            Self::WebhooksDrain => "webhooks-drain",
+            Self::WebhooksPaced => "webhooks-paced",
             Self::Statistics => "statistics",
             Self::ExchangeQuote => "exchange-quote",
             Self::ExchangeCreate => "exchange-create",

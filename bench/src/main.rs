@@ -107,6 +107,7 @@ async fn run_backend(args: &Args, bin: &std::path::Path, backend: Backend, durat
         database_url: gateway.database_url(),
         stats_payins: args.stats_payins,
         stats_runs: args.stats_runs,
+        webhook_rate: args.webhook_rate,
         bin,
         backend,
     };

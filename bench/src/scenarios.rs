@@ -6,6 +6,7 @@ use crate::api::{self, Merchant};
 use crate::cli::Scenario;
 use crate::load::{self, Run, Workload};
 use crate::money::{format_minor, parse_minor};
+use crate::webhooks::Mode;
 use anyhow::Context;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::Value;
@@ -23,6 +24,7 @@ pub struct Ctx<'a> {
     pub database_url: &'a str,
     pub stats_payins: u64,
     pub stats_runs: u64,
+    pub webhook_rate: u64,
     /// For scenarios that start a second gateway.
     pub bin: &'a std::path::Path,
     pub backend: crate::cli::Backend,
@@ -45,7 +47,9 @@ pub async fn run(scenario: Scenario, ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
         Scenario::Healthz => healthz(ctx).await,
         Scenario::PayinCreate => payin_create(ctx).await,
         Scenario::HotPayout => hot_payout(ctx).await,
-        Scenario::Webhooks => crate::webhooks::run(ctx).await,
+        Scenario::Webhooks => crate::webhooks::run(ctx, Mode::Race).await,
+        Scenario::WebhooksDrain => crate::webhooks::run(ctx, Mode::Drain).await,
+        Scenario::WebhooksPaced => crate::webhooks::run(ctx, Mode::Paced { per_second: ctx.webhook_rate }).await,
         Scenario::Statistics => crate::statistics::run(ctx).await,
         Scenario::ExchangeQuote | Scenario::ExchangeCreate => crate::exchange::run(scenario, ctx).await,
         Scenario::UpstreamPayin => crate::upstream::run(ctx).await,

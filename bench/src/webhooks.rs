@@ -1,13 +1,24 @@
-//! `webhooks`: how fast status changes reach a merchant's endpoint.
+//! `webhooks`, `webhooks-drain`, `webhooks-paced`: how fast status changes
+//! reach a merchant's endpoint.
 //!
 //! The bench hosts the receiver itself (a minimal HTTP/1.1 keep-alive server
 //! on 127.0.0.1 that answers 200 at once), so the figures are the gateway's.
-//! Set-up creates `EVENTS` pending payins; then `connections` workers cancel
-//! them as fast as the gateway allows, each cancel being one
-//! `payin.cancelled` event. Reported: deliveries per second (events received
-//! over the time from the first cancel to the last receipt) and end-to-end
-//! latency per event (cancel request sent → event received, an upper bound
-//! that includes the cancel call itself).
+//! Set-up creates pending payins; then `connections` workers cancel them, each
+//! cancel being one `payin.cancelled` event. The three modes differ in how the
+//! events are produced:
+//! - `webhooks`: `EVENTS` cancels as fast as the gateway allows while it
+//!   delivers: production and delivery share the cores and the writer.
+//!   Reported: deliveries/s (first cancel → last receipt) and end-to-end
+//!   latency (cancel request sent → event received, an upper bound that
+//!   includes the cancel call itself).
+//! - `webhooks-drain`: delivery capacity alone. The merchant has no webhook
+//!   URL while `EVENTS` cancels commit, so the gateway parks every event as
+//!   `waiting`; setting the URL makes them all due at once (as when a merchant
+//!   configures its endpoint after a backlog built up). Deliveries/s over
+//!   settings call → last receipt; the latency column is each receipt's time
+//!   after the settings call.
+//! - `webhooks-paced`: production below capacity, `--webhook-rate` cancels a
+//!   second for `--duration` seconds: end-to-end latency as a merchant sees it.
 
 use crate::api::{self, Merchant};
 use crate::load::Run;
@@ -22,6 +33,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const EVENTS: usize = 20_000;
 
 type Received = Arc<Mutex<Vec<(Instant, String)>>>;
+
+/// How the events are produced (see the module's comment).
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    Race,
+    Drain,
+    Paced { per_second: u64 },
+}
 
 /// Serves one keep-alive connection: reads each request (headers, then the
 /// Content-Length body), notes the payin id in the body, answers 200.
@@ -100,24 +119,27 @@ where
     all
 }
 
-pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+pub async fn run(ctx: &Ctx<'_>, mode: Mode) -> anyhow::Result<Outcome> {
+    let events = match mode {
+        Mode::Race | Mode::Drain => EVENTS,
+        Mode::Paced { per_second } => (per_second * ctx.duration.as_secs()) as usize,
+    };
     let client = api::client(Duration::from_secs(30))?;
-    let merchant: Merchant = api::create_merchant(&client, ctx.base, ctx.admin_token, "hooks").await?;
+    let name = match mode {
+        Mode::Race => "hooks",
+        Mode::Drain => "hooks-drain",
+        Mode::Paced { .. } => "hooks-paced",
+    };
+    let merchant: Merchant = api::create_merchant(&client, ctx.base, ctx.admin_token, name).await?;
     let received: Received = Arc::new(Mutex::new(Vec::new()));
     let (hook_url, receiver) = start_receiver(received.clone()).await?;
-    let settings = api::signed_post(
-        &client,
-        &format!("{}/api/v1/webhook/settings", ctx.base),
-        &merchant,
-        format!(r#"{{"webhook_url":"{hook_url}"}}"#),
-    )
-    .send()
-    .await?;
-    api::expect_data("POST /api/v1/webhook/settings", settings, &[reqwest::StatusCode::OK]).await?;
+    if !matches!(mode, Mode::Drain) {
+        set_webhook_url(&client, ctx.base, &merchant, &hook_url).await?;
+    }
 
     // Phase 1: pending payins to cancel (no events yet).
     let (base, m) = (ctx.base.to_string(), merchant.clone());
-    let created = in_parallel(ctx.connections, EVENTS, move |i, c| {
+    let created = in_parallel(ctx.connections, events, move |i, c| {
         let (base, m) = (base.clone(), m.clone());
         async move {
             let body = format!(r#"{{"merchant_order_id":"wh-{i}","amount":"10.00","currency":"RUB","method":"card","customer_id":"c"}}"#);
@@ -128,14 +150,18 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     })
     .await;
     let ids: Arc<Vec<String>> = Arc::new(created.into_iter().flatten().map(|(_, id)| id).collect());
-    anyhow::ensure!(ids.len() == EVENTS, "created {} of {EVENTS} payins", ids.len());
+    anyhow::ensure!(ids.len() == events, "created {} of {events} payins", ids.len());
 
-    // Phase 2: cancel them all at full speed; each cancel commits one event.
+    // Phase 2: cancel them all (at full speed, or paced); each cancel commits one event.
     let (base, m, list) = (ctx.base.to_string(), merchant.clone(), ids.clone());
     let started = Instant::now();
-    let sent = in_parallel(ctx.connections, EVENTS, move |i, c| {
+    let sent = in_parallel(ctx.connections, events, move |i, c| {
         let (base, m, list) = (base.clone(), m.clone(), list.clone());
         async move {
+            if let Mode::Paced { per_second } = mode {
+                let due = started + Duration::from_secs_f64(i as f64 / per_second as f64);
+                tokio::time::sleep_until(due.into()).await;
+            }
             let at = Instant::now();
             let body = format!(r#"{{"id":"{}"}}"#, list[i]);
             let resp = api::signed_post(&c, &format!("{base}/api/v1/payin/cancel"), &m, body).send().await.ok()?;
@@ -144,7 +170,17 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     })
     .await;
     let produce_secs = started.elapsed().as_secs_f64();
-    let sent: HashMap<String, Instant> = sent.into_iter().flatten().map(|(at, id)| (id, at)).collect();
+    let mut sent: HashMap<String, Instant> = sent.into_iter().flatten().map(|(at, id)| (id, at)).collect();
+    // Drain: once every event is parked, the URL makes them all due at once.
+    let started = if let Mode::Drain = mode {
+        wait_until_parked(ctx.database_url, &merchant.id, sent.len()).await?;
+        let opened = Instant::now();
+        set_webhook_url(&client, ctx.base, &merchant, &hook_url).await?;
+        sent.values_mut().for_each(|at| *at = opened);
+        opened
+    } else {
+        started
+    };
 
     // Wait (bounded) for the deliveries to drain.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -170,11 +206,39 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
         ..Default::default()
     };
     let note = format!(
-        "{} events produced at {:.0}/s; {} delivered{}; latency = cancel sent → received",
+        "{} events produced at {:.0}/s; {} delivered{}; latency = {}",
         sent.len(),
         sent.len() as f64 / produce_secs,
         distinct.len(),
-        if missing > 0 { format!(", {missing} MISSING") } else { String::new() }
+        if missing > 0 { format!(", {missing} MISSING") } else { String::new() },
+        if let Mode::Drain = mode { "URL set → received" } else { "cancel sent → received" },
     );
     Ok(Outcome { run, lines: vec![note.clone()], note, check_ok: missing == 0 })
+}
+
+async fn set_webhook_url(client: &reqwest::Client, base: &str, merchant: &Merchant, url: &str) -> anyhow::Result<()> {
+    let body = format!(r#"{{"webhook_url":"{url}"}}"#);
+    let resp = api::signed_post(client, &format!("{base}/api/v1/webhook/settings"), merchant, body).send().await?;
+    api::expect_data("POST /api/v1/webhook/settings", resp, &[reqwest::StatusCode::OK]).await?;
+    Ok(())
+}
+
+/// Waits (up to a minute) until the gateway has parked `events` of the
+/// merchant's events as `waiting` (read straight from its database).
+async fn wait_until_parked(database_url: &str, merchant_id: &str, events: usize) -> anyhow::Result<()> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(database_url).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let parked: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE merchant_id = $1 AND status = 'waiting'")
+                .bind(merchant_id)
+                .fetch_one(&pool)
+                .await?;
+        if parked as usize >= events {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "only {parked} of {events} events parked after a minute");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

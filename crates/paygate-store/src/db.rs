@@ -103,11 +103,13 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite: writes outside the batching writer take turns here, in
-    /// arrival order. SQLite admits one writer at a time anyway; waiting in
+    /// SQLite: writes take turns here, in arrival order, shared by every
+    /// pool this process has on the same database (the batching writer has
+    /// its own pool). SQLite admits one writer at a time anyway; waiting in
     /// SQLite's busy handler instead means sleeping and retrying, which let
     /// some requests wait over a second while others went by (measured:
-    /// exchange creates p99.9 658 ms without, see bench/README.md).
+    /// exchange creates p99.9 658 ms without, webhook claims up to 1.6 s
+    /// behind the writer's batches, see bench/README.md).
     write_turns: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -155,7 +157,7 @@ impl Db {
             })
             .connect(&url)
             .await?;
-        Ok(Db { pool, backend, write_turns: Default::default() })
+        Ok(Db { pool, backend, write_turns: turns_of(&url) })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -176,9 +178,54 @@ impl Db {
     }
 }
 
+/// The write turn of the database at `url`, one per database in this
+/// process. Kept weakly: a database no pool uses any more (a test's) is
+/// forgotten.
+fn turns_of(url: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock, Weak};
+    static TURNS: OnceLock<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let mut turns = TURNS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(turn) = turns.get(url).and_then(Weak::upgrade) {
+        return turn;
+    }
+    turns.retain(|_, turn| turn.strong_count() > 0);
+    let turn = Arc::new(tokio::sync::Mutex::new(()));
+    turns.insert(url.to_string(), Arc::downgrade(&turn));
+    turn
+}
+
 /// Reads a 0/1 flag column.
 pub fn flag(row: &AnyRow, column: &str) -> Result<bool> {
     use sqlx::Row;
     let v: i64 = row.try_get(column)?;
     Ok(v != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The writer opens a pool of its own: its batches and the other pools'
+    /// writes must still take turns with each other, not meet in SQLite's
+    /// busy handler.
+    #[tokio::test]
+    async fn pools_on_one_sqlite_database_share_its_write_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+        let shared = Db::connect(&url("a.db"), 1).await.unwrap();
+        let writer = Db::connect_as(&url("a.db"), 1, Role::Writer).await.unwrap();
+        let other = Db::connect(&url("b.db"), 1).await.unwrap();
+
+        let held = shared.write_turn().await;
+        assert!(held.is_some(), "SQLite has turns");
+        let waited = tokio::time::timeout(Duration::from_millis(100), writer.write_turn()).await;
+        assert!(waited.is_err(), "the writer's pool waits for the turn another pool holds");
+        let elsewhere = tokio::time::timeout(Duration::from_millis(100), other.write_turn()).await;
+        assert!(elsewhere.is_ok(), "another database's turn is its own");
+        drop(held);
+        let after = tokio::time::timeout(Duration::from_secs(5), writer.write_turn()).await;
+        assert!(after.is_ok(), "released, the turn passes on");
+    }
 }

@@ -118,7 +118,7 @@ pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 /// Per-connection settings. SQLite: WAL so readers never block the writer,
 /// `synchronous=FULL` so that a 2xx means the commit reached the disk, a busy
 /// timeout so concurrent writers queue instead of failing, and foreign keys.
-/// The writer's connections leave most of the checkpointing to a background
+/// All connections leave most of the checkpointing to a background
 /// connection, so that copying the WAL into the database does not stall a
 /// batch every 1,000 pages (measured in `bench/README.md`).
 /// PostgreSQL: synchronous commit stays on (the server default) explicitly.
@@ -129,10 +129,15 @@ pub async fn prepare_connection(backend: Backend, role: Role, conn: &mut AnyConn
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
             )
             .await?;
-            if role == Role::Writer {
-                let pragma = format!("PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES};");
-                conn.execute(pragma.as_str()).await?;
-            }
+            // Every connection, not only the writer's: with SQLite's default
+            // (1,000 pages) and the WAL kept longer than that, each commit
+            // from a shared connection (a webhook claim, a batch of attempt
+            // records) ran a checkpoint before it returned, holding its write
+            // turn meanwhile: claims of 100-500 ms, and webhooks a second
+            // late at 2,000 events/s (bench/README.md, webhooks-paced).
+            let _ = role;
+            let pragma = format!("PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES};");
+            conn.execute(pragma.as_str()).await?;
         }
         Backend::Postgres => {
             conn.execute("SET synchronous_commit = on").await?;
@@ -151,6 +156,11 @@ pub async fn prepare_connection(backend: Backend, role: Role, conn: &mut AnyConn
                 // is never idle between its statements for more than a
                 // round trip.
                 conn.execute("SET idle_in_transaction_session_timeout = '60s'").await?;
+                // Every writer statement reads a few rows by key. With stale
+                // statistics (the events table grew by 20,000 rows in a few
+                // seconds) PostgreSQL planned the event sequence lookup as a
+                // parallel scan: 17 ms to start two workers for no rows.
+                conn.execute("SET max_parallel_workers_per_gather = 0").await?;
             }
         }
     }

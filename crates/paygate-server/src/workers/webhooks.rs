@@ -281,8 +281,15 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
         } else {
             state.db.claim_due_events(now_micros(), lease(&state.settings).as_micros() as i64, free as i64).await
         };
+        // Whether the slots, not the queue, limited this claim: only then can
+        // a finished attempt let the next claim take more. Otherwise every
+        // finished attempt would cost a claim (a write transaction) that
+        // finds nothing new; on SQLite those claims took turns with the
+        // writer's batches and delivery fell seconds behind at 1,000 events/s.
+        let slot_bound = claimed.as_ref().is_ok_and(|events| events.len() >= free);
         let pause = match claimed {
             Ok(events) if !events.is_empty() => {
+                let drained = events.len() < free;
                 for event in events {
                     let Ok(permit) = slots.clone().acquire_owned().await else { break };
                     let (state, http, tx) = (state.clone(), http.clone(), records_tx.clone());
@@ -292,7 +299,12 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
                         drop(permit);
                     });
                 }
-                Duration::ZERO
+                // The queue is empty: until a commit, a poll, or a slot.
+                if drained {
+                    idle
+                } else {
+                    Duration::ZERO
+                }
             }
             // Nothing due, or every slot busy: until an event is committed
             // here, an attempt finishes, or the poll interval passes.
@@ -319,7 +331,7 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
             // A batch with events just committed on this node.
             _ = state.writer.events_ready.notified() => {}
             // An attempt finished: its slot can take the next event.
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            Some(_) = in_flight.join_next(), if slot_bound && !in_flight.is_empty() => {}
             _ = shutdown.changed() => break,
         }
     }
@@ -342,6 +354,8 @@ async fn record_loop(state: AppState, mut records: tokio::sync::mpsc::UnboundedR
             }
         }
         record_all(&state, batch).await;
+        // A settled event may have held back the next one of its object.
+        state.writer.events_ready.notify_one();
     }
 }
 
