@@ -18,7 +18,8 @@
 //!   settings call → last receipt; the latency column is each receipt's time
 //!   after the settings call.
 //! - `webhooks-paced`: production below capacity, `--webhook-rate` cancels a
-//!   second for `--duration` seconds: end-to-end latency as a merchant sees it.
+//!   second for `--duration` seconds: end-to-end latency as a merchant sees
+//!   it, from the moment each cancel was due (so a lagging gateway shows).
 
 use crate::api::{self, Merchant};
 use crate::load::Run;
@@ -158,11 +159,16 @@ pub async fn run(ctx: &Ctx<'_>, mode: Mode) -> anyhow::Result<Outcome> {
     let sent = in_parallel(ctx.connections, events, move |i, c| {
         let (base, m, list) = (base.clone(), m.clone(), list.clone());
         async move {
-            if let Mode::Paced { per_second } = mode {
-                let due = started + Duration::from_secs_f64(i as f64 / per_second as f64);
-                tokio::time::sleep_until(due.into()).await;
-            }
-            let at = Instant::now();
+            // Paced: latency counts from when the cancel was due, so a
+            // gateway that falls behind the pace is not flattered by it.
+            let at = match mode {
+                Mode::Paced { per_second } => {
+                    let due = started + Duration::from_secs_f64(i as f64 / per_second as f64);
+                    tokio::time::sleep_until(due.into()).await;
+                    due
+                }
+                _ => Instant::now(),
+            };
             let body = format!(r#"{{"id":"{}"}}"#, list[i]);
             let resp = api::signed_post(&c, &format!("{base}/api/v1/payin/cancel"), &m, body).send().await.ok()?;
             resp.status().is_success().then(|| (at, list[i].clone()))
@@ -211,7 +217,11 @@ pub async fn run(ctx: &Ctx<'_>, mode: Mode) -> anyhow::Result<Outcome> {
         sent.len() as f64 / produce_secs,
         distinct.len(),
         if missing > 0 { format!(", {missing} MISSING") } else { String::new() },
-        if let Mode::Drain = mode { "URL set → received" } else { "cancel sent → received" },
+        match mode {
+            Mode::Drain => "URL set → received",
+            Mode::Paced { .. } => "cancel due → received",
+            Mode::Race => "cancel sent → received",
+        },
     );
     Ok(Outcome { run, lines: vec![note.clone()], note, check_ok: missing == 0 })
 }

@@ -57,6 +57,8 @@ impl AppState {
     pub fn forget_merchant(&self, m: &paygate_store::merchants::MerchantRecord) {
         self.auth_cache.forget(&m.public_token);
         self.delivery_merchants.forget(&m.id);
+        // A new webhook URL makes the merchant's waiting events due now.
+        self.writer.events_ready.notify_one();
     }
 
     /// Where customers reach this gateway (hosted pages live under it).

@@ -119,8 +119,9 @@ impl Db {
         Db::connect_as(url, max_connections, Role::Shared).await
     }
 
-    /// On SQLite, a turn for a write outside the batching writer (held
-    /// until dropped); on PostgreSQL nothing to wait for.
+    /// On SQLite, a turn for a write (held until dropped), shared with the
+    /// batching writer and every other pool on the same database; on
+    /// PostgreSQL nothing to wait for.
     pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.backend {
             Backend::Sqlite => Some(self.write_turns.lock().await),
@@ -157,7 +158,11 @@ impl Db {
             })
             .connect(&url)
             .await?;
-        Ok(Db { pool, backend, write_turns: turns_of(&url) })
+        let write_turns = match backend {
+            Backend::Sqlite => turns_of(&sqlite_database_key(&url)),
+            Backend::Postgres => Default::default(),
+        };
+        Ok(Db { pool, backend, write_turns })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -178,20 +183,29 @@ impl Db {
     }
 }
 
-/// The write turn of the database at `url`, one per database in this
-/// process. Kept weakly: a database no pool uses any more (a test's) is
-/// forgotten.
-fn turns_of(url: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+/// What names one SQLite database however its URL is spelt: the file's
+/// canonical path (the pool has opened, so created, it by now), else the URL.
+fn sqlite_database_key(url: &str) -> String {
+    match dialect::sqlite_file_path(url) {
+        Some(path) => std::fs::canonicalize(&path).unwrap_or(path).display().to_string(),
+        None => url.to_string(),
+    }
+}
+
+/// The write turn of the SQLite database named `key`, one per database in
+/// this process. Kept weakly: a database no pool uses any more (a test's)
+/// is forgotten.
+fn turns_of(key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock, Weak};
     static TURNS: OnceLock<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>> = OnceLock::new();
     let mut turns = TURNS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(turn) = turns.get(url).and_then(Weak::upgrade) {
+    if let Some(turn) = turns.get(key).and_then(Weak::upgrade) {
         return turn;
     }
     turns.retain(|_, turn| turn.strong_count() > 0);
     let turn = Arc::new(tokio::sync::Mutex::new(()));
-    turns.insert(url.to_string(), Arc::downgrade(&turn));
+    turns.insert(key.to_string(), Arc::downgrade(&turn));
     turn
 }
 
@@ -215,7 +229,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
         let shared = Db::connect(&url("a.db"), 1).await.unwrap();
-        let writer = Db::connect_as(&url("a.db"), 1, Role::Writer).await.unwrap();
+        // The same file, spelt another way.
+        let other_spelling = format!("sqlite:{}/./a.db", dir.path().display());
+        let writer = Db::connect_as(&other_spelling, 1, Role::Writer).await.unwrap();
         let other = Db::connect(&url("b.db"), 1).await.unwrap();
 
         let held = shared.write_turn().await;

@@ -135,7 +135,6 @@ pub async fn prepare_connection(backend: Backend, role: Role, conn: &mut AnyConn
             // records) ran a checkpoint before it returned, holding its write
             // turn meanwhile: claims of 100-500 ms, and webhooks a second
             // late at 2,000 events/s (bench/README.md, webhooks-paced).
-            let _ = role;
             let pragma = format!("PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES};");
             conn.execute(pragma.as_str()).await?;
         }

@@ -164,6 +164,9 @@ impl Db {
              RETURNING {EVENT_COLUMNS}, CASE WHEN {waiting} THEN 1 ELSE 0 END AS behind_waiting"
         );
         let token = new_monotonic_id(IdKind::Event).replacen("evt_", "claim_", 1);
+        // The connection before the turn: a turn holder never waits for the
+        // pool, so a busy pool cannot stall the writer behind it.
+        let mut conn = self.pool().acquire().await?;
         let _turn = self.write_turn().await;
         let rows = sqlx::query(&sql)
             .persistent(false)
@@ -171,7 +174,7 @@ impl Db {
             .bind(now)
             .bind(limit)
             .bind(token)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *conn)
             .await?;
         rows.iter()
             .map(|r| Ok(Claimed { event: event_from(r)?, behind_waiting: r.try_get::<i64, _>("behind_waiting")? == 1 }))
@@ -187,8 +190,8 @@ impl Db {
         if records.is_empty() {
             return Ok(());
         }
-        let _turn = self.write_turn().await;
         let mut conn = self.pool().acquire().await?;
+        let _turn = self.write_turn().await;
         // The no-destination check reads before it writes.
         let mut tx = dialect::begin_write(self.backend(), &mut conn).await?;
         for rec in records {

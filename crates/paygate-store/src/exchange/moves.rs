@@ -53,8 +53,9 @@ impl Db {
         E: From<paygate_core::exchange::lifecycle::MoveError>,
     {
         let backend = self.backend();
-        let _turn = self.write_turn().await;
+        // The connection first: a turn holder never waits for the pool.
         let mut conn = self.pool().acquire().await.map_err(StoreError::from)?;
+        let _turn = self.write_turn().await;
         let mut tx = begin_write(backend, &mut conn).await.map_err(StoreError::from)?;
         let sql =
             format!("SELECT {} FROM exchange_orders WHERE id = $1{}", ORDER_COLUMNS.join(", "), for_update(backend));
@@ -159,8 +160,9 @@ impl Db {
         F: Fn(&OrderRow) -> Option<OrderRow>,
     {
         let backend = self.backend();
-        let _turn = self.write_turn().await;
+        // The connection first: a turn holder never waits for the pool.
         let mut conn = self.pool().acquire().await?;
+        let _turn = self.write_turn().await;
         let mut tx = begin_write(backend, &mut conn).await?;
         let sql =
             format!("SELECT {} FROM exchange_orders WHERE id = $1{}", ORDER_COLUMNS.join(", "), for_update(backend));

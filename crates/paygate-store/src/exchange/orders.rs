@@ -129,12 +129,13 @@ impl Db {
                 row.crypto_address = Some(free.address.clone());
                 row.crypto_network = free.network.clone();
             }
+            // The connection first: a turn holder never waits for the pool.
+            let mut conn = self.pool().acquire().await.map_err(StoreError::from)?;
             let turn = self.write_turn().await;
-            let inserted = bind_all(sqlx::query(&sql), row.params())
-                .fetch_optional(self.pool())
-                .await
-                .map_err(StoreError::from)?;
+            let inserted =
+                bind_all(sqlx::query(&sql), row.params()).fetch_optional(&mut *conn).await.map_err(StoreError::from)?;
             drop(turn);
+            drop(conn);
             if inserted.is_some() {
                 return Ok(CreatedOrder { row, created: true });
             }

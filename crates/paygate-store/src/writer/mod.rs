@@ -183,14 +183,7 @@ async fn run(
                 continue;
             }
         };
-        // SQLite: the batch takes its turn with the writes made outside the
-        // writer (webhook claims and attempt records, exchange moves), in
-        // arrival order. Left to SQLite's busy handler, those slept and
-        // retried while batches kept taking the lock: at 1,000 events/s a
-        // claim waited up to 2.6 s (bench/README.md, webhooks-paced).
-        let turn = db.write_turn().await;
         let healthy = process(&db, &mut conn.0, render.as_ref(), jobs, &notify, deadline, &mut recent).await;
-        drop(turn);
         connections.put(conn, healthy);
         metrics::histogram!("paygate_writer_batch_seconds").record(started.elapsed().as_secs_f64());
     }
@@ -205,6 +198,8 @@ struct Ctx<'a> {
     deadline: Duration,
     /// The order ids this shard saw lately, looked up before inserting.
     recent: &'a RecentOrders,
+    /// Whose write turn each transaction takes (SQLite; see `retry::apply`).
+    turns: &'a Db,
 }
 
 /// One transaction for `cmds`. `Err` means nothing was written.
