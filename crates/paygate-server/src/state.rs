@@ -58,6 +58,12 @@ impl AppState {
         self.auth_cache.forget(&m.public_token);
         self.delivery_merchants.forget(&m.id);
         // A new webhook URL makes the merchant's waiting events due now.
+        self.wake_deliveries();
+    }
+
+    /// Wakes the webhook worker: events became due on this node (committed,
+    /// requeued, released by a settled one or a new webhook URL).
+    pub fn wake_deliveries(&self) {
         self.writer.events_ready.notify_one();
     }
 

@@ -246,7 +246,7 @@ pub async fn move_order(
     let c = state.currencies.clone();
     let moved = state.db.move_exchange_order(id, merchant, now, |o| plan(&c, now, o, to, &req), &render).await;
     let row = moved.map_err(store_error)?;
-    state.writer.events_ready.notify_one();
+    state.wake_deliveries();
     Ok(row)
 }
 

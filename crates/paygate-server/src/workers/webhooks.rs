@@ -289,7 +289,6 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
         let slot_bound = claimed.as_ref().is_ok_and(|events| events.len() >= free);
         let pause = match claimed {
             Ok(events) if !events.is_empty() => {
-                let drained = events.len() < free;
                 for event in events {
                     let Ok(permit) = slots.clone().acquire_owned().await else { break };
                     let (state, http, tx) = (state.clone(), http.clone(), records_tx.clone());
@@ -299,11 +298,12 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
                         drop(permit);
                     });
                 }
-                // The queue is empty: until a commit, a poll, or a slot.
-                if drained {
-                    idle
-                } else {
+                // Slots were the limit: claim again at once. Otherwise the
+                // queue is empty: until a commit or the poll interval.
+                if slot_bound {
                     Duration::ZERO
+                } else {
+                    idle
                 }
             }
             // Nothing due, or every slot busy: until an event is committed
@@ -355,7 +355,7 @@ async fn record_loop(state: AppState, mut records: tokio::sync::mpsc::UnboundedR
         }
         record_all(&state, batch).await;
         // A settled event may have held back the next one of its object.
-        state.writer.events_ready.notify_one();
+        state.wake_deliveries();
     }
 }
 

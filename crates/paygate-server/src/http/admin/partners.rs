@@ -97,7 +97,7 @@ pub async fn apply_patch(state: &AppState, id: &str, input: PartnerPatchIn) -> R
     let p = state.db.update_partner(id, patch).await?.ok_or(ApiError::NotFound)?;
     crate::exchange::cache::forget_partner(state, id);
     if p.callback_url.is_some() {
-        state.writer.events_ready.notify_one();
+        state.wake_deliveries();
     }
     Ok(p)
 }

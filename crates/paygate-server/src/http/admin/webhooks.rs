@@ -61,6 +61,6 @@ async fn resend_event(
     if !state.db.requeue_event(&id, None, now_micros()).await? {
         return Err(ApiError::NotFound);
     }
-    state.writer.events_ready.notify_one();
+    state.wake_deliveries();
     Ok(ok(ResendOut { event_id: id, queued: true }))
 }

@@ -104,7 +104,7 @@ pub async fn resend(
         if !state.db.requeue_event(id, None, paygate_store::time::now_micros()).await? {
             return Err(ApiError::NotFound);
         }
-        state.writer.events_ready.notify_one();
+        state.wake_deliveries();
         Ok(Done::Back)
     })
     .await

@@ -162,6 +162,6 @@ pub async fn resend(State(state): State<AppState>, req: Signed<ResendIn>) -> Api
     if !state.db.requeue_event(&req.body.event_id, Some(&req.merchant.id), now_micros()).await? {
         return Err(ApiError::NotFound);
     }
-    state.writer.events_ready.notify_one();
+    state.wake_deliveries();
     Ok(ok(ResendOut { event_id: req.body.event_id, queued: true }))
 }
