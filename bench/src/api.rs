@@ -63,18 +63,23 @@ pub fn signed_post(client: &Client, url: &str, m: &Merchant, body: String) -> Re
 pub async fn expect_data(what: &str, resp: Response, ok: &[StatusCode]) -> anyhow::Result<Value> {
     let status = resp.status();
     let text = resp.text().await.with_context(|| format!("{what}: reading the response"))?;
+    data_of(what, status, &text, ok)
+}
+
+/// The `data` of an answer already read, or what went wrong.
+pub fn data_of(what: &str, status: StatusCode, text: &str, ok: &[StatusCode]) -> anyhow::Result<Value> {
     if !ok.contains(&status) {
-        let code = serde_json::from_str::<Value>(&text)
+        let code = serde_json::from_str::<Value>(text)
             .ok()
             .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
             .unwrap_or_default();
         if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED {
             bail!("{} from {what}: endpoint not available in this build", status.as_u16());
         }
-        bail!("{} {code} from {what}: {}", status.as_u16(), truncate(&text, 300));
+        bail!("{} {code} from {what}: {}", status.as_u16(), truncate(text, 300));
     }
-    let v: Value = serde_json::from_str(&text).with_context(|| format!("{what}: response is not JSON"))?;
-    Ok(v["data"].clone())
+    let mut v: Value = serde_json::from_str(text).with_context(|| format!("{what}: response is not JSON"))?;
+    Ok(v["data"].take())
 }
 
 /// A test-mode merchant `bench-<label>@example.com`, with its secret.

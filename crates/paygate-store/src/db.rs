@@ -1,6 +1,7 @@
 //! The connection pool and the error type shared by every repository.
 
 use crate::dialect::{self, Role};
+use crate::native::NativePool;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;
 use std::time::Duration;
@@ -42,6 +43,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// From SQLite's own driver, which reads statistics (see `native.rs`).
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
     /// An applied migration's file changed since: the schema the binary
     /// assumes may not be the one the database has.
     #[error(
@@ -55,6 +59,12 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -111,6 +121,8 @@ pub struct Db {
     /// exchange creates p99.9 658 ms without, webhook claims up to 1.6 s
     /// behind the writer's batches, see bench/README.md).
     write_turns: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The engine's own driver, for reads of many rows (see [`crate::native`]).
+    pub(crate) native: NativePool,
 }
 
 impl Db {
@@ -162,7 +174,9 @@ impl Db {
             Backend::Sqlite => turns_of(&sqlite_database_key(&url)),
             Backend::Postgres => Default::default(),
         };
-        Ok(Db { pool, backend, write_turns })
+        // The server runs statistics max/8 at a time (its permits).
+        let native = NativePool::lazy(backend, &url, (max_connections / 8).max(2))?;
+        Ok(Db { pool, backend, write_turns, native })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -179,6 +193,7 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        self.native.close().await;
         self.pool.close().await;
     }
 }

@@ -99,6 +99,16 @@ pub fn normalise_url(backend: Backend, url: &str) -> String {
     }
 }
 
+/// `SUM(expr)` of BIGINTs as a BIGINT, exact or an error on overflow.
+/// PostgreSQL's own SUM(bigint) accumulates in NUMERIC, several times
+/// slower when grouping many rows (see its migration 0019).
+pub fn sum_bigint(backend: Backend, expr: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("CAST(SUM({expr}) AS BIGINT)"),
+        Backend::Postgres => format!("paygate_sum({expr})"),
+    }
+}
+
 /// What a pool's connections are for; the writer's get SQLite settings of
 /// their own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

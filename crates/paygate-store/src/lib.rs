@@ -20,6 +20,8 @@ pub mod exchange;
 pub mod ledger;
 pub mod merchants;
 pub mod migrate;
+mod native;
+mod native_sqlite;
 pub mod operators;
 pub mod overview;
 pub mod payments;

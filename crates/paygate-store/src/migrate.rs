@@ -50,6 +50,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_providers"),
     migration!(17, "0017_statistics_rollups"),
     migration!(18, "0018_statistics_levels"),
+    migration!(19, "0019_sum_bigint"),
 ];
 
 impl Migration {

@@ -68,7 +68,19 @@ impl From<Option<String>> for P {
 
 pub type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
-pub fn bind_all(mut q: AnyQuery<'_>, params: Vec<P>) -> AnyQuery<'_> {
+pub fn bind_all(q: AnyQuery<'_>, params: Vec<P>) -> AnyQuery<'_> {
+    bind_params(q, params)
+}
+
+/// [`bind_all`] for a query of any engine's own driver.
+pub fn bind_params<'q, DB>(mut q: Query<'q, DB, DB::Arguments<'q>>, params: Vec<P>) -> Query<'q, DB, DB::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     for p in params {
         q = match p {
             P::I(v) => q.bind(v),

@@ -11,12 +11,11 @@
 //! [`crate::statistics_series`].
 
 use crate::db::{Backend, Db, Result};
+use crate::native::{NativeIndex, NativeRow, NativeTx};
 use crate::payments::Kind;
-use crate::sql::{bind_all, P};
+use crate::sql::P;
 use crate::statistics_levels::{plan, Level, Part, DURATIONS, FIGURES};
 use paygate_core::statistics::{duration_bucket, join_split, SPLIT};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use std::collections::BTreeMap;
 
 /// Whose payments, which ledger, which period (`[from, to)`, µs) and,
@@ -164,33 +163,28 @@ pub(crate) fn split_sum(expr: &str, name: &str) -> String {
     format!("CAST(SUM({expr} / {SPLIT}) AS BIGINT) AS {name}_high, CAST(SUM({expr} % {SPLIT}) AS BIGINT) AS {name}_low")
 }
 
-/// These statements scan a range whose size depends on the merchant and
-/// the period: planning each call for its actual values costs nothing next
-/// to the scan, and a cached generic plan (made once, perhaps while the
-/// merchant was small) could pick a table scan for one with a million rows.
-pub(crate) fn planned_per_call(sql: &str) -> crate::sql::AnyQuery<'_> {
-    sqlx::query(sql).persistent(false)
-}
-
 /// A sum read as its two parts (see [`split_sum`]), by column name or index.
-pub(crate) fn joined<I: sqlx::ColumnIndex<AnyRow>>(row: &AnyRow, high: I, low: I) -> Result<i128> {
-    Ok(join_split(row.try_get(high)?, row.try_get(low)?))
+pub(crate) fn joined<I: NativeIndex>(row: &NativeRow, high: I, low: I) -> Result<i128> {
+    Ok(join_split(row.get(high)?, row.get(low)?))
 }
 
 /// The statistics reads of one request, all in one snapshot of the
 /// database (a read transaction: `REPEATABLE READ` on PostgreSQL, a
 /// deferred `BEGIN` on SQLite), so the totals, the series and the medians
-/// of one answer count the same payments while writes go on.
+/// of one answer count the same payments while writes go on. Read through
+/// the engine's own driver (see [`crate::native`]): a year of hours is 26k
+/// rows.
 pub struct StatsReader {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    tx: NativeTx,
+    backend: Backend,
     /// See [`settled_only`].
     pub(crate) settled_only: bool,
 }
 
 impl Db {
     pub async fn statistics_reader(&self) -> Result<StatsReader> {
-        let settled_only = settled_only(self.backend());
-        Ok(StatsReader { tx: self.read_snapshot().await?, settled_only })
+        let backend = self.backend();
+        Ok(StatsReader { tx: self.native.snapshot().await?, backend, settled_only: settled_only(backend) })
     }
 
     /// A read-only transaction that sees one state of the database
@@ -205,8 +199,14 @@ impl Db {
 }
 
 impl StatsReader {
-    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+    /// Every row of `sql` bound to `params`, in this reader's snapshot.
+    pub(crate) async fn rows(&mut self, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
+        self.tx.fetch_all(sql, params).await
+    }
+
+    /// `SUM` of BIGINTs as a BIGINT (see [`crate::dialect::sum_bigint`]).
+    pub(crate) fn sum(&self, expr: &str) -> String {
+        crate::dialect::sum_bigint(self.backend, expr)
     }
 
     /// Count, Σ amount and Σ fee of `kind` payments created in the scope,
@@ -222,20 +222,22 @@ impl StatsReader {
                     split_sum("fee", "fee")
                 )
             } else {
-                ["n", "amount_high", "amount_low", "fee_high", "fee_low", "timed"].map(sum_as).join(", ")
+                ["n", "amount_high", "amount_low", "fee_high", "fee_low", "timed"]
+                    .map(|c| format!("{} AS {c}", self.sum(c)))
+                    .join(", ")
             };
             let sql = format!(
                 "SELECT currency, status, {figures} FROM {} WHERE {} GROUP BY currency, status",
                 src.table, src.clause
             );
-            for r in bind_all(planned_per_call(&sql), src.params).fetch_all(self.conn()).await? {
+            for r in self.rows(&sql, src.params).await? {
                 let g = PaymentGroup {
-                    currency: r.try_get("currency")?,
-                    status: r.try_get("status")?,
-                    count: r.try_get("n")?,
+                    currency: r.get("currency")?,
+                    status: r.get("status")?,
+                    count: r.get("n")?,
                     amount: joined(&r, "amount_high", "amount_low")?,
                     fee: joined(&r, "fee_high", "fee_low")?,
-                    timed: r.try_get("timed")?,
+                    timed: r.get("timed")?,
                 };
                 match merged.get_mut(&(g.currency.clone(), g.status.clone())) {
                     Some(m) => {
@@ -274,21 +276,23 @@ impl StatsReader {
                      WHERE {} AND status = 'success' AND completed_at IS NOT NULL",
                     src.table, src.clause
                 );
-                for r in bind_all(planned_per_call(&sql), src.params).fetch_all(self.conn()).await? {
-                    let bucket = duration_bucket(r.try_get(1)?);
-                    *histograms.entry(r.try_get(0)?).or_default().entry(bucket).or_insert(0) += 1;
+                for r in self.rows(&sql, src.params).await? {
+                    let bucket = duration_bucket(r.get(1)?);
+                    *histograms.entry(r.get(0)?).or_default().entry(bucket).or_insert(0) += 1;
                 }
                 continue;
             }
             let sql = format!(
-                "SELECT currency, bucket, CAST(SUM(n) AS BIGINT) AS n FROM {} WHERE {} GROUP BY currency, bucket",
-                src.table, src.clause
+                "SELECT currency, bucket, {} AS n FROM {} WHERE {} GROUP BY currency, bucket",
+                self.sum("n"),
+                src.table,
+                src.clause
             );
-            for r in bind_all(planned_per_call(&sql), src.params).fetch_all(self.conn()).await? {
-                let bucket: i64 = r.try_get(1)?;
-                let count: i64 = r.try_get(2)?;
+            for r in self.rows(&sql, src.params).await? {
+                let bucket: i64 = r.get(1)?;
+                let count: i64 = r.get(2)?;
                 if count != 0 {
-                    let histogram = histograms.entry(r.try_get(0)?).or_default();
+                    let histogram = histograms.entry(r.get(0)?).or_default();
                     *histogram.entry(usize::try_from(bucket).unwrap_or(0)).or_insert(0) += count;
                 }
             }
@@ -312,14 +316,14 @@ impl StatsReader {
             count_if(&format!("status = 'accepted' AND {resolved}"), "accepted"),
             count_if(&format!("status = 'rejected' AND {resolved}"), "rejected"),
         );
-        let rows = bind_all(planned_per_call(&sql), params).fetch_all(self.conn()).await?;
+        let rows = self.rows(&sql, params).await?;
         rows.iter()
             .map(|r| {
                 Ok(DisputeCounts {
-                    currency: r.try_get("currency")?,
-                    opened: r.try_get("opened")?,
-                    accepted: r.try_get("accepted")?,
-                    rejected: r.try_get("rejected")?,
+                    currency: r.get("currency")?,
+                    opened: r.get("opened")?,
+                    accepted: r.get("accepted")?,
+                    rejected: r.get("rejected")?,
                 })
             })
             .collect()

@@ -1,0 +1,176 @@
+//! Reads through each engine's own driver rather than sqlx's `Any`, for
+//! the reads that return many rows. `Any` converts every row it hands back:
+//! each value into an `AnyValue` and, on PostgreSQL, every column's
+//! description again for every row; sqlx's SQLite driver also copies every
+//! value on its own thread and hands each row over to the async task, a
+//! wake-up per row. Profiled on a year of hourly statistics (26k rows),
+//! that was over a third of the request (bench/README.md, "Statistics on a
+//! million payins"). So PostgreSQL's reads here use sqlx's own PostgreSQL
+//! driver, and SQLite's use rusqlite on a blocking thread, which reads the
+//! rows where SQLite leaves them. Both pools are small and connect lazily:
+//! most processes (tools, tests) never open one.
+
+use crate::db::{Backend, Result};
+use crate::native_sqlite::{SqliteReads, SqliteSnapshot};
+use crate::sql::{bind_params, P};
+use rusqlite::types::Value;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{ColumnIndex, Decode, Postgres, Row, Type};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// SQLite read connections kept idle for the next snapshot.
+pub(crate) const NATIVE_CONNECTIONS: u32 = 4;
+
+/// A lazily connected pool of the engine's own driver.
+#[derive(Clone, Debug)]
+pub(crate) enum NativePool {
+    Sqlite(SqliteReads),
+    Postgres(sqlx::PgPool),
+}
+
+impl NativePool {
+    /// `url` as [`crate::Db`] normalised it; at most `max_connections`
+    /// PostgreSQL connections. Connects on first use.
+    pub(crate) fn lazy(backend: Backend, url: &str, max_connections: u32) -> Result<NativePool> {
+        Ok(match backend {
+            Backend::Sqlite => NativePool::Sqlite(SqliteReads::new(url)),
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url)?.application_name("paygate-reads");
+                NativePool::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(max_connections)
+                        .min_connections(0)
+                        .idle_timeout(Some(Duration::from_secs(60)))
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_lazy_with(options),
+                )
+            }
+        })
+    }
+
+    /// A read-only transaction that sees one state of the database
+    /// throughout (`REPEATABLE READ` on PostgreSQL; on SQLite a deferred
+    /// `BEGIN`, whose first read fixes the snapshot); dropping it rolls
+    /// it back.
+    pub(crate) async fn snapshot(&self) -> Result<NativeTx> {
+        Ok(match self {
+            NativePool::Sqlite(reads) => NativeTx::Sqlite(reads.snapshot().await?),
+            NativePool::Postgres(pool) => {
+                NativeTx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
+            }
+        })
+    }
+
+    pub(crate) async fn close(&self) {
+        match self {
+            NativePool::Sqlite(reads) => reads.close(),
+            NativePool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// An open read transaction of either engine.
+pub(crate) enum NativeTx {
+    Sqlite(SqliteSnapshot),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl NativeTx {
+    /// Every row of `sql` (with `$n` placeholders) bound to `params`. The
+    /// statement is planned at each call, never cached: these scan ranges
+    /// whose size depends on the merchant and the period, and a generic
+    /// plan made once (perhaps while the merchant was small) could pick a
+    /// table scan for one with a million rows.
+    pub(crate) async fn fetch_all(&mut self, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
+        match self {
+            NativeTx::Sqlite(snapshot) => snapshot.fetch_all(sql, params).await,
+            NativeTx::Postgres(tx) => {
+                let q = bind_params(sqlx::query::<Postgres>(sql).persistent(false), params);
+                Ok(q.fetch_all(&mut **tx).await?.into_iter().map(NativeRow::Postgres).collect())
+            }
+        }
+    }
+}
+
+/// A row of either engine, read by column name or position.
+pub(crate) enum NativeRow {
+    /// SQLite's values, copied out of its row, and the statement's
+    /// column names (shared by its rows).
+    Sqlite {
+        values: Vec<Value>,
+        names: Arc<[String]>,
+    },
+    Postgres(PgRow),
+}
+
+/// What a column decodes into, on either engine: the values paygate
+/// stores are integers and text.
+pub(crate) trait NativeValue: for<'r> Decode<'r, Postgres> + Type<Postgres> + Sized {
+    fn from_sqlite(value: &Value) -> Option<Self>;
+}
+
+impl NativeValue for i64 {
+    fn from_sqlite(value: &Value) -> Option<i64> {
+        match value {
+            Value::Integer(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+impl NativeValue for String {
+    fn from_sqlite(value: &Value) -> Option<String> {
+        match value {
+            Value::Text(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A column name or position, on either engine.
+pub(crate) trait NativeIndex: ColumnIndex<PgRow> + std::fmt::Debug {
+    fn position(&self, names: &[String]) -> Option<usize>;
+}
+
+impl NativeIndex for usize {
+    fn position(&self, names: &[String]) -> Option<usize> {
+        (*self < names.len()).then_some(*self)
+    }
+}
+
+impl NativeIndex for &str {
+    fn position(&self, names: &[String]) -> Option<usize> {
+        names.iter().position(|n| n == self)
+    }
+}
+
+impl NativeRow {
+    /// A text column, borrowed from the row.
+    pub(crate) fn text<I: NativeIndex>(&self, index: I) -> Result<&str> {
+        match self {
+            NativeRow::Postgres(row) => Ok(row.try_get(index)?),
+            NativeRow::Sqlite { values, names } => match index.position(names).and_then(|i| values.get(i)) {
+                Some(Value::Text(text)) => Ok(text),
+                value => Err(mismatch::<&str, I>(&index, value)),
+            },
+        }
+    }
+
+    pub(crate) fn get<T: NativeValue, I: NativeIndex>(&self, index: I) -> Result<T> {
+        match self {
+            NativeRow::Postgres(row) => Ok(row.try_get(index)?),
+            NativeRow::Sqlite { values, names } => {
+                let value = index.position(names).and_then(|i| values.get(i));
+                value.and_then(T::from_sqlite).ok_or_else(|| mismatch::<T, I>(&index, value))
+            }
+        }
+    }
+}
+
+/// A SQLite column that is missing or not of the type asked for.
+fn mismatch<T, I: NativeIndex>(index: &I, value: Option<&Value>) -> crate::db::StoreError {
+    let found = value.map_or("no such column".to_string(), |v| v.data_type().to_string());
+    crate::db::StoreError::Corrupt(format!("column {index:?}: expected {}, found {found}", std::any::type_name::<T>()))
+}
