@@ -90,6 +90,12 @@ impl StoreError {
     /// to the database refusing a statement.
     /// Such a failure says nothing about the request: it may be retried.
     pub fn is_connection_failure(&self) -> bool {
+        if let StoreError::Sqlite(e) = self {
+            // rusqlite's reads (`native_sqlite.rs`): the file busy past the
+            // busy timeout, or not to be opened.
+            use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
+            return matches!(e.sqlite_error_code(), Some(DatabaseBusy | DatabaseLocked | CannotOpen));
+        }
         let StoreError::Database(e) = self else { return false };
         match e {
             sqlx::Error::Io(_)
@@ -174,8 +180,9 @@ impl Db {
             Backend::Sqlite => turns_of(&sqlite_database_key(&url)),
             Backend::Postgres => Default::default(),
         };
-        // The server runs statistics max/8 at a time (its permits).
-        let native = NativePool::lazy(backend, &url, (max_connections / 8).max(2))?;
+        // Status polls, list pages and statistics (max/8 at a time, the
+        // server's permits) read through the engine's own driver.
+        let native = NativePool::lazy(backend, &url, (max_connections / 2).max(4))?;
         Ok(Db { pool, backend, write_turns, native })
     }
 

@@ -20,8 +20,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// SQLite read connections kept idle for the next snapshot.
-pub(crate) const NATIVE_CONNECTIONS: u32 = 4;
+/// SQLite read connections open at most (each runs its statements on a
+/// blocking thread; this machine's kind has two cores).
+pub(crate) const NATIVE_CONNECTIONS: u32 = 8;
 
 /// A lazily connected pool of the engine's own driver.
 #[derive(Clone, Debug)]
@@ -44,10 +45,34 @@ impl NativePool {
                         .min_connections(0)
                         .idle_timeout(Some(Duration::from_secs(60)))
                         .acquire_timeout(Duration::from_secs(10))
+                        // As the shared pool (`Db::connect_as`): no ping per
+                        // acquire, only for a connection idle a while.
+                        .test_before_acquire(false)
+                        .before_acquire(|conn, meta| {
+                            Box::pin(async move {
+                                if meta.idle_for >= crate::db::IDLE_CHECK {
+                                    sqlx::Connection::ping(conn).await?;
+                                }
+                                Ok(true)
+                            })
+                        })
                         .connect_lazy_with(options),
                 )
             }
         })
+    }
+
+    /// Every row of `sql` bound to `params`, outside any transaction. For
+    /// statement texts the caller reuses (point reads, list pages): they
+    /// are kept prepared per connection.
+    pub(crate) async fn fetch_all(&self, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
+        match self {
+            NativePool::Sqlite(reads) => reads.fetch_all(sql, params).await,
+            NativePool::Postgres(pool) => {
+                let rows = bind_params(sqlx::query::<Postgres>(sql), params).fetch_all(pool).await?;
+                Ok(rows.into_iter().map(NativeRow::Postgres).collect())
+            }
+        }
     }
 
     /// A read-only transaction that sees one state of the database
@@ -129,6 +154,33 @@ impl NativeValue for String {
     }
 }
 
+impl<T: NativeValue> NativeValue for Option<T>
+where
+    Option<T>: for<'r> Decode<'r, Postgres> + Type<Postgres>,
+{
+    fn from_sqlite(value: &Value) -> Option<Option<T>> {
+        match value {
+            Value::Null => Some(None),
+            v => T::from_sqlite(v).map(Some),
+        }
+    }
+}
+
+impl crate::row::RowRead for NativeRow {
+    fn int(&self, column: &str) -> Result<i64> {
+        self.get(column)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>> {
+        self.get(column)
+    }
+    fn text(&self, column: &str) -> Result<String> {
+        self.get(column)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        self.get(column)
+    }
+}
+
 /// A column name or position, on either engine.
 pub(crate) trait NativeIndex: ColumnIndex<PgRow> + std::fmt::Debug {
     fn position(&self, names: &[String]) -> Option<usize>;
@@ -148,7 +200,7 @@ impl NativeIndex for &str {
 
 impl NativeRow {
     /// A text column, borrowed from the row.
-    pub(crate) fn text<I: NativeIndex>(&self, index: I) -> Result<&str> {
+    pub(crate) fn text_ref<I: NativeIndex>(&self, index: I) -> Result<&str> {
         match self {
             NativeRow::Postgres(row) => Ok(row.try_get(index)?),
             NativeRow::Sqlite { values, names } => match index.position(names).and_then(|i| values.get(i)) {

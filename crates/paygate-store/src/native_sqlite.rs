@@ -1,17 +1,20 @@
 //! SQLite's side of [`crate::native`]: rusqlite connections to the same
-//! database file, each read running on a blocking thread (a year of
+//! database file, each statement run on a blocking thread (a year of
 //! hourly statistics is tens of milliseconds of SQLite's own work, too
-//! long to hold an async worker). A connection is taken for one snapshot
-//! and returned to a short idle list when the snapshot ends.
+//! long to hold an async worker; a status poll's batch is one hand-off
+//! instead of sqlx's hand-off per row). At most [`NATIVE_CONNECTIONS`] are
+//! open, each leased for one statement or one snapshot and kept open
+//! between leases.
 
 use crate::db::{Result, StoreError};
 use crate::native::{NativeRow, NATIVE_CONNECTIONS};
 use crate::sql::P;
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, InterruptHandle, OpenFlags};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Page cache per read connection, KiB (SQLite's default is 2 MB): a year
 /// of a busy merchant's rollups is about 10 MB, read on every dashboard load.
@@ -26,7 +29,10 @@ pub(crate) struct SqliteReads {
 struct Inner {
     /// `None` for an in-memory database, which another connection cannot open.
     path: Option<PathBuf>,
+    /// Connections open and not leased; `None` once closed.
     idle: Mutex<Option<Vec<Connection>>>,
+    /// One per connection that may be open.
+    permits: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for SqliteReads {
@@ -37,38 +43,50 @@ impl std::fmt::Debug for SqliteReads {
 
 impl SqliteReads {
     pub(crate) fn new(url: &str) -> SqliteReads {
-        let path = crate::dialect::sqlite_file_path(url);
-        SqliteReads { inner: Arc::new(Inner { path, idle: Mutex::new(Some(Vec::new())) }) }
+        let inner = Inner {
+            path: crate::dialect::sqlite_file_path(url),
+            idle: Mutex::new(Some(Vec::new())),
+            permits: Arc::new(Semaphore::new(NATIVE_CONNECTIONS as usize)),
+        };
+        SqliteReads { inner: Arc::new(inner) }
     }
 
-    /// An idle connection (or a new one) in a deferred read transaction.
+    /// Every row of `sql` (a statement text the caller reuses: it is kept
+    /// prepared per connection) bound to `params`.
+    pub(crate) async fn fetch_all(&self, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
+        let sql = sql.to_string();
+        self.lease().await?.run(move |conn| query(conn, &sql, params, true)).await
+    }
+
+    /// A connection in a deferred read transaction (its first read fixes
+    /// the snapshot).
     pub(crate) async fn snapshot(&self) -> Result<SqliteSnapshot> {
-        let inner = self.inner.clone();
-        let conn = blocking(move || {
-            let conn = match inner.take_idle() {
-                Some(conn) => conn,
-                None => inner.open()?,
-            };
-            conn.execute_batch("BEGIN")?;
-            Ok(conn)
-        })
-        .await?;
-        Ok(SqliteSnapshot { conn: Some(conn), reads: self.inner.clone() })
+        let mut lease = self.lease().await?;
+        lease.run(|conn| Ok(conn.execute_batch("BEGIN")?)).await?;
+        Ok(SqliteSnapshot(lease))
     }
 
-    /// Closes the idle connections; those in use close when their snapshot ends.
-    pub(crate) fn close(&self) {
-        self.inner.lock().take();
+    async fn lease(&self) -> Result<Lease> {
+        let permit = self.inner.permits.clone().acquire_owned().await.map_err(|_| closed())?;
+        let conn = self.inner.lock().as_mut().ok_or_else(closed)?.pop();
+        Ok(Lease { conn, reads: self.inner.clone(), permit: Some(permit) })
     }
+
+    /// Closes the idle connections; those leased close when their lease ends.
+    pub(crate) fn close(&self) {
+        let idle = self.inner.lock().take();
+        self.inner.permits.close();
+        drop(idle);
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Database(sqlx::Error::PoolClosed)
 }
 
 impl Inner {
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<Connection>>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn take_idle(&self) -> Option<Connection> {
-        self.lock().as_mut().and_then(Vec::pop)
     }
 
     fn open(&self) -> Result<Connection> {
@@ -78,60 +96,109 @@ impl Inner {
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.execute_batch(&format!("PRAGMA query_only = ON; PRAGMA cache_size = -{CACHE_KIB};"))?;
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
+}
 
-    /// Keeps `conn` for the next snapshot, unless enough are kept already
-    /// or the pool was closed.
-    fn put_back(&self, conn: Connection) {
-        if let Some(idle) = self.lock().as_mut() {
-            if idle.len() < NATIVE_CONNECTIONS as usize {
-                idle.push(conn);
+/// One connection (opened on first use) for one statement or snapshot.
+struct Lease {
+    /// `None` before the first use, while a statement runs on its blocking
+    /// thread, and after one was abandoned there (its future dropped).
+    conn: Option<Connection>,
+    reads: Arc<Inner>,
+    /// Goes with the connection to the blocking thread and back, so that an
+    /// abandoned statement holds it until it has stopped.
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Lease {
+    /// `f` on this lease's connection, on a blocking thread. Dropped before
+    /// it finishes, the statement is interrupted and its connection closed
+    /// there (it may be inside a transaction).
+    async fn run<T: Send + 'static>(&mut self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let reads = self.reads.clone();
+        let (conn, permit) = (self.conn.take(), self.permit.take());
+        let (tx, rx) = tokio::sync::oneshot::channel::<InterruptHandle>();
+        type Done<T> = (Connection, Option<OwnedSemaphorePermit>, Result<T>);
+        let task = tokio::task::spawn_blocking(move || -> Result<Done<T>> {
+            let conn = match conn {
+                Some(conn) => conn,
+                None => reads.open()?,
+            };
+            // The receiver is gone only if the caller was dropped meanwhile.
+            let _ = tx.send(conn.get_interrupt_handle());
+            let out = f(&conn);
+            Ok((conn, permit, out))
+        });
+        let mut interrupt = InterruptOnDrop(None);
+        let done = async {
+            if let Ok(handle) = rx.await {
+                interrupt.0 = Some(handle);
             }
+            task.await.map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))
+        };
+        let (conn, permit, out) = done.await??;
+        interrupt.0 = None;
+        (self.conn, self.permit) = (Some(conn), permit);
+        out
+    }
+}
+
+/// Interrupts a running statement when the future awaiting it is dropped.
+struct InterruptOnDrop(Option<InterruptHandle>);
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.interrupt();
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        // Ending a read transaction releases a shared lock: no I/O, no
+        // waiting, so it is done here rather than on a blocking thread.
+        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+            return;
+        }
+        if let Some(idle) = self.reads.lock().as_mut() {
+            idle.push(conn);
         }
     }
 }
 
 /// A read transaction on one connection; dropping it rolls back.
-pub(crate) struct SqliteSnapshot {
-    /// `None` only while a read runs on its blocking thread, or after a
-    /// read was abandoned there (its future dropped).
-    conn: Option<Connection>,
-    reads: Arc<Inner>,
-}
+pub(crate) struct SqliteSnapshot(Lease);
 
 impl SqliteSnapshot {
     pub(crate) async fn fetch_all(&mut self, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
-        let conn = self.conn.take().ok_or(StoreError::Database(sqlx::Error::WorkerCrashed))?;
         let sql = sql.to_string();
-        let (conn, rows) = blocking(move || {
-            let rows = query(&conn, &sql, params);
-            Ok((conn, rows))
-        })
-        .await?;
-        self.conn = Some(conn);
-        rows
+        // Prepared afresh: planned for these values (see `NativeTx::fetch_all`).
+        self.0.run(move |conn| query(conn, &sql, params, false)).await
     }
 }
 
-impl Drop for SqliteSnapshot {
-    fn drop(&mut self) {
-        // Ending a read transaction releases a shared lock: no I/O, no
-        // waiting, so it is done here rather than on a blocking thread.
-        if let Some(conn) = self.conn.take() {
-            if conn.execute_batch("ROLLBACK").is_ok() {
-                self.reads.put_back(conn);
-            }
-        }
-    }
-}
-
-/// Runs `sql`, prepared afresh (planned for these values), binding each
-/// `$n` to `params[n - 1]` as sqlx does.
-fn query(conn: &Connection, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
-    let mut stmt = conn.prepare(sql)?;
+/// Runs `sql`, binding each `$n` to `params[n - 1]` and each bare `?` to
+/// the next, as sqlx does; kept
+/// prepared on the connection when `cached`.
+fn query(conn: &Connection, sql: &str, params: Vec<P>, cached: bool) -> Result<Vec<NativeRow>> {
+    let (mut kept, mut fresh);
+    let stmt: &mut rusqlite::Statement<'_> = if cached {
+        kept = conn.prepare_cached(sql)?;
+        &mut kept
+    } else {
+        fresh = conn.prepare(sql)?;
+        &mut fresh
+    };
     for i in 1..=stmt.parameter_count() {
-        let n = stmt.parameter_name(i).and_then(|name| name.strip_prefix('$')).and_then(|n| n.parse::<usize>().ok());
+        // `$n` and `?n` name their value; a bare `?` is the i-th.
+        let n = match stmt.parameter_name(i) {
+            None => Some(i),
+            Some(name) => name.strip_prefix(['$', '?']).and_then(|n| n.parse::<usize>().ok()),
+        };
         let value = match n.and_then(|n| params.get(n.wrapping_sub(1))) {
             Some(P::I(v)) => Value::Integer(*v),
             Some(P::OI(v)) => v.map_or(Value::Null, Value::Integer),
@@ -167,7 +234,57 @@ fn owned(value: ValueRef<'_>) -> Value {
     }
 }
 
-/// `f` on tokio's blocking threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::row::RowRead;
+
+    async fn reads_on_a_file() -> (tempfile::TempDir, SqliteReads) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; CREATE TABLE t (a INTEGER, b TEXT, c TEXT);
+             INSERT INTO t VALUES (1, 'x', NULL), (2, 'y', 'z'), (3, 'x', 'w');",
+        )
+        .unwrap();
+        (dir, SqliteReads::new(&format!("sqlite://{}?mode=rwc", path.display())))
+    }
+
+    /// `$n` binds by number however often and in whatever order it appears;
+    /// a bare `?` binds by position; NULL reads as `None`.
+    #[tokio::test]
+    async fn parameters_bind_as_sqlx_binds_them() {
+        let (_dir, reads) = reads_on_a_file().await;
+        let sql = "SELECT a, b, c FROM t WHERE (b = $2 OR a = $1) AND a <= $1 ORDER BY a";
+        let rows = reads.fetch_all(sql, vec![P::I(2), P::T("x".into())]).await.unwrap();
+        let got: Vec<(i64, String, Option<String>)> =
+            rows.iter().map(|r| (r.int("a").unwrap(), r.text("b").unwrap(), r.opt_text("c").unwrap())).collect();
+        assert_eq!(got, vec![(1, "x".into(), None), (2, "y".into(), Some("z".into()))]);
+        let rows = reads.fetch_all("SELECT a FROM t WHERE a > ? AND b = ?", vec![P::I(1), P::T("x".into())]).await;
+        assert_eq!(rows.unwrap().iter().map(|r| r.int("a").unwrap()).collect::<Vec<_>>(), vec![3]);
+        // A missing value or column is an error, not a guess.
+        assert!(reads.fetch_all("SELECT a FROM t WHERE a = $3", vec![P::I(1)]).await.is_err());
+        let rows = reads.fetch_all("SELECT a FROM t", vec![]).await.unwrap();
+        assert!(rows[0].text("a").is_err() && rows[0].int("nope").is_err());
+    }
+
+    /// Reads abandoned mid-statement give their connection back: more of
+    /// them than there are connections never leave later reads waiting.
+    #[tokio::test]
+    async fn abandoned_reads_release_their_connections() {
+        let (_dir, reads) = reads_on_a_file().await;
+        // A statement that runs until interrupted.
+        let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+        for _ in 0..(NATIVE_CONNECTIONS * 2) {
+            let read = reads.fetch_all(endless, vec![]);
+            assert!(tokio::time::timeout(Duration::from_millis(20), read).await.is_err());
+        }
+        let rows =
+            tokio::time::timeout(Duration::from_secs(10), reads.fetch_all("SELECT count(*) AS n FROM t", vec![]))
+                .await
+                .expect("a connection is free again")
+                .unwrap();
+        assert_eq!(rows[0].int("n").unwrap(), 3);
+    }
 }

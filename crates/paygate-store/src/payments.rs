@@ -200,13 +200,14 @@ impl ListFilter {
 impl Db {
     pub async fn list_payins(&self, filter: &ListFilter) -> Result<Vec<PayInRow>> {
         let (sql, params) = filter.select(Kind::PayIn);
-        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        // The engine's own driver (see `crate::native`): a page is 20+ rows of 33 columns.
+        let rows = self.native.fetch_all(&sql, params).await?;
         rows.iter().map(PayInRow::from_row).collect()
     }
 
     pub async fn list_payouts(&self, filter: &ListFilter) -> Result<Vec<PayOutRow>> {
         let (sql, params) = filter.select(Kind::PayOut);
-        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        let rows = self.native.fetch_all(&sql, params).await?;
         rows.iter().map(PayOutRow::from_row).collect()
     }
 

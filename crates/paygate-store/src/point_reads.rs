@@ -2,13 +2,16 @@
 //! (merchant, order id), and merchants' balance accounts. The server's read
 //! coalescer (`paygate_server::reads`) gathers the status polls that arrive
 //! together and asks here once; each caller then picks its own rows, so
-//! these return rows of any merchant asked about.
+//! these return rows of any merchant asked about. They read through the
+//! engine's own driver (see [`crate::native`]): a batch is up to 64 rows
+//! of 33 columns, and sqlx's `Any` conversion of each was a visible part
+//! of a poll's cost.
 
 use crate::balances::BalanceRow;
 use crate::db::{Db, Result};
 use crate::payments::{PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
-use crate::sql::{bind_all, mark, pad_pow2, P};
-use sqlx::Row;
+use crate::row::RowRead;
+use crate::sql::{mark, pad_pow2, P};
 
 /// A payment asked for by id, or by its merchant's order id.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,13 +33,13 @@ pub struct AccountBalance {
 impl Db {
     pub async fn payins_by_keys(&self, keys: &[PaymentKey]) -> Result<Vec<PayInRow>> {
         let (sql, params) = self.keyed_select("payins", &PAYIN_COLUMNS.join(", "), keys);
-        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        let rows = self.native.fetch_all(&sql, params).await?;
         rows.iter().map(PayInRow::from_row).collect()
     }
 
     pub async fn payouts_by_keys(&self, keys: &[PaymentKey]) -> Result<Vec<PayOutRow>> {
         let (sql, params) = self.keyed_select("payouts", &PAYOUT_COLUMNS.join(", "), keys);
-        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        let rows = self.native.fetch_all(&sql, params).await?;
         rows.iter().map(PayOutRow::from_row).collect()
     }
 
@@ -86,15 +89,15 @@ impl Db {
             marks.join(", ")
         );
         let params = owners.into_iter().map(P::from).collect();
-        let rows = bind_all(sqlx::query(&sql), params).fetch_all(self.pool()).await?;
+        let rows = self.native.fetch_all(&sql, params).await?;
         rows.iter()
             .map(|r| {
                 Ok(AccountBalance {
-                    owner: r.try_get("owner")?,
-                    mode: r.try_get("mode")?,
-                    currency: r.try_get("currency")?,
-                    bucket: r.try_get("bucket")?,
-                    balance: r.try_get("balance")?,
+                    owner: r.text("owner")?,
+                    mode: r.text("mode")?,
+                    currency: r.text("currency")?,
+                    bucket: r.text("bucket")?,
+                    balance: r.int("balance")?,
                 })
             })
             .collect()

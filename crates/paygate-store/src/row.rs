@@ -19,15 +19,40 @@ use sqlx::Row;
 /// A value kept in one column.
 pub trait Column: Sized {
     fn param(&self) -> P;
-    fn read(row: &AnyRow, column: &str) -> Result<Self>;
+    fn read<R: RowRead + ?Sized>(row: &R, column: &str) -> Result<Self>;
+}
+
+/// A row read by column name: sqlx's `Any` rows, or the engines' own
+/// (`crate::native`), which the hot reads use. Every column paygate
+/// stores is an integer or text.
+pub trait RowRead {
+    fn int(&self, column: &str) -> Result<i64>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>>;
+    fn text(&self, column: &str) -> Result<String>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>>;
+}
+
+impl RowRead for AnyRow {
+    fn int(&self, column: &str) -> Result<i64> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>> {
+        Ok(self.try_get(column)?)
+    }
+    fn text(&self, column: &str) -> Result<String> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
 }
 
 impl Column for String {
     fn param(&self) -> P {
         self.clone().into()
     }
-    fn read(row: &AnyRow, column: &str) -> Result<Self> {
-        Ok(row.try_get(column)?)
+    fn read<R: RowRead + ?Sized>(row: &R, column: &str) -> Result<Self> {
+        row.text(column)
     }
 }
 
@@ -35,8 +60,8 @@ impl Column for Option<String> {
     fn param(&self) -> P {
         self.clone().into()
     }
-    fn read(row: &AnyRow, column: &str) -> Result<Self> {
-        Ok(row.try_get(column)?)
+    fn read<R: RowRead + ?Sized>(row: &R, column: &str) -> Result<Self> {
+        row.opt_text(column)
     }
 }
 
@@ -44,8 +69,8 @@ impl Column for i64 {
     fn param(&self) -> P {
         (*self).into()
     }
-    fn read(row: &AnyRow, column: &str) -> Result<Self> {
-        Ok(row.try_get(column)?)
+    fn read<R: RowRead + ?Sized>(row: &R, column: &str) -> Result<Self> {
+        row.int(column)
     }
 }
 
@@ -53,8 +78,8 @@ impl Column for Option<i64> {
     fn param(&self) -> P {
         (*self).into()
     }
-    fn read(row: &AnyRow, column: &str) -> Result<Self> {
-        Ok(row.try_get(column)?)
+    fn read<R: RowRead + ?Sized>(row: &R, column: &str) -> Result<Self> {
+        row.opt_int(column)
     }
 }
 
@@ -63,8 +88,8 @@ impl Column for bool {
     fn param(&self) -> P {
         i64::from(*self).into()
     }
-    fn read(row: &AnyRow, column: &str) -> Result<Self> {
-        Ok(row.try_get::<i64, _>(column)? != 0)
+    fn read<R: RowRead + ?Sized>(row: &R, column: &str) -> Result<Self> {
+        Ok(row.int(column)? != 0)
     }
 }
 
@@ -76,8 +101,8 @@ macro_rules! named_column {
             fn param(&self) -> P {
                 self.as_str().into()
             }
-            fn read(row: &AnyRow, column: &str) -> Result<Self> {
-                let name: String = row.try_get(column)?;
+            fn read<R: RowRead + ?Sized>(row: &R, column: &str) -> Result<Self> {
+                let name = row.text(column)?;
                 <$status>::parse(&name).ok_or_else(|| StoreError::Corrupt(format!("{column} {name:?}")))
             }
         }
@@ -90,8 +115,8 @@ impl Column for Sealed {
     fn param(&self) -> P {
         self.0.clone().into()
     }
-    fn read(row: &AnyRow, column: &str) -> Result<Self> {
-        Ok(Sealed(row.try_get(column)?))
+    fn read<R: RowRead + ?Sized>(row: &R, column: &str) -> Result<Self> {
+        Ok(Sealed(row.text(column)?))
     }
 }
 
@@ -99,8 +124,8 @@ impl Column for Option<Sealed> {
     fn param(&self) -> P {
         self.as_ref().map(|s| s.0.clone()).into()
     }
-    fn read(row: &AnyRow, column: &str) -> Result<Self> {
-        Ok(row.try_get::<Option<String>, _>(column)?.map(Sealed))
+    fn read<R: RowRead + ?Sized>(row: &R, column: &str) -> Result<Self> {
+        Ok(row.opt_text(column)?.map(Sealed))
     }
 }
 
@@ -111,8 +136,8 @@ macro_rules! id_column {
             fn param(&self) -> P {
                 self.as_str().to_string().into()
             }
-            fn read(row: &AnyRow, column: &str) -> Result<Self> {
-                Ok(<$id>::from_stored(row.try_get(column)?))
+            fn read<R: RowRead + ?Sized>(row: &R, column: &str) -> Result<Self> {
+                Ok(<$id>::from_stored(row.text(column)?))
             }
         }
     )*};
@@ -144,7 +169,8 @@ macro_rules! table_row {
                 vec![$($crate::row::Column::param(&self.$field)),*]
             }
 
-            pub fn from_row(row: &sqlx::any::AnyRow) -> $crate::db::Result<$name> {
+            /// From a row of sqlx's `Any` driver or of an engine's own.
+            pub fn from_row<R: $crate::row::RowRead + ?Sized>(row: &R) -> $crate::db::Result<$name> {
                 Ok($name { $($field: $crate::row::Column::read(row, stringify!($field))?),* })
             }
         }

@@ -77,7 +77,7 @@ impl StatsReader {
             );
             for r in self.rows(&sql, src.params).await? {
                 // By position (the SELECT above): a year of hours is 26k rows.
-                let (bucket, currency) = (r.get(0)?, r.text(1)?);
+                let (bucket, currency) = (r.get(0)?, r.text_ref(1)?);
                 let c = match currencies.iter().position(|known| known == currency) {
                     Some(c) => c,
                     None => {

@@ -5,4 +5,6 @@
 -- keep their sums in split parts (amount_high, amount_low) so that no part
 -- can overflow a BIGINT, and int8pl raises an error rather than wrap if
 -- one ever did, as the CAST of a NUMERIC sum to BIGINT would.
-CREATE AGGREGATE paygate_sum(bigint) (SFUNC = int8pl, STYPE = bigint);
+-- Parallel safe, with int8pl to combine partial sums, so that it never
+-- keeps the planner from a parallel plan.
+CREATE AGGREGATE paygate_sum(bigint) (SFUNC = int8pl, STYPE = bigint, COMBINEFUNC = int8pl, PARALLEL = SAFE);

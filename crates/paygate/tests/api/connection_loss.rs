@@ -113,12 +113,17 @@ async fn warm_the_pool(app: &TestApp, m: &Merchant) -> std::time::Instant {
     std::time::Instant::now()
 }
 
-/// Has the server end the shared pool's sessions, and waits until they are
-/// gone (`pg_terminate_backend` only signals them).
+/// Has the server end the sessions of the shared pool and of the reads'
+/// pool (status polls read there), and waits until they are gone
+/// (`pg_terminate_backend` only signals them).
 async fn lose_the_pool(app: &TestApp) {
-    assert!(kill_sessions(app, "paygate").await >= 1, "the shared pool holds idle sessions");
-    while count_sessions(app, "paygate").await > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    for name in ["paygate", "paygate-reads"] {
+        assert!(kill_sessions(app, name).await >= 1, "the pool of {name} holds idle sessions");
+    }
+    for name in ["paygate", "paygate-reads"] {
+        while count_sessions(app, name).await > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 

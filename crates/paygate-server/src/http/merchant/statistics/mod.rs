@@ -70,6 +70,8 @@ pub async fn statistics(State(state): State<AppState>, req: Signed<StatisticsIn>
         true => Some(payouts(&state, &mut reader, &scope, granularity).await?),
         false => None,
     };
+    // The snapshot and its connection are not needed for writing the answer.
+    drop(reader);
     Ok(ok(StatisticsOut {
         date_from: utc(from),
         date_to: utc(to),
