@@ -1,5 +1,6 @@
 //! Reads through each engine's own driver rather than sqlx's `Any`, for
-//! the reads that return many rows. `Any` converts every row it hands back:
+//! the reads that return many rows or run most often: statistics, status
+//! polls, list pages. `Any` converts every row it hands back:
 //! each value into an `AnyValue` and, on PostgreSQL, every column's
 //! description again for every row; sqlx's SQLite driver also copies every
 //! value on its own thread and hands each row over to the async task, a
@@ -7,8 +8,8 @@
 //! that was over a third of the request (bench/README.md, "Statistics on a
 //! million payins"). So PostgreSQL's reads here use sqlx's own PostgreSQL
 //! driver, and SQLite's use rusqlite on a blocking thread, which reads the
-//! rows where SQLite leaves them. Both pools are small and connect lazily:
-//! most processes (tools, tests) never open one.
+//! rows where SQLite leaves them. Both pools connect lazily: most
+//! processes (tools, tests) never open one.
 
 use crate::db::{Backend, Result};
 use crate::native_sqlite::{SqliteReads, SqliteSnapshot};
@@ -20,8 +21,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// SQLite read connections open at most (each runs its statements on a
-/// blocking thread; this machine's kind has two cores).
+/// SQLite read connections open at most. Each runs its statements on a
+/// blocking thread; more than a few per core would only queue there.
 pub(crate) const NATIVE_CONNECTIONS: u32 = 8;
 
 /// A lazily connected pool of the engine's own driver.
