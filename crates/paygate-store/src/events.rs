@@ -181,77 +181,6 @@ impl Db {
             .collect()
     }
 
-    /// Logs attempts and moves their events on, all in one transaction: a
-    /// worker records a whole claimed batch at once, so deliveries cost one
-    /// commit per batch (SQLite has a single writer; one commit per attempt
-    /// made concurrent deliveries queue for its lock). Leases are released;
-    /// `attempts` counts every attempt made.
-    pub async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.pool().acquire().await?;
-        let _turn = self.write_turn().await;
-        // The no-destination check reads before it writes.
-        let mut tx = dialect::begin_write(self.backend(), &mut conn).await?;
-        for rec in records {
-            let (status, next, attempted) = match &rec.outcome {
-                Settle::Attempted { delivery, retry_at } => {
-                    log_delivery(&mut tx, delivery).await?;
-                    match (retry_at, delivery.status.as_str()) {
-                        (_, "success") => ("delivered", delivery.created_at, 1),
-                        (Some(t), _) => ("pending", *t, 1),
-                        (None, _) => ("failed", delivery.created_at, 1),
-                    }
-                }
-                Settle::Deferred { until } => ("pending", *until, 0),
-                Settle::NoDestination { now } => {
-                    let status =
-                        if self.has_no_webhook_url(&mut tx, &rec.event_id).await? { "waiting" } else { "pending" };
-                    (status, *now, 0)
-                }
-            };
-            // Only the attempt whose claim still holds the event settles it: a
-            // resend or an expired lease may have handed the event to another
-            // worker meanwhile, whose outcome must not be overwritten.
-            let settled = sqlx::query(
-                "UPDATE events SET status = $1, attempts = attempts + $5, next_attempt_at = $2, lease_until = NULL, \
-                 claim_token = NULL WHERE id = $3 AND claim_token = $4",
-            )
-            .bind(status)
-            .bind(next)
-            .bind(&rec.event_id)
-            .bind(&rec.claim_token)
-            .bind(attempted)
-            .execute(&mut *tx)
-            .await?;
-            if settled.rows_affected() == 0 && attempted == 1 {
-                sqlx::query("UPDATE events SET attempts = attempts + 1 WHERE id = $1")
-                    .bind(&rec.event_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Whether the event still has nowhere to go: no callback URL of its own
-    /// and none on its merchant. On PostgreSQL
-    /// the merchant row is share-locked until commit: a concurrent
-    /// [`Db::update_merchant`] that sets the URL either committed first (and
-    /// this sees the URL) or waits for this transaction and then releases
-    /// the event this one parks. Either way no event is left waiting
-    /// beside a URL.
-    async fn has_no_webhook_url(&self, conn: &mut sqlx::AnyConnection, event_id: &str) -> Result<bool> {
-        let lock = dialect::for_share(self.backend());
-        let sql = format!(
-            "SELECT id FROM merchants WHERE id = (SELECT merchant_id FROM events WHERE id = $1 AND callback_url IS NULL) \
-             AND webhook_url IS NULL{lock}"
-        );
-        Ok(sqlx::query(&sql).bind(event_id).fetch_optional(&mut *conn).await?.is_some())
-    }
-
     /// Queues an event again now (resend), whatever its state, with a fresh
     /// retry schedule (the attempt log keeps every earlier attempt). `merchant_id`
     /// scopes it; returns false when no such event is visible.
@@ -342,28 +271,6 @@ impl Db {
             })
             .collect()
     }
-}
-
-/// Logs one attempt, with the event's own merchant, type and object.
-async fn log_delivery(conn: &mut sqlx::AnyConnection, d: &DeliveryRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO deliveries (id, event_id, merchant_id, event_type, object_id, url, attempt, status, http_status, \
-         latency_ms, error, response_excerpt, created_at) \
-         SELECT $1, id, merchant_id, event_type, object_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM events WHERE id = $10",
-    )
-    .bind(&d.id)
-    .bind(&d.url)
-    .bind(d.attempt)
-    .bind(&d.status)
-    .bind(d.http_status)
-    .bind(d.latency_ms)
-    .bind(&d.error)
-    .bind(&d.response_excerpt)
-    .bind(d.created_at)
-    .bind(&d.event_id)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// A new delivery id (time-ordered).

@@ -16,6 +16,7 @@ pub mod db;
 pub mod dialect;
 pub mod disputes;
 pub mod events;
+mod events_record;
 pub mod exchange;
 pub mod ledger;
 pub mod merchants;
