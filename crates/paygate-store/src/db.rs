@@ -43,7 +43,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
-    /// From SQLite's own driver, which reads statistics (see `native.rs`).
+    /// From rusqlite, which serves SQLite's polls, lists and statistics
+    /// (see `native.rs`).
     #[error("database error: {0}")]
     Sqlite(#[source] rusqlite::Error),
     /// An applied migration's file changed since: the schema the binary

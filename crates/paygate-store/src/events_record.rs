@@ -19,6 +19,16 @@ use std::collections::HashSet;
 /// the attempts' INSERT binds ten per row.
 const CHUNK: usize = 1_000;
 
+/// The attempt log's columns; each attempt takes its event's merchant,
+/// type and object from the event. A macro, so that both statements stay
+/// literals: no text is built per attempt.
+macro_rules! insert_deliveries {
+    () => {
+        "INSERT INTO deliveries (id, event_id, merchant_id, event_type, object_id, url, attempt, status, \
+         http_status, latency_ms, error, response_excerpt, created_at)"
+    };
+}
+
 /// How one event moves on after its record.
 struct Settlement<'a> {
     event_id: &'a str,
@@ -122,10 +132,11 @@ fn values(rows: usize, width: usize) -> String {
 /// Logs attempts, each with its event's own merchant, type and object.
 async fn log_deliveries(conn: &mut sqlx::AnyConnection, rows: &[&DeliveryRow]) -> Result<()> {
     let sql = format!(
-        "INSERT INTO deliveries (id, event_id, merchant_id, event_type, object_id, url, attempt, status, http_status, \
-         latency_ms, error, response_excerpt, created_at) \
-         SELECT v.column1, e.id, e.merchant_id, e.event_type, e.object_id, v.column2, v.column3, v.column4, \
-         v.column5, v.column6, v.column7, v.column8, v.column9 FROM {} AS v JOIN events e ON e.id = v.column10",
+        concat!(
+            insert_deliveries!(),
+            " SELECT v.column1, e.id, e.merchant_id, e.event_type, e.object_id, v.column2, v.column3, v.column4, \
+             v.column5, v.column6, v.column7, v.column8, v.column9 FROM {} AS v JOIN events e ON e.id = v.column10"
+        ),
         values(rows.len(), 10)
     );
     let params = rows.iter().flat_map(|d| {
@@ -148,11 +159,10 @@ async fn log_deliveries(conn: &mut sqlx::AnyConnection, rows: &[&DeliveryRow]) -
 
 /// [`log_deliveries`] for one attempt.
 async fn log_delivery(conn: &mut sqlx::AnyConnection, d: &DeliveryRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO deliveries (id, event_id, merchant_id, event_type, object_id, url, attempt, status, http_status, \
-         latency_ms, error, response_excerpt, created_at) \
-         SELECT $1, id, merchant_id, event_type, object_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM events WHERE id = $10",
-    )
+    sqlx::query(concat!(
+        insert_deliveries!(),
+        " SELECT $1, id, merchant_id, event_type, object_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM events WHERE id = $10"
+    ))
     .bind(&d.id)
     .bind(&d.url)
     .bind(d.attempt)

@@ -204,9 +204,10 @@ impl StatsReader {
         self.tx.fetch_all(sql, params).await
     }
 
-    /// `SUM` of BIGINTs as a BIGINT (see [`crate::dialect::sum_bigint`]).
-    pub(crate) fn sum(&self, expr: &str) -> String {
-        crate::dialect::sum_bigint(self.backend, expr)
+    /// `SUM(expr)` of BIGINTs as a BIGINT column `name` (see
+    /// [`crate::dialect::sum_bigint`]).
+    pub(crate) fn sum(&self, expr: &str, name: &str) -> String {
+        format!("{} AS {name}", crate::dialect::sum_bigint(self.backend, expr))
     }
 
     /// Count, Σ amount and Σ fee of `kind` payments created in the scope,
@@ -222,9 +223,7 @@ impl StatsReader {
                     split_sum("fee", "fee")
                 )
             } else {
-                ["n", "amount_high", "amount_low", "fee_high", "fee_low", "timed"]
-                    .map(|c| format!("{} AS {c}", self.sum(c)))
-                    .join(", ")
+                ["n", "amount_high", "amount_low", "fee_high", "fee_low", "timed"].map(|c| self.sum(c, c)).join(", ")
             };
             let sql = format!(
                 "SELECT currency, status, {figures} FROM {} WHERE {} GROUP BY currency, status",
@@ -283,8 +282,8 @@ impl StatsReader {
                 continue;
             }
             let sql = format!(
-                "SELECT currency, bucket, {} AS n FROM {} WHERE {} GROUP BY currency, bucket",
-                self.sum("n"),
+                "SELECT currency, bucket, {} FROM {} WHERE {} GROUP BY currency, bucket",
+                self.sum("n", "n"),
                 src.table,
                 src.clause
             );

@@ -51,14 +51,13 @@ impl StatsReader {
                 )
             } else {
                 // The rollups carry the split parts already.
-                let sum = |expr: &str, name: &str| format!("{} AS {name}", self.sum(expr));
                 [
-                    sum("n", "n"),
-                    sum(&if_success("n"), "success_n"),
-                    sum(&if_success("amount_high"), "turnover_high"),
-                    sum(&if_success("amount_low"), "turnover_low"),
-                    sum(&if_success("fee_high"), "fees_high"),
-                    sum(&if_success("fee_low"), "fees_low"),
+                    self.sum("n", "n"),
+                    self.sum(&if_success("n"), "success_n"),
+                    self.sum(&if_success("amount_high"), "turnover_high"),
+                    self.sum(&if_success("amount_low"), "turnover_low"),
+                    self.sum(&if_success("fee_high"), "fees_high"),
+                    self.sum(&if_success("fee_low"), "fees_low"),
                 ]
                 .join(", ")
             };
