@@ -23,6 +23,7 @@ pub mod merchants;
 pub mod migrate;
 mod native;
 mod native_sqlite;
+mod native_sqlite_row;
 pub mod operators;
 pub mod overview;
 pub mod payments;

@@ -13,10 +13,11 @@
 
 use crate::db::{Backend, Result};
 use crate::native_sqlite::{SqliteReads, SqliteSnapshot};
+use crate::row::FromRow;
 use crate::sql::{bind_params, P};
 use rusqlite::types::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{ColumnIndex, Decode, Postgres, Row, Type};
+use sqlx::{Column, ColumnIndex, Decode, Postgres, Row, Type};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,6 +73,19 @@ impl NativePool {
             NativePool::Postgres(pool) => {
                 let rows = bind_params(sqlx::query::<Postgres>(sql), params).fetch_all(pool).await?;
                 Ok(rows.into_iter().map(NativeRow::Postgres).collect())
+            }
+        }
+    }
+
+    /// Like [`Self::fetch_all`], each row decoded where the driver leaves
+    /// it (on SQLite, on the blocking thread that steps the statement),
+    /// so that no row is copied before it is decoded.
+    pub(crate) async fn fetch_decoded<T: FromRow>(&self, sql: &str, params: Vec<P>) -> Result<Vec<T>> {
+        match self {
+            NativePool::Sqlite(reads) => reads.fetch_decoded(sql, params).await,
+            NativePool::Postgres(pool) => {
+                let rows = bind_params(sqlx::query::<Postgres>(sql), params).fetch_all(pool).await?;
+                rows.into_iter().map(|row| T::from_row(&NativeRow::Postgres(row))).collect()
             }
         }
     }
@@ -168,17 +182,42 @@ where
 }
 
 impl crate::row::RowRead for NativeRow {
-    fn int(&self, column: &str) -> Result<i64> {
-        self.get(column)
+    fn int(&self, column: &str, at: usize) -> Result<i64> {
+        self.get(self.hinted(column, at))
     }
-    fn opt_int(&self, column: &str) -> Result<Option<i64>> {
-        self.get(column)
+    fn opt_int(&self, column: &str, at: usize) -> Result<Option<i64>> {
+        self.get(self.hinted(column, at))
     }
-    fn text(&self, column: &str) -> Result<String> {
-        self.get(column)
+    fn text(&self, column: &str, at: usize) -> Result<String> {
+        self.get(self.hinted(column, at))
     }
-    fn opt_text(&self, column: &str) -> Result<Option<String>> {
-        self.get(column)
+    fn opt_text(&self, column: &str, at: usize) -> Result<Option<String>> {
+        self.get(self.hinted(column, at))
+    }
+}
+
+/// A column by position, or by name where the position does not hold it.
+#[derive(Debug)]
+pub(crate) enum Hinted<'a> {
+    At(usize),
+    Name(&'a str),
+}
+
+impl ColumnIndex<PgRow> for Hinted<'_> {
+    fn index(&self, row: &PgRow) -> std::result::Result<usize, sqlx::Error> {
+        match self {
+            Hinted::At(at) => at.index(row),
+            Hinted::Name(name) => name.index(row),
+        }
+    }
+}
+
+impl NativeIndex for Hinted<'_> {
+    fn position(&self, names: &[String]) -> Option<usize> {
+        match self {
+            Hinted::At(at) => at.position(names),
+            Hinted::Name(name) => name.position(names),
+        }
     }
 }
 
@@ -200,6 +239,19 @@ impl NativeIndex for &str {
 }
 
 impl NativeRow {
+    /// `at` if that column is named `column`, else the name.
+    fn hinted<'a>(&self, column: &'a str, at: usize) -> Hinted<'a> {
+        let named = match self {
+            NativeRow::Postgres(row) => row.columns().get(at).map(|c| c.name()),
+            NativeRow::Sqlite { names, .. } => names.get(at).map(String::as_str),
+        };
+        if named == Some(column) {
+            Hinted::At(at)
+        } else {
+            Hinted::Name(column)
+        }
+    }
+
     /// A text column, borrowed from the row.
     pub(crate) fn text_ref<I: NativeIndex>(&self, index: I) -> Result<&str> {
         match self {

@@ -8,8 +8,10 @@
 
 use crate::db::{Result, StoreError};
 use crate::native::{NativeRow, NATIVE_CONNECTIONS};
+use crate::native_sqlite_row::InPlace;
+use crate::row::FromRow;
 use crate::sql::P;
-use rusqlite::types::{Value, ValueRef};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, InterruptHandle, OpenFlags};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -56,6 +58,13 @@ impl SqliteReads {
     pub(crate) async fn fetch_all(&self, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
         let sql = sql.to_string();
         self.lease().await?.run(move |conn| query(conn, &sql, params, true)).await
+    }
+
+    /// Like [`Self::fetch_all`], each row decoded on the blocking thread
+    /// straight from SQLite's values (no copy of the row first).
+    pub(crate) async fn fetch_decoded<T: FromRow>(&self, sql: &str, params: Vec<P>) -> Result<Vec<T>> {
+        let sql = sql.to_string();
+        self.lease().await?.run(move |conn| query_decoded(conn, &sql, params)).await
     }
 
     /// A connection in a deferred read transaction (its first read fixes
@@ -181,9 +190,8 @@ impl SqliteSnapshot {
     }
 }
 
-/// Runs `sql`, binding each `$n` to `params[n - 1]` and each bare `?` to
-/// the next, as sqlx does; kept
-/// prepared on the connection when `cached`.
+/// Runs `sql` bound to `params` (see [`bind`]), kept prepared on the
+/// connection when `cached`.
 fn query(conn: &Connection, sql: &str, params: Vec<P>, cached: bool) -> Result<Vec<NativeRow>> {
     let (mut kept, mut fresh);
     let stmt: &mut rusqlite::Statement<'_> = if cached {
@@ -193,21 +201,7 @@ fn query(conn: &Connection, sql: &str, params: Vec<P>, cached: bool) -> Result<V
         fresh = conn.prepare(sql)?;
         &mut fresh
     };
-    for i in 1..=stmt.parameter_count() {
-        // `$n` and `?n` name their value; a bare `?` is the i-th.
-        let n = match stmt.parameter_name(i) {
-            None => Some(i),
-            Some(name) => name.strip_prefix(['$', '?']).and_then(|n| n.parse::<usize>().ok()),
-        };
-        let value = match n.and_then(|n| params.get(n.wrapping_sub(1))) {
-            Some(P::I(v)) => Value::Integer(*v),
-            Some(P::OI(v)) => v.map_or(Value::Null, Value::Integer),
-            Some(P::T(v)) => Value::Text(v.clone()),
-            Some(P::OT(v)) => v.clone().map_or(Value::Null, Value::Text),
-            None => return Err(StoreError::Corrupt(format!("statement parameter {i} has no value"))),
-        };
-        stmt.raw_bind_parameter(i, value)?;
-    }
+    bind(stmt, &params)?;
     let names: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
     let width = names.len();
     let mut out = Vec::new();
@@ -217,6 +211,39 @@ fn query(conn: &Connection, sql: &str, params: Vec<P>, cached: bool) -> Result<V
         out.push(NativeRow::Sqlite { values, names: names.clone() });
     }
     Ok(out)
+}
+
+/// `sql`'s rows (a statement kept prepared) decoded as `T` where SQLite
+/// leaves them.
+fn query_decoded<T: FromRow>(conn: &Connection, sql: &str, params: Vec<P>) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, &params)?;
+    let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let mut out = Vec::new();
+    let mut rows = stmt.raw_query();
+    while let Some(row) = rows.next()? {
+        out.push(T::from_row(&InPlace { row, names: &names })?);
+    }
+    Ok(out)
+}
+
+/// `$n` and `?n` name their value (`params[n - 1]`); a bare `?` is the i-th.
+fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[P]) -> Result<()> {
+    for i in 1..=stmt.parameter_count() {
+        let n = match stmt.parameter_name(i) {
+            None => Some(i),
+            Some(name) => name.strip_prefix(['$', '?']).and_then(|n| n.parse::<usize>().ok()),
+        };
+        let value = match n.and_then(|n| params.get(n.wrapping_sub(1))) {
+            Some(P::I(v)) => ValueRef::Integer(*v),
+            Some(P::OI(v)) => v.map_or(ValueRef::Null, ValueRef::Integer),
+            Some(P::T(v)) => ValueRef::Text(v.as_bytes()),
+            Some(P::OT(v)) => v.as_deref().map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes())),
+            None => return Err(StoreError::Corrupt(format!("statement parameter {i} has no value"))),
+        };
+        stmt.raw_bind_parameter(i, ToSqlOutput::Borrowed(value))?;
+    }
+    Ok(())
 }
 
 /// A value copied out of SQLite's row. Text that is not UTF-8 (never
@@ -258,15 +285,49 @@ mod tests {
         let (_dir, reads) = reads_on_a_file().await;
         let sql = "SELECT a, b, c FROM t WHERE (b = $2 OR a = $1) AND a <= $1 ORDER BY a";
         let rows = reads.fetch_all(sql, vec![P::I(2), P::T("x".into())]).await.unwrap();
-        let got: Vec<(i64, String, Option<String>)> =
-            rows.iter().map(|r| (r.int("a").unwrap(), r.text("b").unwrap(), r.opt_text("c").unwrap())).collect();
+        let got: Vec<(i64, String, Option<String>)> = rows
+            .iter()
+            .map(|r| (r.int("a", 0).unwrap(), r.text("b", 1).unwrap(), r.opt_text("c", 2).unwrap()))
+            .collect();
         assert_eq!(got, vec![(1, "x".into(), None), (2, "y".into(), Some("z".into()))]);
         let rows = reads.fetch_all("SELECT a FROM t WHERE a > ? AND b = ?", vec![P::I(1), P::T("x".into())]).await;
-        assert_eq!(rows.unwrap().iter().map(|r| r.int("a").unwrap()).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(rows.unwrap().iter().map(|r| r.int("a", 0).unwrap()).collect::<Vec<_>>(), vec![3]);
         // A missing value or column is an error, not a guess.
         assert!(reads.fetch_all("SELECT a FROM t WHERE a = $3", vec![P::I(1)]).await.is_err());
         let rows = reads.fetch_all("SELECT a FROM t", vec![]).await.unwrap();
-        assert!(rows[0].text("a").is_err() && rows[0].int("nope").is_err());
+        assert!(rows[0].text("a", 0).is_err() && rows[0].int("nope", 0).is_err());
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Abc {
+        a: i64,
+        b: String,
+        c: Option<String>,
+    }
+
+    impl FromRow for Abc {
+        fn from_row<R: RowRead + ?Sized>(row: &R) -> Result<Abc> {
+            Ok(Abc { a: row.int("a", 0)?, b: row.text("b", 1)?, c: row.opt_text("c", 2)? })
+        }
+    }
+
+    /// Rows decoded where SQLite leaves them read the same as copied ones;
+    /// a column not where it was expected is found by its name; a NULL or
+    /// a wrong type where a value is required is an error.
+    #[tokio::test]
+    async fn rows_decode_in_place_by_position_or_name() {
+        let (_dir, reads) = reads_on_a_file().await;
+        let in_order: Vec<Abc> = reads.fetch_decoded("SELECT a, b, c FROM t ORDER BY a", vec![]).await.unwrap();
+        let shuffled: Vec<Abc> = reads.fetch_decoded("SELECT c, a, b FROM t ORDER BY a", vec![]).await.unwrap();
+        assert_eq!(in_order, shuffled);
+        assert_eq!(in_order[0], Abc { a: 1, b: "x".into(), c: None });
+        assert_eq!(in_order[1], Abc { a: 2, b: "y".into(), c: Some("z".into()) });
+        let null_b = reads.fetch_decoded::<Abc>("SELECT a, c AS b, c FROM t WHERE a = 1", vec![]).await;
+        assert!(matches!(null_b, Err(StoreError::Corrupt(_))), "{null_b:?}");
+        let text_a = reads.fetch_decoded::<Abc>("SELECT b AS a, b, c FROM t", vec![]).await;
+        assert!(matches!(text_a, Err(StoreError::Corrupt(_))), "{text_a:?}");
+        let missing = reads.fetch_decoded::<Abc>("SELECT a, b FROM t", vec![]).await;
+        assert!(matches!(missing, Err(StoreError::Corrupt(_))), "{missing:?}");
     }
 
     /// Reads abandoned mid-statement give their connection back: more of
@@ -285,6 +346,6 @@ mod tests {
                 .await
                 .expect("a connection is free again")
                 .unwrap();
-        assert_eq!(rows[0].int("n").unwrap(), 3);
+        assert_eq!(rows[0].int("n", 0).unwrap(), 3);
     }
 }

@@ -201,14 +201,12 @@ impl Db {
     pub async fn list_payins(&self, filter: &ListFilter) -> Result<Vec<PayInRow>> {
         let (sql, params) = filter.select(Kind::PayIn);
         // The engine's own driver (see `crate::native`): a page is 20+ rows of 33 columns.
-        let rows = self.native.fetch_all(&sql, params).await?;
-        rows.iter().map(PayInRow::from_row).collect()
+        self.native.fetch_decoded(&sql, params).await
     }
 
     pub async fn list_payouts(&self, filter: &ListFilter) -> Result<Vec<PayOutRow>> {
         let (sql, params) = filter.select(Kind::PayOut);
-        let rows = self.native.fetch_all(&sql, params).await?;
-        rows.iter().map(PayOutRow::from_row).collect()
+        self.native.fetch_decoded(&sql, params).await
     }
 
     /// One payin by id, or by the merchant's order id, within `merchant_id`

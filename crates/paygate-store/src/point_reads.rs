@@ -33,14 +33,12 @@ pub struct AccountBalance {
 impl Db {
     pub async fn payins_by_keys(&self, keys: &[PaymentKey]) -> Result<Vec<PayInRow>> {
         let (sql, params) = self.keyed_select("payins", &PAYIN_COLUMNS.join(", "), keys);
-        let rows = self.native.fetch_all(&sql, params).await?;
-        rows.iter().map(PayInRow::from_row).collect()
+        self.native.fetch_decoded(&sql, params).await
     }
 
     pub async fn payouts_by_keys(&self, keys: &[PaymentKey]) -> Result<Vec<PayOutRow>> {
         let (sql, params) = self.keyed_select("payouts", &PAYOUT_COLUMNS.join(", "), keys);
-        let rows = self.native.fetch_all(&sql, params).await?;
-        rows.iter().map(PayOutRow::from_row).collect()
+        self.native.fetch_decoded(&sql, params).await
     }
 
     /// `SELECT … WHERE id IN (…) OR (merchant_id = … AND merchant_order_id = …) OR …`,
@@ -93,11 +91,11 @@ impl Db {
         rows.iter()
             .map(|r| {
                 Ok(AccountBalance {
-                    owner: r.text("owner")?,
-                    mode: r.text("mode")?,
-                    currency: r.text("currency")?,
-                    bucket: r.text("bucket")?,
-                    balance: r.int("balance")?,
+                    owner: r.text("owner", 0)?,
+                    mode: r.text("mode", 1)?,
+                    currency: r.text("currency", 2)?,
+                    bucket: r.text("bucket", 3)?,
+                    balance: r.int("balance", 4)?,
                 })
             })
             .collect()

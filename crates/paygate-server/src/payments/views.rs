@@ -9,42 +9,47 @@ use paygate_store::writer::{EventObject, Render};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
+use std::borrow::Cow;
 use utoipa::ToSchema;
 
+/// A payin on the wire, borrowing the row's text: a list page renders 20
+/// or more, and copying each row's strings first was a visible part of
+/// its cost (bench/README.md, "List pages").
 #[derive(Serialize, ToSchema, Debug)]
-pub struct PayInOut {
+pub struct PayInOut<'a> {
     #[schema(example = "pi_01jb3k5v7q8r9s0t1v2w3x4y5z")]
-    pub id: String,
-    pub merchant_order_id: String,
+    pub id: &'a str,
+    pub merchant_order_id: &'a str,
     /// pending, success, failed, expired, cancelled
-    pub status: String,
+    pub status: &'a str,
     #[schema(example = "1500.00")]
     pub amount: String,
     pub original_amount: String,
     pub fee: String,
     pub net_amount: String,
-    pub currency: String,
-    pub method: String,
+    pub currency: &'a str,
+    pub method: &'a str,
     #[schema(value_type = Object)]
-    pub requisites: Box<RawValue>,
-    pub pay_url: Option<String>,
-    pub customer_id: String,
-    pub customer_email: Option<String>,
-    pub callback_url: Option<String>,
-    pub return_url: Option<String>,
+    pub requisites: &'a RawValue,
+    #[schema(value_type = Option<String>)]
+    pub pay_url: Option<Cow<'a, str>>,
+    pub customer_id: &'a str,
+    pub customer_email: Option<&'a str>,
+    pub callback_url: Option<&'a str>,
+    pub return_url: Option<&'a str>,
     pub expires_at: String,
     pub created_at: String,
     pub updated_at: String,
     pub completed_at: Option<String>,
-    pub failure_reason: Option<String>,
+    pub failure_reason: Option<&'a str>,
     pub has_open_dispute: bool,
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<Box<RawValue>>,
-    pub mode: String,
+    pub metadata: Option<&'a RawValue>,
+    pub mode: &'a str,
     /// Which provider took it (`sandbox`, `manual`, or an upstream's id).
-    pub provider: String,
+    pub provider: &'a str,
     /// The provider's own reference (an upstream order id), when it has one.
-    pub provider_ref: Option<String>,
+    pub provider_ref: Option<&'a str>,
     /// Operator views only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
@@ -59,40 +64,46 @@ fn raw_json(text: &str) -> Box<RawValue> {
         .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
 }
 
+/// [`raw_json`], borrowed from the row.
+fn raw_json_ref(text: &str) -> &RawValue {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::from_str("null").expect("null is JSON"))
+}
+
 /// `public_base`: where customers reach this gateway (the hosted page's
 /// `pay_url` is under it).
-pub fn payin_out(r: &PayInRow, currencies: &Currencies, public_base: &str) -> PayInOut {
+pub fn payin_out<'a>(r: &'a PayInRow, currencies: &Currencies, public_base: &str) -> PayInOut<'a> {
     let exp = currencies.exponent(&r.currency).unwrap_or(0);
     PayInOut {
-        id: r.id.to_string(),
-        merchant_order_id: r.merchant_order_id.to_string(),
-        status: r.status.as_str().into(),
+        id: r.id.as_str(),
+        merchant_order_id: r.merchant_order_id.as_str(),
+        status: r.status.as_str(),
         amount: format_minor(r.amount, exp),
         original_amount: format_minor(r.original_amount, exp),
         fee: format_minor(r.fee, exp),
         net_amount: format_minor(r.amount - r.fee, exp),
-        currency: r.currency.to_string(),
-        method: r.method.as_str().into(),
-        requisites: raw_json(&r.requisites),
+        currency: r.currency.as_str(),
+        method: r.method.as_str(),
+        requisites: raw_json_ref(&r.requisites),
         // An upstream's own page when the payin went there, else ours.
-        pay_url: r
-            .provider_pay_url
-            .clone()
-            .or_else(|| r.pay_token.as_ref().map(|t| format!("{}/pay/{t}", public_base.trim_end_matches('/')))),
-        customer_id: r.customer_id.clone(),
-        customer_email: r.customer_email.clone(),
-        callback_url: r.callback_url.clone(),
-        return_url: r.return_url.clone(),
+        pay_url: match (&r.provider_pay_url, &r.pay_token) {
+            (Some(url), _) => Some(Cow::Borrowed(url.as_str())),
+            (None, Some(t)) => Some(Cow::Owned(format!("{}/pay/{t}", public_base.trim_end_matches('/')))),
+            (None, None) => None,
+        },
+        customer_id: &r.customer_id,
+        customer_email: r.customer_email.as_deref(),
+        callback_url: r.callback_url.as_deref(),
+        return_url: r.return_url.as_deref(),
         expires_at: rfc3339(r.expires_at),
         created_at: rfc3339(r.created_at),
         updated_at: rfc3339(r.updated_at),
         completed_at: r.completed_at.map(rfc3339),
-        failure_reason: r.failure_reason.clone(),
+        failure_reason: r.failure_reason.as_deref(),
         has_open_dispute: r.has_open_dispute,
-        metadata: r.metadata.as_deref().map(raw_json),
-        mode: r.mode.as_str().into(),
-        provider: r.provider.clone(),
-        provider_ref: r.provider_ref.clone(),
+        metadata: r.metadata.as_deref().map(raw_json_ref),
+        mode: r.mode.as_str(),
+        provider: &r.provider,
+        provider_ref: r.provider_ref.as_deref(),
         merchant_id: None,
     }
 }
@@ -209,14 +220,14 @@ struct EventBody<'a> {
     event: &'a str,
     sequence: i64,
     created_at: String,
-    data: EventData,
+    data: EventData<'a>,
 }
 
 /// The object an event is about, serialised as the object itself.
 #[derive(Serialize)]
 #[serde(untagged)]
-enum EventData {
-    PayIn(PayInOut),
+enum EventData<'a> {
+    PayIn(PayInOut<'a>),
     PayOut(PayOutOut),
     Dispute(super::disputes::DisputeOut),
 }

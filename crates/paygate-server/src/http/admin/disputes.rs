@@ -80,7 +80,7 @@ async fn search_disputes(
         ..dispute_filter(comma_list(&p.status), &p.date_from, &p.date_to, p.limit)?
     };
     let rows = state.db.list_disputes(&filter).await?;
-    Ok(ok(page(rows, filter.limit, |r| r.id.to_string(), |r| operator_view(r, &state))))
+    Ok(ok(page(&rows, filter.limit, |r| r.id.to_string(), |r| operator_view(r, &state))))
 }
 
 /// Read any dispute.

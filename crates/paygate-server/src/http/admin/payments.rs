@@ -85,7 +85,7 @@ async fn search_payins(
     let filter = search_filter(&state, &p, |s| PayInStatus::parse(s).is_some())?;
     let rows = state.db.list_payins(&filter).await?;
     Ok(ok(page(
-        rows,
+        &rows,
         filter.limit,
         |r| r.id.to_string(),
         |r| PayInOut {
@@ -188,7 +188,7 @@ async fn search_payouts(
     let filter = search_filter(&state, &p, |s| PayOutStatus::parse(s).is_some())?;
     let rows = state.db.list_payouts(&filter).await?;
     Ok(ok(page(
-        rows,
+        &rows,
         filter.limit,
         |r| r.id.to_string(),
         |r| PayOutOut { merchant_id: Some(r.merchant_id.to_string()), ..payout_out(r, &state.currencies) },

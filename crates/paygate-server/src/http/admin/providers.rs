@@ -377,7 +377,7 @@ async fn refusals(
     let limit = crate::http::filters::limit_plus_one(q.limit)?;
     let rows = state.db.refusals(q.provider_id.as_deref(), q.cursor.as_deref(), limit).await?;
     Ok(ok(crate::http::merchant::paging::page(
-        rows,
+        &rows,
         limit,
         |r| r.id.clone(),
         |r| RefusalOut {

@@ -47,7 +47,7 @@ async fn list_deliveries(
     };
     let filter = delivery_filter(p.merchant_id, input)?;
     let rows = state.db.deliveries(&filter).await?;
-    Ok(ok(page(rows, filter.limit, |d| d.id.clone(), delivery_out)))
+    Ok(ok(page(&rows, filter.limit, |d| d.id.clone(), delivery_out)))
 }
 
 /// Queue any event for delivery again, now.

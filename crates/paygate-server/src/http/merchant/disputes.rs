@@ -102,7 +102,7 @@ pub async fn list_disputes(State(state): State<AppState>, req: Signed<DisputeLis
         ..dispute_filter(input.statuses, &input.date_from, &input.date_to, input.limit)?
     };
     let rows = state.db.list_disputes(&filter).await?;
-    Ok(ok(super::paging::page(rows, filter.limit, |r| r.id.to_string(), |r| dispute_out(r, &state.currencies))))
+    Ok(ok(super::paging::page(&rows, filter.limit, |r| r.id.to_string(), |r| dispute_out(r, &state.currencies))))
 }
 
 /// Withdraw an open dispute: whatever it froze returns to `available`.

@@ -43,5 +43,5 @@ pub async fn history(State(state): State<AppState>, req: Signed<HistoryIn>) -> A
             limit + 1,
         )
         .await?;
-    Ok(ok(super::paging::page(rows, limit + 1, |e| e.id.clone(), |e| entry_out(e, &state.currencies))))
+    Ok(ok(super::paging::page(&rows, limit + 1, |e| e.id.clone(), |e| entry_out(e, &state.currencies))))
 }

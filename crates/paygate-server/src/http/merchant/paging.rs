@@ -49,10 +49,15 @@ pub fn list_filter(
 }
 
 /// Trims the look-ahead row (queries ask for `limit + 1`) into a cursor.
-pub fn page<R, T>(mut rows: Vec<R>, limit_plus_one: i64, id: impl Fn(&R) -> String, view: impl Fn(&R) -> T) -> Page<T> {
+/// The items may borrow from `rows`.
+pub fn page<'r, R, T>(
+    rows: &'r [R],
+    limit_plus_one: i64,
+    id: impl Fn(&R) -> String,
+    view: impl Fn(&'r R) -> T,
+) -> Page<T> {
     let limit = (limit_plus_one - 1) as usize;
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next_cursor = if more { rows.last().map(&id) } else { None };
-    Page { items: rows.iter().map(view).collect(), next_cursor }
+    let shown = &rows[..rows.len().min(limit)];
+    let next_cursor = if rows.len() > limit { shown.last().map(id) } else { None };
+    Page { items: shown.iter().map(view).collect(), next_cursor }
 }

@@ -64,7 +64,7 @@ pub async fn list_payins(State(state): State<AppState>, req: Signed<ListIn>) -> 
     let filter = list_filter(&state, &req.body, Some(&req.merchant.id), |s| PayInStatus::parse(s).is_some())?;
     let rows = state.db.list_payins(&filter).await?;
     Ok(ok(super::paging::page(
-        rows,
+        &rows,
         filter.limit,
         |r| r.id.to_string(),
         |r| payin_out(r, &state.currencies, &state.public_base()),

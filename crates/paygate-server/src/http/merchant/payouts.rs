@@ -44,7 +44,7 @@ pub async fn get_payout(State(state): State<AppState>, req: Signed<GetIn>) -> Ap
 pub async fn list_payouts(State(state): State<AppState>, req: Signed<ListIn>) -> ApiResult<Response> {
     let filter = list_filter(&state, &req.body, Some(&req.merchant.id), |s| PayOutStatus::parse(s).is_some())?;
     let rows = state.db.list_payouts(&filter).await?;
-    Ok(ok(page(rows, filter.limit, |r| r.id.to_string(), |r| payout_out(r, &state.currencies))))
+    Ok(ok(page(&rows, filter.limit, |r| r.id.to_string(), |r| payout_out(r, &state.currencies))))
 }
 
 /// Cancel a payout while it is pending; its hold returns to `available`.

@@ -140,7 +140,7 @@ pub fn delivery_filter(merchant_id: Option<String>, input: DeliveriesIn) -> ApiR
 pub async fn deliveries(State(state): State<AppState>, req: Signed<DeliveriesIn>) -> ApiResult<Response> {
     let filter = delivery_filter(Some(req.merchant.id.clone()), req.body)?;
     let rows = state.db.deliveries(&filter).await?;
-    Ok(ok(super::paging::page(rows, filter.limit, |d| d.id.clone(), delivery_out)))
+    Ok(ok(super::paging::page(&rows, filter.limit, |d| d.id.clone(), delivery_out)))
 }
 
 #[derive(Deserialize, ToSchema)]
