@@ -93,6 +93,9 @@ pub enum Scenario {
     PayoutGet,
     Balance,
     PayinList,
+    /// Not in the default list: payin-create with the statistics rollups'
+    /// triggers and without, alternated on one server, and their ratio.
+    PayinCreateRollups,
 }
 
 impl Scenario {
@@ -112,6 +115,7 @@ impl Scenario {
             Self::PayoutGet => "payout-get",
             Self::Balance => "balance",
             Self::PayinList => "payin-list",
+            Self::PayinCreateRollups => "payin-create-rollups",
         }
     }
 }

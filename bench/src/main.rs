@@ -21,6 +21,7 @@ mod load;
 mod money;
 mod reads;
 mod report;
+mod rollups_ab;
 mod scenarios;
 mod server;
 mod statistics;

@@ -10,6 +10,7 @@ use crate::webhooks::Mode;
 use anyhow::Context;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +47,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let mut outcome = match scenario {
         Scenario::Healthz => healthz(ctx).await,
         Scenario::PayinCreate => payin_create(ctx).await,
+        Scenario::PayinCreateRollups => crate::rollups_ab::run(ctx).await,
         Scenario::HotPayout => hot_payout(ctx).await,
         Scenario::Webhooks => crate::webhooks::run(ctx, Mode::Race).await,
         Scenario::WebhooksDrain => crate::webhooks::run(ctx, Mode::Drain).await,
@@ -94,19 +96,40 @@ async fn healthz(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
 
 const PAYIN_PATH: &str = "/api/v1/payin/create";
 
-struct PayinCreate {
+pub struct PayinCreate {
     url: String,
     merchants: Vec<Merchant>,
+    /// Starts every order id, so that a later round on the same merchants
+    /// (`rollups_ab`) creates new payins rather than repeating old ones.
+    round: AtomicU64,
 }
 
 impl PayinCreate {
-    fn body(worker: u64, seq: &str) -> String {
+    fn body(round: u64, worker: u64, seq: &str) -> String {
         // Formatted by hand rather than through serde_json: every interpolated
         // value is [A-Za-z0-9-], so no escaping is needed, and the client's
         // CPU is shared with the server on this box.
         format!(
-            r#"{{"merchant_order_id":"w{worker}-{seq}","amount":"150.00","currency":"RUB","method":"card","customer_id":"c-{worker}"}}"#
+            r#"{{"merchant_order_id":"r{round}w{worker}-{seq}","amount":"150.00","currency":"RUB","method":"card","customer_id":"c-{worker}"}}"#
         )
+    }
+
+    /// `--merchants` merchants (labelled `{label}{i}`: each scenario on a
+    /// server needs its own), and one probe create outside the clock.
+    pub async fn set_up(ctx: &Ctx<'_>, label: &str) -> anyhow::Result<PayinCreate> {
+        let client = setup_client()?;
+        let mut merchants = Vec::new();
+        for i in 0..ctx.merchants {
+            merchants.push(api::create_merchant(&client, ctx.base, ctx.admin_token, &format!("{label}{i}")).await?);
+        }
+        let url = format!("{}{PAYIN_PATH}", ctx.base);
+        let probe = api::signed_post(&client, &url, &merchants[0], PayinCreate::body(0, 0, "probe")).send().await?;
+        api::expect_data(&format!("POST {PAYIN_PATH}"), probe, &[StatusCode::CREATED]).await?;
+        Ok(PayinCreate { url, merchants, round: AtomicU64::new(0) })
+    }
+
+    pub fn next_round(&self, round: usize) {
+        self.round.store(round as u64, Ordering::Relaxed);
     }
 }
 
@@ -115,7 +138,8 @@ impl Workload for PayinCreate {
         // Rotating per request (not one merchant per worker) interleaves all
         // merchants on every connection, as a shared gateway sees them.
         let m = &self.merchants[((worker + seq) % self.merchants.len() as u64) as usize];
-        api::signed_post(client, &self.url, m, Self::body(worker, &seq.to_string()))
+        let round = self.round.load(Ordering::Relaxed);
+        api::signed_post(client, &self.url, m, Self::body(round, worker, &seq.to_string()))
     }
     fn expected(&self) -> StatusCode {
         StatusCode::CREATED
@@ -123,15 +147,7 @@ impl Workload for PayinCreate {
 }
 
 async fn payin_create(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
-    let client = setup_client()?;
-    let mut merchants = Vec::new();
-    for i in 0..ctx.merchants {
-        merchants.push(api::create_merchant(&client, ctx.base, ctx.admin_token, &i.to_string()).await?);
-    }
-    let url = format!("{}{PAYIN_PATH}", ctx.base);
-    let probe = api::signed_post(&client, &url, &merchants[0], PayinCreate::body(0, "probe")).send().await?;
-    api::expect_data(&format!("POST {PAYIN_PATH}"), probe, &[StatusCode::CREATED]).await?;
-    let w = Arc::new(PayinCreate { url, merchants });
+    let w = Arc::new(PayinCreate::set_up(ctx, "").await?);
     let run = load::run(w, ctx.connections, ctx.duration).await?;
     let lines = vec![format!("merchants: {} (requests rotate over them)", ctx.merchants)];
     Ok(Outcome { run, lines, note: String::new(), check_ok: true })
