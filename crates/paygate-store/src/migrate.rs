@@ -51,6 +51,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_statistics_rollups"),
     migration!(18, "0018_statistics_levels"),
     migration!(19, "0019_sum_bigint"),
+    migration!(20, "0020_stats_insert_per_settled_row"),
 ];
 
 impl Migration {
