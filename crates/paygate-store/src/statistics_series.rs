@@ -74,7 +74,7 @@ impl StatsReader {
                 "SELECT {bucket} AS bucket, currency, {figures} FROM {} WHERE {} GROUP BY {bucket}, currency",
                 src.table, src.clause
             );
-            for r in self.rows(&sql, src.params).await? {
+            for r in self.rows_from(src, &sql).await? {
                 // By position (the SELECT above): a year of hours is 26k rows.
                 let (bucket, currency) = (r.get(0)?, r.text_ref(1)?);
                 let c = match currencies.iter().position(|known| known == currency) {
