@@ -142,11 +142,16 @@ async fn fill(database_url: &str, merchant: &str, n: u64, now: i64) -> anyhow::R
     let step = 365 * DAY_US / n as i64;
     let postgres = !database_url.starts_with("sqlite");
     let sql = fill_sql(n, start, step.max(1), now - TTL_US, postgres);
-    sqlx::query(&sql).bind(merchant).execute(&pool).await.context("bulk insert of payins")?;
+    // One transaction: the gateway's expiry worker must never see the
+    // pending payins (their TTLs are long past), and its writer must not
+    // hold a snapshot older than the settling UPDATE while VACUUM runs.
+    let mut tx = pool.begin().await?;
+    sqlx::query(&sql).bind(merchant).execute(&mut *tx).await.context("bulk insert of payins")?;
     if postgres {
         let sql = settle_sql(now - TTL_US);
-        sqlx::query(&sql).bind(merchant).execute(&pool).await.context("bulk settle of payins")?;
+        sqlx::query(&sql).bind(merchant).execute(&mut *tx).await.context("bulk settle of payins")?;
     }
+    tx.commit().await?;
     let after: &[&str] = if !postgres {
         &["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"]
     } else {
@@ -175,11 +180,8 @@ async fn fill(database_url: &str, merchant: &str, n: u64, now: i64) -> anyhow::R
 /// would update each hour's rollup rows hundreds of times in one transaction
 /// and leave the tables bloated as no live gateway's would be.
 fn fill_sql(n: u64, start: i64, step: i64, pending_after: i64, pending: bool) -> String {
-    let (status, completed) = if pending {
-        ("'pending'", "NULL")
-    } else {
-        ("st", "CASE WHEN st = 'pending' THEN NULL ELSE t + d END")
-    };
+    let (status, completed) =
+        if pending { ("'pending'", "NULL") } else { ("st", "CASE WHEN st = 'pending' THEN NULL ELSE t + d END") };
     format!(
         "WITH RECURSIVE s(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < {last}), \
          p AS (SELECT i, {start} + i * {step} + (i * 7919) % {step} AS t, (i * 7919) % 1000 AS r, \
