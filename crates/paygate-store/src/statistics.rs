@@ -210,7 +210,8 @@ impl StatsReader {
     /// Every row of `sql`, which reads `src` (its parameters are bound).
     ///
     /// PostgreSQL reads the unsettled payments with sequential and bitmap
-    /// scans (and JIT) off, which leaves the partial index of unsettled
+    /// scans, JIT and parallel workers off (starting two workers cost more
+    /// than reading a few index entries), which leaves the partial index of unsettled
     /// payments by merchant: it holds a few minutes' payments, but the
     /// planner cannot know how few of them are this merchant's. It takes
     /// the merchant's share of the whole table (three quarters in the
@@ -223,8 +224,10 @@ impl StatsReader {
         if !(src.unsettled && self.backend == Backend::Postgres) {
             return self.rows(sql, src.params).await;
         }
-        const SETTINGS: &str = "FROM pg_settings WHERE name IN ('enable_seqscan', 'enable_bitmapscan', 'jit')";
-        self.rows(&format!("SELECT set_config(name, 'off', true) {SETTINGS}"), Vec::new()).await?;
+        const SETTINGS: &str = "FROM pg_settings \
+            WHERE name IN ('enable_seqscan', 'enable_bitmapscan', 'jit', 'max_parallel_workers_per_gather')";
+        let off = "CASE name WHEN 'max_parallel_workers_per_gather' THEN '0' ELSE 'off' END";
+        self.rows(&format!("SELECT set_config(name, {off}, true) {SETTINGS}"), Vec::new()).await?;
         let rows = self.rows(sql, src.params).await;
         self.rows(&format!("SELECT set_config(name, reset_val, true) {SETTINGS}"), Vec::new()).await?;
         rows
