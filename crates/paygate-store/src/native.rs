@@ -65,8 +65,9 @@ impl NativePool {
     }
 
     /// Every row of `sql` bound to `params`, outside any transaction. For
-    /// statement texts the caller reuses (point reads, list pages): they
-    /// are kept prepared per connection.
+    /// statement texts the caller reuses (balances; point reads and list
+    /// pages use [`Self::fetch_decoded`]): they are kept prepared per
+    /// connection.
     pub(crate) async fn fetch_all(&self, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
         match self {
             NativePool::Sqlite(reads) => reads.fetch_all(sql, params).await,
@@ -197,16 +198,26 @@ impl crate::row::RowRead for NativeRow {
 }
 
 /// A column by position, or by name where the position does not hold it.
-#[derive(Debug)]
 pub(crate) enum Hinted<'a> {
-    At(usize),
+    /// The position, and the name found there (for error messages).
+    At(usize, &'a str),
     Name(&'a str),
+}
+
+/// Errors name the column either way.
+impl std::fmt::Debug for Hinted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hinted::At(at, name) => write!(f, "{name:?} (column {at})"),
+            Hinted::Name(name) => write!(f, "{name:?}"),
+        }
+    }
 }
 
 impl ColumnIndex<PgRow> for Hinted<'_> {
     fn index(&self, row: &PgRow) -> std::result::Result<usize, sqlx::Error> {
         match self {
-            Hinted::At(at) => at.index(row),
+            Hinted::At(at, _) => at.index(row),
             Hinted::Name(name) => name.index(row),
         }
     }
@@ -215,7 +226,7 @@ impl ColumnIndex<PgRow> for Hinted<'_> {
 impl NativeIndex for Hinted<'_> {
     fn position(&self, names: &[String]) -> Option<usize> {
         match self {
-            Hinted::At(at) => at.position(names),
+            Hinted::At(at, _) => at.position(names),
             Hinted::Name(name) => name.position(names),
         }
     }
@@ -246,7 +257,7 @@ impl NativeRow {
             NativeRow::Sqlite { names, .. } => names.get(at).map(String::as_str),
         };
         if named == Some(column) {
-            Hinted::At(at)
+            Hinted::At(at, column)
         } else {
             Hinted::Name(column)
         }

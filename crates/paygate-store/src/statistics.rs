@@ -211,15 +211,17 @@ impl StatsReader {
     ///
     /// PostgreSQL reads the unsettled payments with sequential and bitmap
     /// scans, JIT and parallel workers off (starting two workers cost more
-    /// than reading a few index entries), which leaves the partial index of unsettled
-    /// payments by merchant: it holds a few minutes' payments, but the
+    /// than reading a few index entries), which makes the partial index of unsettled
+    /// payments by merchant the cheapest path (plain scans of the other
+    /// indexes remain possible): it holds a few minutes' payments, but the
     /// planner cannot know how few of them are this merchant's. It takes
     /// the merchant's share of the whole table (three quarters in the
     /// bench) times the pending rows, and after a burst of other merchants'
     /// creates (a quarter of the table pending) it expected 350k rows where
     /// there were 55, and scanned all 1.35M payins (170 ms, against 0.1 ms
     /// through the index); extended statistics fix the row estimate but not
-    /// the index path's cost. The settings go back to their defaults after.
+    /// the index path's cost. The settings are then reset to what `RESET`
+    /// gives (nothing in paygate sets them otherwise).
     pub(crate) async fn rows_from(&mut self, src: Source, sql: &str) -> Result<Vec<NativeRow>> {
         if !(src.unsettled && self.backend == Backend::Postgres) {
             return self.rows(sql, src.params).await;
@@ -228,9 +230,11 @@ impl StatsReader {
             WHERE name IN ('enable_seqscan', 'enable_bitmapscan', 'jit', 'max_parallel_workers_per_gather')";
         let off = "CASE name WHEN 'max_parallel_workers_per_gather' THEN '0' ELSE 'off' END";
         self.rows(&format!("SELECT set_config(name, {off}, true) {SETTINGS}"), Vec::new()).await?;
-        let rows = self.rows(sql, src.params).await;
+        // A failed read aborts the transaction (and its settings with it):
+        // its own error is the one to report.
+        let rows = self.rows(sql, src.params).await?;
         self.rows(&format!("SELECT set_config(name, reset_val, true) {SETTINGS}"), Vec::new()).await?;
-        rows
+        Ok(rows)
     }
 
     /// `SUM(expr)` of BIGINTs as a BIGINT column `name` (see

@@ -4,10 +4,12 @@
 -- trigger made every INSERT keep its rows in a transition table and run
 -- the trigger function over them, only to find nothing settled. A row
 -- trigger whose WHEN clause skips unsettled rows costs a pending insert
--- nothing beyond the test; a payment inserted already settled (an import,
--- the bench's fill) still reaches every level, one row at a time.
+-- nothing beyond the test; a payment inserted already settled (an import)
+-- still reaches every level, one row at a time. The statement-level
+-- function is no longer used.
 DROP TRIGGER payins_stats_insert ON payins;
 DROP TRIGGER payouts_stats_insert ON payouts;
+DROP FUNCTION stats_rows_inserted();
 
 CREATE FUNCTION stats_row_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
