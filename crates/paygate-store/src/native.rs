@@ -182,53 +182,29 @@ where
     }
 }
 
+/// By position where [`crate::row::locate`] finds the column; by name
+/// otherwise, which reports it missing.
+macro_rules! native_get {
+    ($row:expr, $column:expr, $at:expr) => {
+        match $row.locate($column, $at) {
+            Some(i) => $row.get(i),
+            None => $row.get($column),
+        }
+    };
+}
+
 impl crate::row::RowRead for NativeRow {
     fn int(&self, column: &str, at: usize) -> Result<i64> {
-        self.get(self.hinted(column, at))
+        native_get!(self, column, at)
     }
     fn opt_int(&self, column: &str, at: usize) -> Result<Option<i64>> {
-        self.get(self.hinted(column, at))
+        native_get!(self, column, at)
     }
     fn text(&self, column: &str, at: usize) -> Result<String> {
-        self.get(self.hinted(column, at))
+        native_get!(self, column, at)
     }
     fn opt_text(&self, column: &str, at: usize) -> Result<Option<String>> {
-        self.get(self.hinted(column, at))
-    }
-}
-
-/// A column by position, or by name where the position does not hold it.
-pub(crate) enum Hinted<'a> {
-    /// The position, and the name found there (for error messages).
-    At(usize, &'a str),
-    Name(&'a str),
-}
-
-/// Errors name the column either way.
-impl std::fmt::Debug for Hinted<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Hinted::At(at, name) => write!(f, "{name:?} (column {at})"),
-            Hinted::Name(name) => write!(f, "{name:?}"),
-        }
-    }
-}
-
-impl ColumnIndex<PgRow> for Hinted<'_> {
-    fn index(&self, row: &PgRow) -> std::result::Result<usize, sqlx::Error> {
-        match self {
-            Hinted::At(at, _) => at.index(row),
-            Hinted::Name(name) => name.index(row),
-        }
-    }
-}
-
-impl NativeIndex for Hinted<'_> {
-    fn position(&self, names: &[String]) -> Option<usize> {
-        match self {
-            Hinted::At(at, _) => at.position(names),
-            Hinted::Name(name) => name.position(names),
-        }
+        native_get!(self, column, at)
     }
 }
 
@@ -250,16 +226,16 @@ impl NativeIndex for &str {
 }
 
 impl NativeRow {
-    /// `at` if that column is named `column`, else the name.
-    fn hinted<'a>(&self, column: &'a str, at: usize) -> Hinted<'a> {
-        let named = match self {
-            NativeRow::Postgres(row) => row.columns().get(at).map(|c| c.name()),
-            NativeRow::Sqlite { names, .. } => names.get(at).map(String::as_str),
-        };
-        if named == Some(column) {
-            Hinted::At(at, column)
-        } else {
-            Hinted::Name(column)
+    /// See [`crate::row::locate`].
+    fn locate(&self, column: &str, at: usize) -> Option<usize> {
+        match self {
+            NativeRow::Postgres(row) => {
+                let columns = row.columns();
+                crate::row::locate(|i| columns.get(i).map(|c| c.name()), columns.len(), column, at)
+            }
+            NativeRow::Sqlite { names, .. } => {
+                crate::row::locate(|i| names.get(i).map(String::as_str), names.len(), column, at)
+            }
         }
     }
 

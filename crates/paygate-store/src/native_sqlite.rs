@@ -191,38 +191,37 @@ impl SqliteSnapshot {
 }
 
 /// Runs `sql` bound to `params` (see [`bind`]), kept prepared on the
-/// connection when `cached`.
+/// connection when `cached`; each row's values copied out.
 fn query(conn: &Connection, sql: &str, params: Vec<P>, cached: bool) -> Result<Vec<NativeRow>> {
-    let (mut kept, mut fresh);
-    let stmt: &mut rusqlite::Statement<'_> = if cached {
-        kept = conn.prepare_cached(sql)?;
-        &mut kept
-    } else {
-        fresh = conn.prepare(sql)?;
-        &mut fresh
+    let copy = |row: &rusqlite::Row<'_>, names: &Arc<[String]>| {
+        let values = (0..names.len()).map(|c| row.get_ref(c).map(owned)).collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(NativeRow::Sqlite { values, names: names.clone() })
     };
-    bind(stmt, &params)?;
-    let names: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
-    let width = names.len();
-    let mut out = Vec::new();
-    let mut rows = stmt.raw_query();
-    while let Some(row) = rows.next()? {
-        let values = (0..width).map(|c| row.get_ref(c).map(owned)).collect::<rusqlite::Result<Vec<_>>>()?;
-        out.push(NativeRow::Sqlite { values, names: names.clone() });
+    if cached {
+        each_row(&mut *conn.prepare_cached(sql)?, &params, copy)
+    } else {
+        each_row(&mut conn.prepare(sql)?, &params, copy)
     }
-    Ok(out)
 }
 
 /// `sql`'s rows (a statement kept prepared) decoded as `T` where SQLite
 /// leaves them.
 fn query_decoded<T: FromRow>(conn: &Connection, sql: &str, params: Vec<P>) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    bind(&mut stmt, &params)?;
-    let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    each_row(&mut *conn.prepare_cached(sql)?, &params, |row, names| T::from_row(&InPlace { row, names }))
+}
+
+/// `stmt` bound to `params`, `f` of each row and the statement's column names.
+fn each_row<T>(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[P],
+    mut f: impl FnMut(&rusqlite::Row<'_>, &Arc<[String]>) -> Result<T>,
+) -> Result<Vec<T>> {
+    bind(stmt, params)?;
+    let names: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
     let mut out = Vec::new();
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
-        out.push(T::from_row(&InPlace { row, names: &names })?);
+        out.push(f(row, &names)?);
     }
     Ok(out)
 }

@@ -15,10 +15,9 @@ pub(crate) struct InPlace<'r, 's> {
 
 impl InPlace<'_, '_> {
     fn value(&self, column: &str, at: usize) -> Result<ValueRef<'_>> {
-        let i = match self.names.get(at) {
-            Some(name) if name == column => at,
-            _ => self.names.iter().position(|n| n == column).ok_or_else(|| mismatch(column, "no such column"))?,
-        };
+        let names = self.names;
+        let i = crate::row::locate(|i| names.get(i).map(String::as_str), names.len(), column, at)
+            .ok_or_else(|| mismatch(column, "no such column"))?;
         Ok(self.row.get_ref(i)?)
     }
 

@@ -35,26 +35,32 @@ pub trait RowRead {
     fn opt_text(&self, column: &str, at: usize) -> Result<Option<String>>;
 }
 
-/// `at` when that column is named `column`, else the name.
-fn any_index<'a>(row: &AnyRow, column: &'a str, at: usize) -> AnyIndex<'a> {
-    match row.columns().get(at) {
-        Some(c) if c.name() == column => AnyIndex::At(at),
-        _ => AnyIndex::Name(column),
+/// Where `column` is among a row's `count` columns, whose names `name_at`
+/// gives: `at` when the name there is `column` (a row read in the order
+/// it was selected), else the first column so named; `None` if there is
+/// none. Every kind of row reads by it.
+pub(crate) fn locate<'n>(
+    name_at: impl Fn(usize) -> Option<&'n str>,
+    count: usize,
+    column: &str,
+    at: usize,
+) -> Option<usize> {
+    if name_at(at) == Some(column) {
+        return Some(at);
     }
+    (0..count).find(|&i| name_at(i) == Some(column))
 }
 
-enum AnyIndex<'a> {
-    At(usize),
-    Name(&'a str),
-}
-
+/// By position where [`locate`] finds the column; by name otherwise, so
+/// that sqlx reports the missing column.
 macro_rules! any_get {
-    ($row:expr, $column:expr, $at:expr) => {
-        match any_index($row, $column, $at) {
-            AnyIndex::At(i) => Ok($row.try_get(i)?),
-            AnyIndex::Name(name) => Ok($row.try_get(name)?),
+    ($row:expr, $column:expr, $at:expr) => {{
+        let columns = $row.columns();
+        match locate(|i| columns.get(i).map(|c| c.name()), columns.len(), $column, $at) {
+            Some(i) => Ok($row.try_get(i)?),
+            None => Ok($row.try_get($column)?),
         }
-    };
+    }};
 }
 
 impl RowRead for AnyRow {

@@ -59,14 +59,13 @@ pub struct PayInOut<'a> {
 /// and written out again (it was written compact, with sorted keys, by
 /// `canonical_json`, which is what re-serialising would give). `null` if the
 /// stored text is not JSON.
-fn raw_json(text: &str) -> Box<RawValue> {
-    RawValue::from_string(text.to_owned())
-        .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
-}
-
-/// [`raw_json`], borrowed from the row.
 fn raw_json_ref(text: &str) -> &RawValue {
     serde_json::from_str(text).unwrap_or_else(|_| serde_json::from_str("null").expect("null is JSON"))
+}
+
+/// [`raw_json_ref`], owned.
+fn raw_json(text: &str) -> Box<RawValue> {
+    raw_json_ref(text).to_owned()
 }
 
 /// `public_base`: where customers reach this gateway (the hosted page's
