@@ -76,19 +76,25 @@ end
 """
 
 
-def lua_signed_post(path, merchant, body_template, unique_per_thread):
-    """A script POSTing `body_template` with %s replaced by an order id."""
+def signature_headers(merchant):
     ts = str(int(time.time()))
     sig = hmac.new(merchant["secret_token"].encode(), (ts + merchant["email"]).encode(), hashlib.sha256).hexdigest()
+    return {"X-App-Token": merchant["public_token"], "X-App-Access-Ts": ts, "X-App-Access-Sig": sig}
+
+
+def lua_signed_headers(merchant):
+    """The common part of a signed script. Signed once: the signature covers
+    ts + email, not the body, and a run stays inside the 300 s window."""
+    lines = [f'wrk.headers["{k}"] = "{v}"' for k, v in signature_headers(merchant).items()]
+    return LUA_COMMON + 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n' + "\n".join(lines)
+
+
+def lua_signed_post(path, merchant, body_template, unique_per_thread):
+    """A script POSTing `body_template` with %s replaced by an order id."""
     # Unique ids carry the thread number; repeated ids do not, so both
     # threads send the same sequence.
     order = '"o-" .. tid .. "-" .. n' if unique_per_thread else '"o-" .. n'
-    return LUA_COMMON + f"""
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-App-Token"] = "{merchant["public_token"]}"
-wrk.headers["X-App-Access-Ts"] = "{ts}"
-wrk.headers["X-App-Access-Sig"] = "{sig}"
+    return lua_signed_headers(merchant) + f"""
 local template = {json.dumps(body_template)}
 function request()
   n = n + 1
@@ -100,6 +106,47 @@ end
 PAYIN = '{"merchant_order_id":"%s","amount":"150.00","currency":"RUB","method":"card","customer_id":"c-1"}'
 PAYOUT = ('{"merchant_order_id":"%s","amount":"1.00","currency":"RUB","method":"card",'
           '"destination":{"card_number":"4111111111111111"}}')
+
+
+def lua_signed_rotation(path, merchant, bodies):
+    """A script POSTing the fixed `bodies` in turn (each thread from its own offset)."""
+    table = ", ".join(json.dumps(b) for b in bodies)
+    return lua_signed_headers(merchant) + f"""
+local bodies = {{{table}}}
+function request()
+  n = n + 1
+  return wrk.format(nil, "{path}", nil, bodies[(tid * 37 + n) % #bodies + 1])
+end
+"""
+
+
+def signed(base, path, merchant, body):
+    """One signed merchant POST from Python (set-up only); returns `data`."""
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", **signature_headers(merchant)})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.load(resp)["data"]
+
+
+def read_scenario(gw, name, merchant):
+    """The polls of issue 17: 100 payins (and a payout), then one signed read
+    over and over: payin-get rotating over the payins, payout-get, balance,
+    payin-list with 20 items."""
+    payins = [signed(gw.base, "/api/v1/payin/create", merchant, json.loads(PAYIN % f"read-{i}"))["id"]
+              for i in range(100)]
+    if name == "payin-get":
+        return "/api/v1/payin/get", [json.dumps({"id": i}) for i in payins]
+    if name == "payin-list":
+        return "/api/v1/payin/list", [json.dumps({"limit": 20})]
+    if name == "balance":
+        return "/api/v1/balance", ["{}"]
+    http(gw.base, "POST", f"/admin/v1/balances/{merchant['id']}/adjust",
+         {"currency": "RUB", "amount": "1000.00", "reason": "wrk funding"})
+    payout = signed(gw.base, "/api/v1/payout/create", merchant, json.loads(PAYOUT % "read-payout"))
+    return "/api/v1/payout/get", [json.dumps({"id": payout["id"]})]
+
+
+READS = ("payin-get", "payout-get", "balance", "payin-list")
 
 
 def http(base, method, path, body=None, token=ADMIN):
@@ -183,6 +230,9 @@ def scenario(args, gw, name):
         result = run_wrk(args, gw.base, lua_signed_post("/api/v1/payout/create", merchant, PAYOUT, True))
         check = http(gw.base, "GET", "/admin/v1/ledger/check")["data"]
         return result, "ledger check ok" if check["ok"] else f"LEDGER CHECK FAILED: {check}"
+    if name in READS:
+        path, bodies = read_scenario(gw, name, merchant)
+        return run_wrk(args, gw.base, lua_signed_rotation(path, merchant, bodies)), f"signed POST {path}"
     sys.exit(f"wrk.py: unknown scenario {name}")
 
 

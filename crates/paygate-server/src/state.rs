@@ -42,6 +42,8 @@ pub struct Inner {
     pub statistics_permits: tokio::sync::Semaphore,
     /// Status polls (a payin, a payout, the balance), coalesced.
     pub reads: crate::reads::PointReads,
+    /// `payin/list` pages, equal requests that arrive together sharing a read.
+    pub payin_pages: crate::reads::pages::PayInPages,
     /// Webhook attempts in flight per receiving host.
     pub webhook_hosts: crate::workers::host_turns::HostTurns,
 }
@@ -115,7 +117,7 @@ impl AppState {
         // A batch that outlives the request timeout serves no caller: the
         // writer then gives up its connection (see `WriteError::Stalled`).
         let deadline = std::time::Duration::from_secs(settings.request_timeout_secs);
-        let writer = Writer::start(settings.database_url.expose_secret(), render, tasks, deadline)?;
+        let writer = Writer::start(settings.database_url.expose_secret(), render.clone(), tasks, deadline)?;
         let settings_ttl = settings.auth_cache_ttl_ms;
         let breaker = crate::providers::breaker::Breaker::new(
             settings.provider_breaker_failures,
@@ -123,9 +125,11 @@ impl AppState {
         );
         let statistics_concurrency = (settings.max_db_connections as usize / 8).max(1);
         let reads = crate::reads::PointReads::start(&db);
+        let payin_pages = crate::reads::pages::PayInPages::start(&db, render.clone());
         let state = AppState(Arc::new(Inner {
             db,
             reads,
+            payin_pages,
             webhook_hosts: crate::workers::host_turns::HostTurns::new(settings.webhook_host_concurrency),
             settings,
             master_key,

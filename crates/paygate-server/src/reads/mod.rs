@@ -4,6 +4,7 @@
 //! would have given.
 
 mod coalescer;
+pub mod pages;
 
 use crate::error::ApiError;
 use coalescer::Coalescer;

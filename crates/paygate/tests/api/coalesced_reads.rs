@@ -1,7 +1,9 @@
 //! Status polls are coalesced (`paygate_server::reads`): polls of several
 //! merchants that arrive together share one statement. Each must still get
 //! exactly its own object: the same order id at two merchants, an id that
-//! belongs to the other merchant, and balances, all polled at once.
+//! belongs to the other merchant, balances and list pages, all polled at
+//! once; and a list poll sent after a change must show it even while
+//! other polls keep a shared read in flight.
 
 use crate::both_backends;
 use crate::helpers::*;
@@ -26,13 +28,17 @@ async fn polls_that_share_a_statement_get_only_their_own(app: TestApp) {
     let mut polls = tokio::task::JoinSet::new();
     for round in 0..25 {
         // (whose poll, path, body, what it must answer)
-        let cases: [(&Arc<Merchant>, &str, Value, Expect); 6] = [
+        let cases: [(&Arc<Merchant>, &str, Value, Expect); 9] = [
             (&a, "/api/v1/payin/get", json!({"merchant_order_id": "same-order"}), Expect::Payin(id_a.clone())),
             (&b, "/api/v1/payin/get", json!({"merchant_order_id": "same-order"}), Expect::Payin(id_b.clone())),
             (&b, "/api/v1/payin/get", json!({"id": id_a}), Expect::NotFound),
             (&a, "/api/v1/payin/get", json!({"id": id_b}), Expect::NotFound),
             (&a, "/api/v1/balance", json!({}), Expect::Available("100.00")),
             (&b, "/api/v1/balance", json!({}), Expect::Available("50.00")),
+            (&a, "/api/v1/payin/list", json!({"limit": 20}), Expect::Page(vec![id_a.clone()])),
+            (&b, "/api/v1/payin/list", json!({"limit": 20}), Expect::Page(vec![id_b.clone()])),
+            // The same filter at the other merchant's cursor: still only b's.
+            (&b, "/api/v1/payin/list", json!({"limit": 20, "cursor": "zzzz"}), Expect::Page(vec![id_b.clone()])),
         ];
         for (m, path, body, expect) in cases {
             let (app, m) = (app.clone(), m.clone());
@@ -46,11 +52,12 @@ async fn polls_that_share_a_statement_get_only_their_own(app: TestApp) {
             Expect::Payin(id) => status == 200 && body["data"]["id"] == id.as_str(),
             Expect::NotFound => status == 404 && body["error"]["code"] == "NOT_FOUND",
             Expect::Available(amount) => status == 200 && body["data"]["balances"][0]["available"] == *amount,
+            Expect::Page(ids) => status == 200 && page_ids(&body) == *ids && body["data"]["next_cursor"].is_null(),
         };
         assert!(ok, "round {round}, {path}: expected {expect:?}, got {status} {body}");
         answered += 1;
     }
-    assert_eq!(answered, 150);
+    assert_eq!(answered, 225);
 }
 
 #[derive(Debug)]
@@ -58,4 +65,69 @@ enum Expect {
     Payin(String),
     NotFound,
     Available(&'static str),
+    Page(Vec<String>),
+}
+
+fn page_ids(body: &Value) -> Vec<String> {
+    body["data"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+both_backends!(a_list_poll_sent_after_a_change_shows_it);
+
+async fn a_list_poll_sent_after_a_change_shows_it(app: TestApp) {
+    let app = Arc::new(app);
+    let m = Arc::new(app.create_merchant("poll-list@example.com").await);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (s, p) = app.signed(&m, "/api/v1/payin/create", TestApp::payin_body(&format!("l-{i}"), "10.00")).await;
+        assert_eq!(s, 201, "{p}");
+        ids.push(p["data"]["id"].as_str().unwrap().to_string());
+    }
+    // Background pollers keep one shared read of this very page in flight.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut background = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (app, m, stop) = (app.clone(), m.clone(), stop.clone());
+        background.spawn(async move {
+            let mut polls = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (s, _) = app.signed(&m, "/api/v1/payin/list", json!({"limit": 3})).await;
+                assert_eq!(s, 200);
+                polls += 1;
+            }
+            polls
+        });
+    }
+    for (round, id) in ids.iter().enumerate() {
+        let (s, p) = app.signed(&m, "/api/v1/payin/cancel", json!({"id": id})).await;
+        assert_eq!(s, 200, "{p}");
+        let mut after = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (app, m) = (app.clone(), m.clone());
+            after.spawn(async move { app.signed(&m, "/api/v1/payin/list", json!({"limit": 3})).await });
+        }
+        while let Some(done) = after.join_next().await {
+            let (s, body) = done.unwrap();
+            assert_eq!(s, 200, "{body}");
+            let items = body["data"]["items"].as_array().unwrap();
+            assert_eq!(items.len(), 3, "{body}");
+            // Newest first: the page holds l-4, l-3, l-2; those cancelled so far must show it.
+            for item in items {
+                let cancelled_before = ids[..=round].contains(&item["id"].as_str().unwrap().to_string());
+                let status = item["status"].as_str().unwrap();
+                assert_eq!(status == "cancelled", cancelled_before, "round {round}: {item}");
+            }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut polls = 0;
+    while let Some(done) = background.join_next().await {
+        polls += done.unwrap();
+    }
+    assert!(polls > 0, "the background pollers never ran");
 }

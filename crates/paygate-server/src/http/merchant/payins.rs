@@ -9,7 +9,8 @@ use crate::payments::payin::{self, PayInCreateIn};
 use crate::payments::views::{payin_out, PayInOut};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use paygate_core::payments::PayInStatus;
 use paygate_store::writer::PayInChange;
 use serde::Deserialize;
@@ -62,13 +63,8 @@ pub async fn get_payin(State(state): State<AppState>, req: Signed<GetIn>) -> Api
     request_body = ListIn, responses((status = 200, body = inline(Envelope<Page<PayInOut>>))))]
 pub async fn list_payins(State(state): State<AppState>, req: Signed<ListIn>) -> ApiResult<Response> {
     let filter = list_filter(&state, &req.body, Some(&req.merchant.id), |s| PayInStatus::parse(s).is_some())?;
-    let rows = state.db.list_payins(&filter).await?;
-    Ok(ok(super::paging::page(
-        &rows,
-        filter.limit,
-        |r| r.id.to_string(),
-        |r| payin_out(r, &state.currencies, &state.public_base()),
-    )))
+    let body = state.payin_pages.page(filter).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
