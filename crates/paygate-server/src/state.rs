@@ -42,8 +42,10 @@ pub struct Inner {
     pub statistics_permits: tokio::sync::Semaphore,
     /// Status polls (a payin, a payout, the balance), coalesced.
     pub reads: crate::reads::PointReads,
-    /// `payin/list` pages, equal requests that arrive together sharing a read.
-    pub payin_pages: crate::reads::pages::PayInPages,
+    /// `payin/list` and `payout/list` pages: equal requests that arrive
+    /// together share a read.
+    pub payin_pages: crate::reads::pages::ListPages,
+    pub payout_pages: crate::reads::pages::ListPages,
     /// Webhook attempts in flight per receiving host.
     pub webhook_hosts: crate::workers::host_turns::HostTurns,
 }
@@ -125,11 +127,13 @@ impl AppState {
         );
         let statistics_concurrency = (settings.max_db_connections as usize / 8).max(1);
         let reads = crate::reads::PointReads::start(&db);
-        let payin_pages = crate::reads::pages::PayInPages::start(&db, render.clone());
+        let payin_pages = crate::reads::pages::ListPages::payins(&db, render.clone());
+        let payout_pages = crate::reads::pages::ListPages::payouts(&db, render.clone());
         let state = AppState(Arc::new(Inner {
             db,
             reads,
             payin_pages,
+            payout_pages,
             webhook_hosts: crate::workers::host_turns::HostTurns::new(settings.webhook_host_concurrency),
             settings,
             master_key,

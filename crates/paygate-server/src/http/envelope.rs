@@ -19,6 +19,11 @@ pub fn ok<T: Serialize>(data: T) -> Response {
     Json(Envelope { success: true, data }).into_response()
 }
 
+/// 200 with an envelope rendered already (a shared list page).
+pub fn ok_rendered(body: axum::body::Bytes) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 /// 201 with the envelope.
 pub fn created<T: Serialize>(data: T) -> Response {
     (StatusCode::CREATED, Json(Envelope { success: true, data })).into_response()

@@ -1,8 +1,9 @@
-//! `payin/list` pages read through a [`Coalescer`]: equal requests (same
-//! merchant, filters, cursor and limit) that arrive together share one
-//! statement and one rendering, the way a shop's workers and dashboard tabs
-//! poll the same "latest payins" page. Different requests in one batch run
-//! side by side, each its own statement, as they would without the batch.
+//! List pages (`payin/list`, `payout/list`) read through a [`Coalescer`]:
+//! equal requests (same merchant, filters, cursor and limit) that arrive
+//! together share one statement and one rendering, the way a shop's workers
+//! and dashboard tabs poll the same "latest payments" page. Different
+//! requests in one batch run side by side, each its own statement, as they
+//! would without the batch.
 //!
 //! Freshness is that of a direct read (see the coalescer): the statement
 //! starts after every request it answers arrived, so a page never shows a
@@ -12,10 +13,13 @@
 use super::coalescer::Coalescer;
 use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Page};
-use crate::payments::views::{payin_out, EventRenderer};
+use crate::http::merchant::paging;
+use crate::payments::views::{payin_out, payout_out, EventRenderer};
 use axum::body::Bytes;
 use paygate_store::payments::ListFilter;
 use paygate_store::{Db, StoreError};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// One request's answer: the `{"success": true, "data": {items, next_cursor}}`
@@ -25,20 +29,32 @@ pub struct RenderedPage {
     pub body: Bytes,
 }
 
-pub struct PayInPages {
+type PageRead = Pin<Box<dyn Future<Output = Result<Bytes, StoreError>> + Send>>;
+/// Reads and renders one page of one kind of payment.
+type ReadPage = fn(Db, Arc<EventRenderer>, ListFilter) -> PageRead;
+
+pub struct ListPages {
     pages: Coalescer<ListFilter, Arc<RenderedPage>>,
 }
 
-impl PayInPages {
-    /// Starts the dispatcher (on the current Tokio runtime). `render` holds
-    /// what a payin's view needs besides its row (currencies, public URL).
-    pub fn start(db: &Db, render: Arc<EventRenderer>) -> PayInPages {
+impl ListPages {
+    /// Starts the dispatchers (on the current Tokio runtime). `render` holds
+    /// what a payment's view needs besides its row (currencies, public URL).
+    pub fn payins(db: &Db, render: Arc<EventRenderer>) -> ListPages {
+        ListPages::start(db, render, |db, render, filter| Box::pin(payin_page(db, render, filter)))
+    }
+
+    pub fn payouts(db: &Db, render: Arc<EventRenderer>) -> ListPages {
+        ListPages::start(db, render, |db, render, filter| Box::pin(payout_page(db, render, filter)))
+    }
+
+    fn start(db: &Db, render: Arc<EventRenderer>, read: ReadPage) -> ListPages {
         let db = db.clone();
         let pages = Coalescer::start(
-            move |filters| read_pages(db.clone(), render.clone(), filters),
+            move |filters| read_pages(db.clone(), render.clone(), filters, read),
             |filter: &ListFilter, page: &Arc<RenderedPage>| page.filter == *filter,
         );
-        PayInPages { pages }
+        ListPages { pages }
     }
 
     /// The page `filter` (which names the merchant) selects, read after this
@@ -58,16 +74,13 @@ async fn read_pages(
     db: Db,
     render: Arc<EventRenderer>,
     filters: Vec<ListFilter>,
+    read: ReadPage,
 ) -> Result<Vec<Arc<RenderedPage>>, StoreError> {
     let tasks: Vec<_> = filters
         .into_iter()
         .map(|filter| {
-            let (db, render) = (db.clone(), render.clone());
-            tokio::spawn(async move {
-                let rows = db.list_payins(&filter).await?;
-                let body = render_page(&rows, &filter, &render);
-                Ok::<_, StoreError>(Arc::new(RenderedPage { filter, body }))
-            })
+            let page = read(db.clone(), render.clone(), filter.clone());
+            tokio::spawn(async move { Ok::<_, StoreError>(Arc::new(RenderedPage { filter, body: page.await? })) })
         })
         .collect();
     let mut pages = Vec::with_capacity(tasks.len());
@@ -78,15 +91,24 @@ async fn read_pages(
     Ok(pages)
 }
 
-/// The rows of a `limit + 1` read as the envelope of a page: the look-ahead
-/// row becomes the cursor.
-fn render_page(rows: &[paygate_store::payments::PayInRow], filter: &ListFilter, render: &EventRenderer) -> Bytes {
-    let page: Page<_> = crate::http::merchant::paging::page(
-        rows,
+/// A `limit + 1` read as the envelope of a page: the look-ahead row becomes
+/// the cursor.
+async fn payin_page(db: Db, render: Arc<EventRenderer>, filter: ListFilter) -> Result<Bytes, StoreError> {
+    let rows = db.list_payins(&filter).await?;
+    let page = paging::page(
+        &rows,
         filter.limit,
         |r| r.id.to_string(),
         |r| payin_out(r, &render.currencies, &render.public_base),
     );
-    let body = serde_json::to_vec(&Envelope { success: true, data: page }).expect("plain structs serialise");
-    Bytes::from(body)
+    Ok(envelope(page))
+}
+
+async fn payout_page(db: Db, render: Arc<EventRenderer>, filter: ListFilter) -> Result<Bytes, StoreError> {
+    let rows = db.list_payouts(&filter).await?;
+    Ok(envelope(paging::page(&rows, filter.limit, |r| r.id.to_string(), |r| payout_out(r, &render.currencies))))
+}
+
+fn envelope<T: serde::Serialize>(data: Page<T>) -> Bytes {
+    Bytes::from(serde_json::to_vec(&Envelope { success: true, data }).expect("plain structs serialise"))
 }

@@ -1,9 +1,9 @@
 //! Status polls are coalesced (`paygate_server::reads`): polls of several
 //! merchants that arrive together share one statement. Each must still get
 //! exactly its own object: the same order id at two merchants, an id that
-//! belongs to the other merchant, balances and list pages, all polled at
-//! once; and a list poll sent after a change must show it even while
-//! other polls keep a shared read in flight.
+//! belongs to the other merchant, balances, payin and payout list pages,
+//! all polled at once; and a list poll sent after a change must show it
+//! even while other polls keep a shared read in flight.
 
 use crate::both_backends;
 use crate::helpers::*;
@@ -25,20 +25,34 @@ async fn polls_that_share_a_statement_get_only_their_own(app: TestApp) {
         payins.push(p["data"]["id"].as_str().unwrap().to_string());
     }
     let (id_a, id_b) = (payins[0].clone(), payins[1].clone());
+    let mut payouts = Vec::new();
+    let mut available = Vec::new();
+    for m in [&a, &b] {
+        let (s, p) = app.signed(m, "/api/v1/payout/create", TestApp::payout_body("same-payout", "1.00")).await;
+        assert_eq!(s, 201, "{p}");
+        payouts.push(p["data"]["id"].as_str().unwrap().to_string());
+        let (s, p) = app.signed(m, "/api/v1/balance", json!({})).await;
+        assert_eq!(s, 200, "{p}");
+        available.push(p["data"]["balances"][0]["available"].as_str().unwrap().to_string());
+    }
+    // What the payouts' holds left (funded 100.00 and 50.00).
+    assert!(available[0] != "100.00" && available[1] != "50.00", "{available:?}");
     let mut polls = tokio::task::JoinSet::new();
     for round in 0..25 {
         // (whose poll, path, body, what it must answer)
-        let cases: [(&Arc<Merchant>, &str, Value, Expect); 9] = [
+        let cases: [(&Arc<Merchant>, &str, Value, Expect); 11] = [
             (&a, "/api/v1/payin/get", json!({"merchant_order_id": "same-order"}), Expect::Payin(id_a.clone())),
             (&b, "/api/v1/payin/get", json!({"merchant_order_id": "same-order"}), Expect::Payin(id_b.clone())),
             (&b, "/api/v1/payin/get", json!({"id": id_a}), Expect::NotFound),
             (&a, "/api/v1/payin/get", json!({"id": id_b}), Expect::NotFound),
-            (&a, "/api/v1/balance", json!({}), Expect::Available("100.00")),
-            (&b, "/api/v1/balance", json!({}), Expect::Available("50.00")),
+            (&a, "/api/v1/balance", json!({}), Expect::Available(available[0].clone())),
+            (&b, "/api/v1/balance", json!({}), Expect::Available(available[1].clone())),
             (&a, "/api/v1/payin/list", json!({"limit": 20}), Expect::Page(vec![id_a.clone()])),
             (&b, "/api/v1/payin/list", json!({"limit": 20}), Expect::Page(vec![id_b.clone()])),
             // The same filter at the other merchant's cursor: still only b's.
             (&b, "/api/v1/payin/list", json!({"limit": 20, "cursor": "zzzz"}), Expect::Page(vec![id_b.clone()])),
+            (&a, "/api/v1/payout/list", json!({"limit": 20}), Expect::Page(vec![payouts[0].clone()])),
+            (&b, "/api/v1/payout/list", json!({"limit": 20}), Expect::Page(vec![payouts[1].clone()])),
         ];
         for (m, path, body, expect) in cases {
             let (app, m) = (app.clone(), m.clone());
@@ -51,20 +65,20 @@ async fn polls_that_share_a_statement_get_only_their_own(app: TestApp) {
         let ok = match &expect {
             Expect::Payin(id) => status == 200 && body["data"]["id"] == id.as_str(),
             Expect::NotFound => status == 404 && body["error"]["code"] == "NOT_FOUND",
-            Expect::Available(amount) => status == 200 && body["data"]["balances"][0]["available"] == *amount,
+            Expect::Available(amount) => status == 200 && body["data"]["balances"][0]["available"] == amount.as_str(),
             Expect::Page(ids) => status == 200 && page_ids(&body) == *ids && body["data"]["next_cursor"].is_null(),
         };
         assert!(ok, "round {round}, {path}: expected {expect:?}, got {status} {body}");
         answered += 1;
     }
-    assert_eq!(answered, 225);
+    assert_eq!(answered, 275);
 }
 
 #[derive(Debug)]
 enum Expect {
     Payin(String),
     NotFound,
-    Available(&'static str),
+    Available(String),
     Page(Vec<String>),
 }
 

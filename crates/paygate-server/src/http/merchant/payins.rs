@@ -3,14 +3,13 @@
 use super::paging::{list_filter, ListIn};
 use crate::error::{ApiError, ApiResult};
 use crate::http::auth::Signed;
-use crate::http::envelope::{created, ok, Envelope, Page};
+use crate::http::envelope::{created, ok, ok_rendered, Envelope, Page};
 use crate::payments::api_error;
 use crate::payments::payin::{self, PayInCreateIn};
 use crate::payments::views::{payin_out, PayInOut};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use paygate_core::payments::PayInStatus;
 use paygate_store::writer::PayInChange;
 use serde::Deserialize;
@@ -64,7 +63,7 @@ pub async fn get_payin(State(state): State<AppState>, req: Signed<GetIn>) -> Api
 pub async fn list_payins(State(state): State<AppState>, req: Signed<ListIn>) -> ApiResult<Response> {
     let filter = list_filter(&state, &req.body, Some(&req.merchant.id), |s| PayInStatus::parse(s).is_some())?;
     let body = state.payin_pages.page(filter).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(ok_rendered(body))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -1,10 +1,10 @@
 //! `/api/v1/payout/*` (API.md 3.2).
 
-use super::paging::{list_filter, page, ListIn};
+use super::paging::{list_filter, ListIn};
 use super::payins::{GetIn, IdIn};
 use crate::error::{ApiError, ApiResult};
 use crate::http::auth::Signed;
-use crate::http::envelope::{created, ok, Envelope, Page};
+use crate::http::envelope::{created, ok, ok_rendered, Envelope, Page};
 use crate::payments::api_error;
 use crate::payments::payout::{self, PayOutCreateIn};
 use crate::payments::views::{payout_out, PayOutOut};
@@ -43,8 +43,8 @@ pub async fn get_payout(State(state): State<AppState>, req: Signed<GetIn>) -> Ap
     request_body = ListIn, responses((status = 200, body = inline(Envelope<Page<PayOutOut>>))))]
 pub async fn list_payouts(State(state): State<AppState>, req: Signed<ListIn>) -> ApiResult<Response> {
     let filter = list_filter(&state, &req.body, Some(&req.merchant.id), |s| PayOutStatus::parse(s).is_some())?;
-    let rows = state.db.list_payouts(&filter).await?;
-    Ok(ok(page(&rows, filter.limit, |r| r.id.to_string(), |r| payout_out(r, &state.currencies))))
+    let body = state.payout_pages.page(filter).await?;
+    Ok(ok_rendered(body))
 }
 
 /// Cancel a payout while it is pending; its hold returns to `available`.
