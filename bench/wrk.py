@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""wrk mode: the write path measured with wrk (the tool peers publish with),
-each figure as a ratio to the same server's /healthz in the same run.
+"""wrk mode: the write path and the status polls measured with wrk (the tool
+peers publish with), each figure as a ratio to the same server's /healthz in
+the same run.
 
     cargo build --release -p paygate
     python3 bench/wrk.py [--backend sqlite|postgres|both] [--duration 10]
@@ -17,7 +18,12 @@ generated Lua script per scenario:
   the same order, so each id arrives twice at about the same time (a client
   retrying after a timeout, two workers of a shop): one 201, one 200;
 - hot-payout: one funded merchant, a unique payout per request, all on one
-  balance; afterwards the admin ledger check must pass (no overdraft).
+  balance; afterwards the admin ledger check must pass (no overdraft);
+- payin-get, payout-get, balance, payin-list: the status polls of issue 17,
+  one merchant with 100 payins (and a payout), then signed payin/get
+  rotating over the payins, payout/get, balance, or payin/list (20 items).
+With healthz among the scenarios, each other scenario runs between two
+healthz runs and its ratio is to their mean: the VM's speed drifts.
 The scripts sign once: X-App-Access-Sig covers ts + email, not the body, and
 a run stays inside the 300 s window. Every response's status is counted
 per script (wrk's own error count only sees sockets and non-2xx), and the
@@ -236,6 +242,38 @@ def scenario(args, gw, name):
     sys.exit(f"wrk.py: unknown scenario {name}")
 
 
+def run_backend(args, gw, backend):
+    """Each scenario in turn. With `healthz` among them, every other scenario
+    runs between two healthz runs and is divided by their mean: this VM's
+    speed drifts (healthz 53k then 70k/s a minute apart was seen), and a
+    floor measured only at the start would carry that drift into the ratio."""
+    names = args.scenarios.split(",")
+    bracket = "healthz" in names
+    rows = []
+
+    def run(name):
+        result, note = scenario(args, gw, name)
+        print(f"{backend} {name}: {result['rps']:,.0f}/s {json.dumps(result['statuses'])} {note}", file=sys.stderr)
+        return result, note
+
+    before = None
+    if bracket:
+        before, _ = run("healthz")
+        rows.append((backend, "healthz", before, before["rps"], ""))
+    for name in (n for n in names if n != "healthz"):
+        result, note = run(name)
+        if not bracket:
+            rows.append((backend, name, result, None, note))
+            continue
+        after, _ = run("healthz")
+        floor = (before["rps"] + after["rps"]) / 2
+        note = "; ".join(filter(None, [note, f"healthz {before['rps']:,.0f} before, {after['rps']:,.0f} after"]))
+        rows.append((backend, name, result, floor, note))
+        rows.append((backend, "healthz", after, after["rps"], ""))
+        before = after
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
@@ -249,13 +287,7 @@ def main():
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         gw = Gateway(args.bin, backend)
         try:
-            healthz = None
-            for name in args.scenarios.split(","):
-                result, note = scenario(args, gw, name)
-                healthz = healthz or (result["rps"] if name == "healthz" else None)
-                rows.append((backend, name, result, healthz, note))
-                print(f"{backend} {name}: {result['rps']:,.0f}/s {json.dumps(result['statuses'])} {note}",
-                      file=sys.stderr)
+            rows.extend(run_backend(args, gw, backend))
         finally:
             gw.stop()
     print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, {os.cpu_count()} cores shared\n")
