@@ -52,6 +52,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018_statistics_levels"),
     migration!(19, "0019_sum_bigint"),
     migration!(20, "0020_stats_insert_per_settled_row"),
+    migration!(21, "0021_stats_series_hourly"),
 ];
 
 impl Migration {

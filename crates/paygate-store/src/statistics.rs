@@ -179,7 +179,7 @@ pub(crate) fn joined<I: NativeIndex>(row: &NativeRow, high: I, low: I) -> Result
 /// rows.
 pub struct StatsReader {
     tx: NativeTx,
-    backend: Backend,
+    pub(crate) backend: Backend,
     /// See [`settled_only`].
     pub(crate) settled_only: bool,
 }

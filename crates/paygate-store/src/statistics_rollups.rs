@@ -1,14 +1,16 @@
 //! The statistics rollups (migrations 0017 and 0018, every level of
-//! [`crate::statistics_levels`]) against the payments they sum:
+//! [`crate::statistics_levels`], and PostgreSQL's hourly series of 0021)
+//! against the payments they sum:
 //! [`Db::statistics_differences`] recomputes every rollup row from the
 //! payments and names each one that differs, and
 //! [`Db::rebuild_statistics`] recomputes them all, writers held off.
 
-use crate::db::{Db, Result};
+use crate::db::{Backend, Db, Result};
 use crate::payments::Kind;
 use crate::statistics::{settled_only, sum_as, unsettled};
 use crate::statistics_levels::{Level, DURATIONS, FIGURES};
-use paygate_core::statistics::join_split;
+use crate::statistics_series::SERIES_HOURLY;
+use paygate_core::statistics::{join_split, MICROS_PER_HOUR};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,6 +39,54 @@ fn durations_from_payments(level: &Level, kind: Kind) -> String {
          CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE status = 'success' AND completed_at IS NOT NULL \
          GROUP BY merchant_id, mode, created_at - created_at % {w}, currency, bucket"
     )
+}
+
+/// The rows PostgreSQL's hourly series rollup should have: per hour and
+/// currency, the settled payments' count and the successful ones' count,
+/// turnover and fees.
+fn series_from_payments(kind: Kind) -> String {
+    let (name, table, w) = (kind.name(), kind.table(), MICROS_PER_HOUR);
+    let ok = |e: &str| format!("CAST(SUM(CASE WHEN status = 'success' THEN {e} ELSE 0 END) AS BIGINT)");
+    format!(
+        "SELECT merchant_id, mode, '{name}' AS kind, created_at - created_at % {w} AS hour, currency, \
+         CAST(COUNT(*) AS BIGINT) AS n, {} AS success_n, {} AS turnover_high, {} AS turnover_low, \
+         {} AS fees_high, {} AS fees_low FROM {table} WHERE NOT ({}) \
+         GROUP BY merchant_id, mode, created_at - created_at % {w}, currency",
+        ok("1"),
+        ok("amount / 1000000000"),
+        ok("amount % 1000000000"),
+        ok("fee / 1000000000"),
+        ok("fee % 1000000000"),
+        unsettled(kind)
+    )
+}
+
+const SERIES_KEY: &str = "merchant_id, mode, kind, hour, currency";
+const SERIES_SUMS: [&str; 6] = ["n", "success_n", "turnover_high", "turnover_low", "fees_high", "fees_low"];
+
+/// One series row's key and (count, successes, turnover, fees).
+type Series = BTreeMap<String, (i64, i64, i128, i128)>;
+
+fn series_figures(rows: &[sqlx::any::AnyRow]) -> Result<Series> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let (n, successes): (i64, i64) = (r.try_get("n")?, r.try_get("success_n")?);
+        let turnover = join_split(r.try_get("turnover_high")?, r.try_get("turnover_low")?);
+        let fees = join_split(r.try_get("fees_high")?, r.try_get("fees_low")?);
+        if n == 0 && successes == 0 && turnover == 0 && fees == 0 {
+            continue; // emptied by moves: the same as no row
+        }
+        let key = format!(
+            "{SERIES_HOURLY} {} {} {} hour {} {}",
+            r.try_get::<String, _>("merchant_id")?,
+            r.try_get::<String, _>("mode")?,
+            r.try_get::<String, _>("kind")?,
+            r.try_get::<i64, _>("hour")?,
+            r.try_get::<String, _>("currency")?
+        );
+        out.insert(key, (n, successes, turnover, fees));
+    }
+    Ok(out)
 }
 
 const KINDS: [Kind; 2] = [Kind::PayIn, Kind::PayOut];
@@ -151,6 +201,16 @@ impl Db {
             let have = level_durations(level, &sqlx::query(&sql).fetch_all(&mut *tx).await?)?;
             out.extend(differences(&want, &have, "count"));
         }
+        if self.backend() == Backend::Postgres {
+            let mut want = Series::new();
+            for kind in KINDS {
+                want.extend(series_figures(&sqlx::query(&series_from_payments(kind)).fetch_all(&mut *tx).await?)?);
+            }
+            let sums = SERIES_SUMS.map(sum_as).join(", ");
+            let sql = format!("SELECT {SERIES_KEY}, {sums} FROM {SERIES_HOURLY} GROUP BY {SERIES_KEY}");
+            let have = series_figures(&sqlx::query(&sql).fetch_all(&mut *tx).await?)?;
+            out.extend(differences(&want, &have, "(n, successes, turnover, fees)"));
+        }
         Ok(out)
     }
 
@@ -165,6 +225,10 @@ impl Db {
         }
         for level in FIGURES.iter().chain(&DURATIONS) {
             sqlx::query(&format!("DELETE FROM {}", level.table)).execute(&mut *tx).await?;
+        }
+        let series = self.backend() == Backend::Postgres;
+        if series {
+            sqlx::query(&format!("DELETE FROM {SERIES_HOURLY}")).execute(&mut *tx).await?;
         }
         for kind in KINDS {
             for level in &FIGURES {
@@ -183,6 +247,11 @@ impl Db {
                     durations_columns(level),
                     durations_from_payments(level, kind)
                 );
+                sqlx::query(&sql).execute(&mut *tx).await?;
+            }
+            if series {
+                let columns = format!("{SERIES_KEY}, {}", SERIES_SUMS.join(", "));
+                let sql = format!("INSERT INTO {SERIES_HOURLY} ({columns}) {}", series_from_payments(kind));
                 sqlx::query(&sql).execute(&mut *tx).await?;
             }
         }

@@ -3,9 +3,11 @@
 //! how many, their turnover and their fees. Read apart from the totals per
 //! status: a bucket needs no status breakdown, so an hourly year is 26k
 //! points per currency set rather than 80k (bucket, status) groups, and
-//! the rollups are grouped in their own key order (no sort).
+//! the rollups are grouped in their own key order (no sort). On PostgreSQL
+//! whole hours come from `stats_series_hourly` (migration 0021), which has
+//! no status column at all: a point is one row per writer shard.
 
-use crate::db::Result;
+use crate::db::{Backend, Result};
 use crate::payments::Kind;
 use crate::statistics::{joined, split_sum, StatsReader, StatsScope};
 use crate::statistics_levels::{usable, FIGURES};
@@ -25,6 +27,15 @@ pub struct SeriesPoint {
     pub fees: i128,
 }
 
+/// The hourly series rollup (migration 0021): PostgreSQL's only, see there.
+pub const SERIES_HOURLY: &str = "stats_series_hourly";
+
+/// The table that holds what `table` (a figures level) holds, per hour and
+/// currency without the status, when the engine keeps one.
+fn series_table(backend: Backend, table: &str) -> Option<&'static str> {
+    (backend == Backend::Postgres && table == "stats_hourly").then_some(SERIES_HOURLY)
+}
+
 /// `expr` where the row is a successful payment's (or sums them), else 0.
 fn if_success(expr: &str) -> String {
     format!("CASE WHEN status = 'success' THEN {expr} ELSE 0 END")
@@ -42,6 +53,7 @@ impl StatsReader {
         let mut points: BTreeMap<(i64, usize), SeriesPoint> = BTreeMap::new();
         for src in scope.sources(kind, &usable(&FIGURES, Some(width)), self.settled_only) {
             let time = src.time;
+            let series = series_table(self.backend, src.table);
             let figures = if src.raw() {
                 format!(
                     "CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM({}) AS BIGINT) AS success_n, {}, {}",
@@ -49,6 +61,11 @@ impl StatsReader {
                     split_sum(&if_success("amount"), "turnover"),
                     split_sum(&if_success("fee"), "fees"),
                 )
+            } else if series.is_some() {
+                // Summed over the writers' shards only.
+                ["n", "success_n", "turnover_high", "turnover_low", "fees_high", "fees_low"]
+                    .map(|c| self.sum(c, c))
+                    .join(", ")
             } else {
                 // The rollups carry the split parts already.
                 [
@@ -72,7 +89,8 @@ impl StatsReader {
             };
             let sql = format!(
                 "SELECT {bucket} AS bucket, currency, {figures} FROM {} WHERE {} GROUP BY {bucket}, currency",
-                src.table, src.clause
+                series.unwrap_or(src.table),
+                src.clause
             );
             for r in self.rows_from(src, &sql).await? {
                 // By position (the SELECT above): a year of hours is 26k rows.
