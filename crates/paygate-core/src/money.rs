@@ -75,16 +75,31 @@ pub fn format_minor(minor: i64, exponent: u8) -> String {
 
 /// [`format_minor`] for sums over many payments, which may exceed `i64`.
 pub fn format_minor_wide(minor: i128, exponent: u8) -> String {
-    let negative = minor < 0;
     let abs = minor.unsigned_abs();
     let scale = 10u128.pow(u32::from(exponent));
-    let (int, frac) = (abs / scale, abs % scale);
-    let sign = if negative { "-" } else { "" };
-    if exponent == 0 {
-        format!("{sign}{int}")
-    } else {
-        format!("{sign}{int}.{frac:0width$}", width = usize::from(exponent))
+    let mut out = String::with_capacity(24);
+    if minor < 0 {
+        out.push('-');
     }
+    // In 64 bits when both fit, as nearly every amount does: 128-bit
+    // division and formatting are library calls, and every payment view
+    // formats three or four amounts, an hourly year of statistics 52k.
+    match (u64::try_from(abs), u64::try_from(scale)) {
+        (Ok(abs), Ok(scale)) => put_decimal(&mut out, abs / scale, abs % scale, exponent),
+        _ => put_decimal(&mut out, abs / scale, abs % scale, exponent),
+    }
+    out
+}
+
+/// `int`, then `.` and `frac` in exactly `exponent` digits unless it is 0.
+fn put_decimal<T: std::fmt::Display>(out: &mut String, int: T, frac: T, exponent: u8) {
+    use std::fmt::Write;
+    // Writing into a String cannot fail.
+    let _ = if exponent == 0 {
+        write!(out, "{int}")
+    } else {
+        write!(out, "{int}.{frac:0width$}", width = usize::from(exponent))
+    };
 }
 
 /// Parses a signed amount (`"-12.50"`), for ledger adjustments.
@@ -207,6 +222,11 @@ mod tests {
         assert_eq!(format_minor_wide(i128::MIN, 8), "-1701411834604692317316873037158.84105728");
         assert_eq!(format_minor_wide(i128::MAX, 0), "170141183460469231731687303715884105727");
         assert_eq!(format_minor_wide(0, 8), "0.00000000");
+        // Either side of the 64-bit path.
+        assert_eq!(format_minor_wide(i128::from(u64::MAX), 2), "184467440737095516.15");
+        assert_eq!(format_minor_wide(i128::from(u64::MAX) + 1, 2), "184467440737095516.16");
+        assert_eq!(format_minor_wide(-i128::from(u64::MAX) - 1, 3), "-18446744073709551.616");
+        assert_eq!(format_minor_wide(12_345, 20), "0.00000000000000012345");
     }
 
     proptest! {
