@@ -111,9 +111,9 @@ impl Kind {
 }
 
 /// Filters of the list and search endpoints. `merchant_id: None` searches
-/// across merchants (operators only). Ordered so that equal list requests
-/// can share one read (the server's page coalescer).
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+/// across merchants (operators only). Hashable so that equal list requests
+/// can share one read (the server's list pages).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ListFilter {
     pub merchant_id: Option<String>,
     pub statuses: Vec<String>,

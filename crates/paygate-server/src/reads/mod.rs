@@ -5,6 +5,7 @@
 
 mod coalescer;
 pub mod pages;
+mod per_key;
 
 use crate::error::ApiError;
 use coalescer::Coalescer;
