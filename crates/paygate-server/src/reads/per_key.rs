@@ -48,25 +48,56 @@ where
         F: FnOnce(K) -> Fut + Send + 'static,
         Fut: Future<Output = Result<V, StoreError>> + Send + 'static,
     {
-        let lane = lock(&self.lanes).entry(key.clone()).or_insert_with(|| Arc::new(Lane::new())).clone();
-        let mut answer = {
+        // Taking the lane and joining its queued read happen under the
+        // map's lock: whoever holds a lane has joined a read.
+        let (holding, mut answer, start) = {
+            let mut lanes = lock(&self.lanes);
+            let lane = lanes.entry(key.clone()).or_insert_with(|| Arc::new(Lane::new())).clone();
             let mut queued = lock(&lane.queued);
-            match &*queued {
-                Some(next) => next.clone(),
+            let (answer, start) = match &*queued {
+                Some(next) => (next.clone(), None),
                 None => {
                     let (tx, rx) = watch::channel(None);
                     *queued = Some(rx.clone());
-                    tokio::spawn(run(self.lanes.clone(), lane.clone(), key.clone(), tx, fetch));
-                    rx
+                    (rx, Some(tx))
                 }
-            }
+            };
+            drop(queued);
+            (Holding { lanes: self.lanes.clone(), key: key.clone(), lane: Some(lane) }, answer, start)
         };
+        if let Some(tx) = start {
+            let read = Holding { lanes: self.lanes.clone(), key: key.clone(), lane: holding.lane.clone() };
+            tokio::spawn(run(read, tx, fetch));
+        }
+        // `holding` leaves below, or when the request gives up.
         let got = match answer.wait_for(Option::is_some).await {
             Ok(v) => v.clone().unwrap_or_else(|| Err(dropped())),
             Err(_) => Err(dropped()),
         };
-        leave(&self.lanes, &key, lane);
+        drop(holding);
         got
+    }
+}
+
+/// A reference to a key's lane that leaves (see [`leave`]) when dropped,
+/// however its holder ends: answered, given up, or panicked.
+struct Holding<K: Eq + Hash, V> {
+    lanes: Lanes<K, V>,
+    key: K,
+    lane: Option<Arc<Lane<V>>>,
+}
+
+impl<K: Eq + Hash, V> Holding<K, V> {
+    fn lane(&self) -> &Lane<V> {
+        self.lane.as_ref().expect("a lane is held until dropped")
+    }
+}
+
+impl<K: Eq + Hash, V> Drop for Holding<K, V> {
+    fn drop(&mut self) {
+        if let Some(lane) = self.lane.take() {
+            leave(&self.lanes, &self.key, lane);
+        }
     }
 }
 
@@ -104,27 +135,21 @@ impl<V> Lane<V> {
 
 /// The queued read: waits for the key's read in flight, closes the queue
 /// (later requests queue the next read) and fetches.
-async fn run<K, V, F, Fut>(
-    lanes: Lanes<K, V>,
-    lane: Arc<Lane<V>>,
-    key: K,
-    tx: watch::Sender<Option<Answer<V>>>,
-    fetch: F,
-) where
+async fn run<K, V, F, Fut>(read: Holding<K, V>, tx: watch::Sender<Option<Answer<V>>>, fetch: F)
+where
     K: Clone + Eq + Hash,
     F: FnOnce(K) -> Fut,
     Fut: Future<Output = Result<V, StoreError>>,
 {
-    let turn = lane.running.lock().await;
-    lock(&lane.queued).take();
-    let answer = fetch(key.clone()).await.map_err(Arc::new);
+    let turn = read.lane().running.lock().await;
+    lock(&read.lane().queued).take();
+    let answer = fetch(read.key.clone()).await.map_err(Arc::new);
     if let Err(e) = &answer {
         tracing::warn!(error = %e, "a shared read failed");
     }
     // Nobody waiting (every request gave up) is not an error.
     let _ = tx.send(Some(answer));
     drop(turn);
-    leave(&lanes, &key, lane);
 }
 
 fn dropped() -> Arc<StoreError> {
@@ -211,8 +236,9 @@ mod tests {
                 })
             })
             .collect();
-        // Until all five wait on the queued read: the map, read 1's request
-        // and task, read 2's task and the five requests hold the lane.
+        // Until all five have joined the queued read (a request holds the
+        // lane only once it has): the map, read 1's request and task, read
+        // 2's task and the five requests hold it.
         tokio::time::timeout(STUCK, async {
             while lock(&reads.lanes).get("k").map(Arc::strong_count) != Some(9) {
                 tokio::time::sleep(Duration::from_millis(1)).await;
