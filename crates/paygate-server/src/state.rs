@@ -5,6 +5,7 @@ use crate::keys;
 use metrics_exporter_prometheus::PrometheusHandle;
 use paygate_core::money::Currencies;
 use paygate_core::secret_box::MasterKey;
+use paygate_store::payments::Kind;
 use paygate_store::writer::Writer;
 use paygate_store::{Backend, Db};
 use secrecy::{ExposeSecret, SecretString};
@@ -127,8 +128,8 @@ impl AppState {
         );
         let statistics_concurrency = (settings.max_db_connections as usize / 8).max(1);
         let reads = crate::reads::PointReads::start(&db);
-        let payin_pages = crate::reads::pages::ListPages::payins(&db, render.clone());
-        let payout_pages = crate::reads::pages::ListPages::payouts(&db, render.clone());
+        let payin_pages = crate::reads::pages::ListPages::new(Kind::PayIn, &db, render.clone());
+        let payout_pages = crate::reads::pages::ListPages::new(Kind::PayOut, &db, render.clone());
         let state = AppState(Arc::new(Inner {
             db,
             reads,

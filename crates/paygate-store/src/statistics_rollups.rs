@@ -5,11 +5,11 @@
 //! payments and names each one that differs, and
 //! [`Db::rebuild_statistics`] recomputes them all, writers held off.
 
-use crate::db::{Backend, Db, Result};
+use crate::db::{Db, Result};
 use crate::payments::Kind;
 use crate::statistics::{settled_only, sum_as, unsettled};
 use crate::statistics_levels::{Level, DURATIONS, FIGURES};
-use crate::statistics_series::SERIES_HOURLY;
+use crate::statistics_series::{figures_of_payments, keeps_series_rollup, SERIES_FIGURES, SERIES_HOURLY};
 use paygate_core::statistics::{join_split, MICROS_PER_HOUR};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,23 +46,15 @@ fn durations_from_payments(level: &Level, kind: Kind) -> String {
 /// turnover and fees.
 fn series_from_payments(kind: Kind) -> String {
     let (name, table, w) = (kind.name(), kind.table(), MICROS_PER_HOUR);
-    let ok = |e: &str| format!("CAST(SUM(CASE WHEN status = 'success' THEN {e} ELSE 0 END) AS BIGINT)");
     format!(
-        "SELECT merchant_id, mode, '{name}' AS kind, created_at - created_at % {w} AS hour, currency, \
-         CAST(COUNT(*) AS BIGINT) AS n, {} AS success_n, {} AS turnover_high, {} AS turnover_low, \
-         {} AS fees_high, {} AS fees_low FROM {table} WHERE NOT ({}) \
-         GROUP BY merchant_id, mode, created_at - created_at % {w}, currency",
-        ok("1"),
-        ok("amount / 1000000000"),
-        ok("amount % 1000000000"),
-        ok("fee / 1000000000"),
-        ok("fee % 1000000000"),
+        "SELECT merchant_id, mode, '{name}' AS kind, created_at - created_at % {w} AS hour, currency, {} \
+         FROM {table} WHERE NOT ({}) GROUP BY merchant_id, mode, created_at - created_at % {w}, currency",
+        figures_of_payments(),
         unsettled(kind)
     )
 }
 
 const SERIES_KEY: &str = "merchant_id, mode, kind, hour, currency";
-const SERIES_SUMS: [&str; 6] = ["n", "success_n", "turnover_high", "turnover_low", "fees_high", "fees_low"];
 
 /// One series row's key and (count, successes, turnover, fees).
 type Series = BTreeMap<String, (i64, i64, i128, i128)>;
@@ -201,12 +193,12 @@ impl Db {
             let have = level_durations(level, &sqlx::query(&sql).fetch_all(&mut *tx).await?)?;
             out.extend(differences(&want, &have, "count"));
         }
-        if self.backend() == Backend::Postgres {
+        if keeps_series_rollup(self.backend()) {
             let mut want = Series::new();
             for kind in KINDS {
                 want.extend(series_figures(&sqlx::query(&series_from_payments(kind)).fetch_all(&mut *tx).await?)?);
             }
-            let sums = SERIES_SUMS.map(sum_as).join(", ");
+            let sums = SERIES_FIGURES.map(sum_as).join(", ");
             let sql = format!("SELECT {SERIES_KEY}, {sums} FROM {SERIES_HOURLY} GROUP BY {SERIES_KEY}");
             let have = series_figures(&sqlx::query(&sql).fetch_all(&mut *tx).await?)?;
             out.extend(differences(&want, &have, "(n, successes, turnover, fees)"));
@@ -226,7 +218,7 @@ impl Db {
         for level in FIGURES.iter().chain(&DURATIONS) {
             sqlx::query(&format!("DELETE FROM {}", level.table)).execute(&mut *tx).await?;
         }
-        let series = self.backend() == Backend::Postgres;
+        let series = keeps_series_rollup(self.backend());
         if series {
             sqlx::query(&format!("DELETE FROM {SERIES_HOURLY}")).execute(&mut *tx).await?;
         }
@@ -250,7 +242,7 @@ impl Db {
                 sqlx::query(&sql).execute(&mut *tx).await?;
             }
             if series {
-                let columns = format!("{SERIES_KEY}, {}", SERIES_SUMS.join(", "));
+                let columns = format!("{SERIES_KEY}, {}", SERIES_FIGURES.join(", "));
                 let sql = format!("INSERT INTO {SERIES_HOURLY} ({columns}) {}", series_from_payments(kind));
                 sqlx::query(&sql).execute(&mut *tx).await?;
             }

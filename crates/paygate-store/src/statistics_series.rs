@@ -30,10 +30,30 @@ pub struct SeriesPoint {
 /// The hourly series rollup (migration 0021): PostgreSQL's only, see there.
 pub const SERIES_HOURLY: &str = "stats_series_hourly";
 
+/// A series point's figures: the series rollup's columns, and the names
+/// [`figures_of_payments`] gives them.
+pub(crate) const SERIES_FIGURES: [&str; 6] =
+    ["n", "success_n", "turnover_high", "turnover_low", "fees_high", "fees_low"];
+
+/// Whether the engine keeps [`SERIES_HOURLY`].
+pub(crate) fn keeps_series_rollup(backend: Backend) -> bool {
+    backend == Backend::Postgres
+}
+
 /// The table that holds what `table` (a figures level) holds, per hour and
 /// currency without the status, when the engine keeps one.
 fn series_table(backend: Backend, table: &str) -> Option<&'static str> {
-    (backend == Backend::Postgres && table == "stats_hourly").then_some(SERIES_HOURLY)
+    (keeps_series_rollup(backend) && table == "stats_hourly").then_some(SERIES_HOURLY)
+}
+
+/// [`SERIES_FIGURES`] summed over payments (one row each).
+pub(crate) fn figures_of_payments() -> String {
+    format!(
+        "CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM({}) AS BIGINT) AS success_n, {}, {}",
+        if_success("1"),
+        split_sum(&if_success("amount"), "turnover"),
+        split_sum(&if_success("fee"), "fees"),
+    )
 }
 
 /// `expr` where the row is a successful payment's (or sums them), else 0.
@@ -55,17 +75,10 @@ impl StatsReader {
             let time = src.time;
             let series = series_table(self.backend, src.table);
             let figures = if src.raw() {
-                format!(
-                    "CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM({}) AS BIGINT) AS success_n, {}, {}",
-                    if_success("1"),
-                    split_sum(&if_success("amount"), "turnover"),
-                    split_sum(&if_success("fee"), "fees"),
-                )
+                figures_of_payments()
             } else if series.is_some() {
                 // Summed over the writers' shards only.
-                ["n", "success_n", "turnover_high", "turnover_low", "fees_high", "fees_low"]
-                    .map(|c| self.sum(c, c))
-                    .join(", ")
+                SERIES_FIGURES.map(|c| self.sum(c, c)).join(", ")
             } else {
                 // The rollups carry the split parts already.
                 [

@@ -16,45 +16,37 @@ use crate::http::envelope::{Envelope, Page};
 use crate::http::merchant::paging;
 use crate::payments::views::{payin_out, payout_out, EventRenderer};
 use axum::body::Bytes;
-use paygate_store::payments::ListFilter;
+use paygate_store::payments::{Kind, ListFilter};
 use paygate_store::{Db, StoreError};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-
-type PageRead = Pin<Box<dyn Future<Output = Result<Bytes, StoreError>> + Send>>;
-/// Reads and renders one page of one kind of payment.
-type ReadPage = fn(Db, Arc<EventRenderer>, ListFilter) -> PageRead;
 
 /// The `{"success": true, "data": {items, next_cursor}}` bodies, each
 /// rendered once for every request that shares its read.
 pub struct ListPages {
+    kind: Kind,
     db: Db,
     render: Arc<EventRenderer>,
-    read: ReadPage,
     pages: PerKey<ListFilter, Bytes>,
 }
 
 impl ListPages {
     /// `render` holds what a payment's view needs besides its row
     /// (currencies, public URL).
-    pub fn payins(db: &Db, render: Arc<EventRenderer>) -> ListPages {
-        ListPages::start(db, render, |db, render, filter| Box::pin(payin_page(db, render, filter)))
-    }
-
-    pub fn payouts(db: &Db, render: Arc<EventRenderer>) -> ListPages {
-        ListPages::start(db, render, |db, render, filter| Box::pin(payout_page(db, render, filter)))
-    }
-
-    fn start(db: &Db, render: Arc<EventRenderer>, read: ReadPage) -> ListPages {
-        ListPages { db: db.clone(), render, read, pages: PerKey::new() }
+    pub fn new(kind: Kind, db: &Db, render: Arc<EventRenderer>) -> ListPages {
+        ListPages { kind, db: db.clone(), render, pages: PerKey::new() }
     }
 
     /// The page `filter` (which names the merchant) selects, read after this
     /// call began.
     pub async fn page(&self, filter: ListFilter) -> Result<Bytes, ApiError> {
-        let (db, render, read) = (self.db.clone(), self.render.clone(), self.read);
-        let page = self.pages.read(filter, move |filter| read(db, render, filter)).await;
+        let (kind, db, render) = (self.kind, self.db.clone(), self.render.clone());
+        let read = move |filter| async move {
+            match kind {
+                Kind::PayIn => payin_page(db, render, filter).await,
+                Kind::PayOut => payout_page(db, render, filter).await,
+            }
+        };
+        let page = self.pages.read(filter, read).await;
         page.map_err(|e| ApiError::from_shared_store(&e))
     }
 }
