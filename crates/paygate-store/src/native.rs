@@ -170,6 +170,19 @@ impl NativeValue for String {
     }
 }
 
+/// PostgreSQL arrays (`array_agg`), which SQLite does not have.
+impl NativeValue for Vec<i64> {
+    fn from_sqlite(_: &Value) -> Option<Vec<i64>> {
+        None
+    }
+}
+
+impl NativeValue for Vec<String> {
+    fn from_sqlite(_: &Value) -> Option<Vec<String>> {
+        None
+    }
+}
+
 impl<T: NativeValue> NativeValue for Option<T>
 where
     Option<T>: for<'r> Decode<'r, Postgres> + Type<Postgres>,
