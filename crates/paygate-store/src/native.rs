@@ -119,6 +119,22 @@ pub(crate) enum NativeTx {
 }
 
 impl NativeTx {
+    /// Another read transaction, on a connection of its own, that sees
+    /// exactly this one's snapshot (PostgreSQL's exported snapshots), so
+    /// that reads of one answer can run side by side; `None` on SQLite,
+    /// whose snapshots cannot be shared between connections.
+    pub(crate) async fn fork(&mut self, pool: &NativePool) -> Result<Option<NativeTx>> {
+        let (NativeTx::Postgres(tx), NativePool::Postgres(pool)) = (self, pool) else { return Ok(None) };
+        let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut **tx).await?;
+        // The id goes into the statement's text (SET takes no parameters).
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(crate::db::StoreError::Corrupt(format!("unexpected snapshot id {id:?}")));
+        }
+        let mut other = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+        sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{id}'")).persistent(false).execute(&mut *other).await?;
+        Ok(Some(NativeTx::Postgres(other)))
+    }
+
     /// Every row of `sql` (with `$n` placeholders) bound to `params`. The
     /// statement is planned at each call, never cached: these scan ranges
     /// whose size depends on the merchant and the period, and a generic

@@ -11,7 +11,7 @@
 //! [`crate::statistics_series`].
 
 use crate::db::{Backend, Db, Result, StoreError};
-use crate::native::{NativeIndex, NativeRow, NativeTx};
+use crate::native::{NativeIndex, NativePool, NativeRow, NativeTx};
 use crate::payments::Kind;
 use crate::sql::P;
 use crate::statistics_levels::{plan, Level, Part, DURATIONS, FIGURES};
@@ -179,6 +179,8 @@ pub(crate) fn joined<I: NativeIndex>(row: &NativeRow, high: I, low: I) -> Result
 /// rows.
 pub struct StatsReader {
     tx: NativeTx,
+    /// Where [`StatsReader::fork`] takes its connection.
+    native: NativePool,
     pub(crate) backend: Backend,
     /// See [`settled_only`].
     pub(crate) settled_only: bool,
@@ -187,7 +189,8 @@ pub struct StatsReader {
 impl Db {
     pub async fn statistics_reader(&self) -> Result<StatsReader> {
         let backend = self.backend();
-        Ok(StatsReader { tx: self.native.snapshot().await?, backend, settled_only: settled_only(backend) })
+        let native = self.native.clone();
+        Ok(StatsReader { tx: native.snapshot().await?, native, backend, settled_only: settled_only(backend) })
     }
 
     /// A read-only transaction that sees one state of the database
@@ -202,6 +205,15 @@ impl Db {
 }
 
 impl StatsReader {
+    /// A reader on a connection of its own that sees exactly this one's
+    /// snapshot, for a long read to run beside the others; `None` where
+    /// the engine cannot share a snapshot (SQLite).
+    pub async fn fork(&mut self) -> Result<Option<StatsReader>> {
+        let Some(tx) = self.tx.fork(&self.native).await? else { return Ok(None) };
+        let (backend, settled_only, native) = (self.backend, self.settled_only, self.native.clone());
+        Ok(Some(StatsReader { tx, native, backend, settled_only }))
+    }
+
     /// Every row of `sql` bound to `params`, in this reader's snapshot.
     pub(crate) async fn rows(&mut self, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
         self.tx.fetch_all(sql, params).await

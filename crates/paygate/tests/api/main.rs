@@ -46,6 +46,7 @@ mod spec;
 mod statistics;
 mod statistics_model;
 mod statistics_rollups;
+mod statistics_snapshot;
 mod validation;
 mod webhook_durability;
 mod webhook_isolation;

@@ -59,8 +59,9 @@ pub async fn statistics(State(state): State<AppState>, req: Signed<StatisticsIn>
         .acquire()
         .await
         .map_err(|_| ApiError::Unavailable("statistics are shutting down".into()))?;
-    // One snapshot for the whole answer, read in turn on one connection:
-    // each read is a few thousand rollup rows at most.
+    // One snapshot for the whole answer, read in turn on one connection
+    // (each read is a few thousand rollup rows at most), but for a series,
+    // read beside the rest on a second one (see `tallies`).
     let mut reader = state.db.statistics_reader().await?;
     let payin = match input.kind.payin() {
         true => Some(payins(&state, &mut reader, &scope, granularity).await?),
@@ -181,7 +182,9 @@ async fn payouts(
 
 /// Totals per currency and status folded per currency, the series when
 /// asked for, and each currency's median from its completion-time
-/// histogram.
+/// histogram. The series is the longest read (an hourly year is 26k
+/// points): on PostgreSQL it runs beside the others, on a second
+/// connection that sees the same snapshot.
 async fn tallies(
     reader: &mut StatsReader,
     kind: Kind,
@@ -189,13 +192,32 @@ async fn tallies(
     granularity: Granularity,
     statuses: &[&str],
 ) -> ApiResult<BTreeMap<String, Tally>> {
+    let Some(width) = granularity.width_micros() else {
+        return totals(reader, kind, scope, statuses).await;
+    };
+    let (mut tallies, series) = match reader.fork().await? {
+        Some(mut side) => {
+            let (tallies, series) =
+                tokio::join!(totals(reader, kind, scope, statuses), side.series_points(kind, scope, width));
+            (tallies?, series?)
+        }
+        None => (totals(reader, kind, scope, statuses).await?, reader.series_points(kind, scope, width).await?),
+    };
+    tally::add_series(&mut tallies, series);
+    Ok(tallies)
+}
+
+/// Totals per currency and status, and each currency's median.
+async fn totals(
+    reader: &mut StatsReader,
+    kind: Kind,
+    scope: &StatsScope,
+    statuses: &[&str],
+) -> ApiResult<BTreeMap<String, Tally>> {
     let groups = reader.payment_groups(kind, scope).await?;
     let mut tallies = tally::fold(groups, scope.currency.as_deref());
     if let Some(bad) = tallies.values().flat_map(|t| t.unknown_statuses(statuses)).next() {
         return Err(ApiError::internal(anyhow::anyhow!("{} has a row with unknown status {bad:?}", kind.table())));
-    }
-    if let Some(width) = granularity.width_micros() {
-        tally::add_series(&mut tallies, reader.series_points(kind, scope, width).await?);
     }
     if tallies.values().any(|t| t.success_timed > 0) {
         let histograms = reader.completion_histograms(kind, scope).await?;
