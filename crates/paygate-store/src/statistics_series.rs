@@ -14,10 +14,9 @@ use crate::statistics::{split_sum, Source, StatsReader, StatsScope};
 use crate::statistics_levels::{usable, FIGURES};
 use paygate_core::statistics::join_split;
 
-/// One point of a series.
+/// One bucket of a currency's series.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SeriesPoint {
-    pub currency: String,
     /// Start of the bucket, µs.
     pub bucket: i64,
     pub count: i64,
@@ -26,6 +25,13 @@ pub struct SeriesPoint {
     pub turnover: i128,
     /// Σ fee of the successful payments, exact.
     pub fees: i128,
+}
+
+/// One currency's series, in bucket order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CurrencySeries {
+    pub currency: String,
+    pub points: Vec<SeriesPoint>,
 }
 
 /// The hourly series rollup (migration 0021): PostgreSQL's only, see there.
@@ -64,9 +70,9 @@ fn if_success(expr: &str) -> String {
 
 impl StatsReader {
     /// The scope's `kind` payments per currency and bucket of `width` µs
-    /// (aligned to the epoch, so to UTC hours and days), in bucket order;
-    /// buckets without payments are left out.
-    pub async fn series_points(&mut self, kind: Kind, scope: &StatsScope, width: i64) -> Result<Vec<SeriesPoint>> {
+    /// (aligned to the epoch, so to UTC hours and days), each currency's
+    /// in bucket order; buckets without payments are left out.
+    pub async fn series_points(&mut self, kind: Kind, scope: &StatsScope, width: i64) -> Result<Vec<CurrencySeries>> {
         let mut parts = Parts::default();
         for src in scope.sources(kind, &usable(&FIGURES, Some(width)), self.settled_only) {
             if series_table(self.backend, src.table).is_some() {
@@ -107,7 +113,7 @@ impl StatsReader {
                 parts.add(r.get(0)?, r.text_ref(1)?, figures);
             }
         }
-        Ok(parts.into_points())
+        Ok(parts.into_series())
     }
 
     /// [`SERIES_HOURLY`]'s rows of `src`, as they are (one per hour,
@@ -164,17 +170,19 @@ impl Parts {
         self.parts.push((bucket, c, figures));
     }
 
-    /// Summed per bucket and currency, in bucket order; points that count
-    /// nothing are left out. The parts mostly arrive in order already (a
-    /// rollup's key order), which the sort finds.
-    fn into_points(mut self) -> Vec<SeriesPoint> {
-        self.parts.sort_unstable_by_key(|&(bucket, c, _)| (bucket, c));
-        let mut points: Vec<SeriesPoint> = Vec::new();
-        let mut last: Option<(i64, usize)> = None;
+    /// Summed per currency and bucket, each currency's in bucket order;
+    /// points that count nothing are left out. The parts mostly arrive in
+    /// order already (a rollup's key order), which the sort finds.
+    fn into_series(mut self) -> Vec<CurrencySeries> {
+        self.parts.sort_unstable_by_key(|&(bucket, c, _)| (c, bucket));
+        let mut series: Vec<CurrencySeries> =
+            self.currencies.into_iter().map(|currency| CurrencySeries { currency, points: Vec::new() }).collect();
+        let mut last: Option<(usize, i64)> = None;
         for (bucket, c, [n, success_n, turnover_high, turnover_low, fees_high, fees_low]) in self.parts {
-            if last != Some((bucket, c)) {
-                last = Some((bucket, c));
-                points.push(SeriesPoint { bucket, currency: self.currencies[c].clone(), ..SeriesPoint::default() });
+            let points = &mut series[c].points;
+            if last != Some((c, bucket)) {
+                last = Some((c, bucket));
+                points.push(SeriesPoint { bucket, ..SeriesPoint::default() });
             }
             let p = points.last_mut().expect("pushed above");
             p.count += n;
@@ -182,8 +190,11 @@ impl Parts {
             p.turnover += join_split(turnover_high, turnover_low);
             p.fees += join_split(fees_high, fees_low);
         }
-        points.retain(|p| p.count != 0);
-        points
+        for s in &mut series {
+            s.points.retain(|p| p.count != 0);
+        }
+        series.retain(|s| !s.points.is_empty());
+        series
     }
 }
 
@@ -193,7 +204,7 @@ mod tests {
     use paygate_core::statistics::SPLIT;
 
     #[test]
-    fn parts_of_one_bucket_and_currency_are_summed_in_bucket_order() {
+    fn parts_are_summed_per_currency_and_bucket_in_bucket_order() {
         let mut parts = Parts::default();
         // Two writer shards' rows of one hour, out of order with others,
         // a second currency, and a bucket whose parts cancel out.
@@ -203,19 +214,22 @@ mod tests {
         parts.add(7200, "RUB", [3, 2, 1, SPLIT - 1, 0, 7]);
         parts.add(10800, "RUB", [1, 0, 0, 0, 0, 0]);
         parts.add(10800, "RUB", [-1, 0, 0, 0, 0, 0]);
-        let points: Vec<_> = parts
-            .into_points()
+        let series: Vec<_> = parts
+            .into_series()
             .into_iter()
-            .map(|p| (p.bucket, p.currency, p.count, p.success_count, p.turnover, p.fees))
+            .map(|s| {
+                let points: Vec<_> =
+                    s.points.into_iter().map(|p| (p.bucket, p.count, p.success_count, p.turnover, p.fees)).collect();
+                (s.currency, points)
+            })
             .collect();
         let split = i128::from(SPLIT);
         assert_eq!(
-            points,
+            series,
             vec![
-                // Within a bucket, currencies in the order first seen.
-                (3600, "RUB".to_string(), 1, 0, 0, 0),
-                (3600, "USD".to_string(), 1, 1, split, 1),
-                (7200, "RUB".to_string(), 5, 3, split + 500 + split - 1, 12),
+                // Currencies in the order first seen; 10800 cancelled out.
+                ("RUB".to_string(), vec![(3600, 1, 0, 0, 0), (7200, 5, 3, split + 500 + split - 1, 12)]),
+                ("USD".to_string(), vec![(3600, 1, 1, split, 1)]),
             ]
         );
     }

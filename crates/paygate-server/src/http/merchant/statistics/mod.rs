@@ -8,6 +8,7 @@
 //! costs a few thousand rows of transfer (26k points for an hourly series).
 
 pub mod schema;
+pub mod series_out;
 mod tally;
 
 use crate::error::{ApiError, ApiResult};
@@ -142,7 +143,7 @@ async fn payins(
         .map(|d| (d.currency, StatsDisputesOut { opened: d.opened, accepted: d.accepted, rejected: d.rejected }))
         .collect();
     let is_final = |s: &str| PayInStatus::parse(s).is_some_and(PayInStatus::is_final);
-    let entries = tallies.into_iter().map(|(currency, t)| {
+    let entries = tallies.into_iter().map(|(currency, mut t)| {
         let exp = exponent(state, &currency);
         let common = t.render(exp, granularity, is_final, utc);
         PayInStatsOut {
@@ -166,7 +167,7 @@ async fn payouts(
     let statuses = PayOutStatus::ALL.map(PayOutStatus::as_str);
     let tallies = tallies(reader, Kind::PayOut, scope, granularity, &statuses).await?;
     let is_final = |s: &str| PayOutStatus::parse(s).is_some_and(PayOutStatus::is_final);
-    let entries = tallies.into_iter().map(|(currency, t)| {
+    let entries = tallies.into_iter().map(|(currency, mut t)| {
         let exp = exponent(state, &currency);
         let common = t.render(exp, granularity, is_final, utc);
         PayOutStatsOut {

@@ -1,6 +1,7 @@
 //! The request and response of `/api/v1/statistics`, documented field by
 //! field: this is what `/openapi.json` shows merchants.
 
+use super::series_out::SeriesOut;
 use paygate_core::payments::{PayInStatus, PayOutStatus};
 use paygate_core::statistics::Granularity;
 use serde::{Deserialize, Serialize};
@@ -247,8 +248,8 @@ pub struct PayInStatsOut {
     pub disputes: StatsDisputesOut,
     /// Non-empty buckets, oldest first; only when `granularity` is not `none`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub series: Option<Vec<StatsBucketOut>>,
+    #[schema(value_type = Option<Vec<StatsBucketOut>>, nullable = false)]
+    pub series: Option<SeriesOut>,
 }
 
 /// PayOuts of one currency.
@@ -263,6 +264,6 @@ pub struct PayOutStatsOut {
     pub figures: StatsFiguresOut,
     /// Non-empty buckets, oldest first; only when `granularity` is not `none`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub series: Option<Vec<StatsBucketOut>>,
+    #[schema(value_type = Option<Vec<StatsBucketOut>>, nullable = false)]
+    pub series: Option<SeriesOut>,
 }

@@ -2,27 +2,19 @@
 //! and rendering them with each currency's exponent. All sums are `i128`
 //! minor units; the rounding rules live in `paygate_core::statistics`.
 
-use super::schema::{StatsBucketOut, StatsFiguresOut, StatsStatusOut};
+use super::schema::{StatsFiguresOut, StatsStatusOut};
+use super::series_out::SeriesOut;
 use paygate_core::money::{format_minor, format_minor_wide};
 use paygate_core::statistics::{
     average_minor, conversion_rate_e4, micros_to_millis, seconds_text, Granularity, RATE_DECIMALS,
 };
 use paygate_store::statistics::PaymentGroup;
-use paygate_store::statistics_series::SeriesPoint;
+use paygate_store::statistics_series::{CurrencySeries, SeriesPoint};
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 
 /// The status both kinds count as success (and as turnover).
 pub const SUCCESS: &str = "success";
-
-/// One bucket of the series.
-#[derive(Default, Debug)]
-struct BucketTally {
-    count: i64,
-    success_count: i64,
-    turnover: i128,
-    fees: i128,
-}
 
 /// Everything known about one currency of one kind.
 #[derive(Default, Debug)]
@@ -32,7 +24,8 @@ pub struct Tally {
     success_fees: i128,
     /// Successful payments with a `completed_at`: what the median is over.
     pub success_timed: i64,
-    series: BTreeMap<i64, BucketTally>,
+    /// The series' points, in bucket order.
+    series: Vec<SeriesPoint>,
     /// Median time to complete, µs, once fetched.
     pub median_micros: Option<i64>,
 }
@@ -41,7 +34,7 @@ pub struct Tally {
 pub struct Common {
     pub count: i64,
     pub figures: StatsFiguresOut,
-    pub series: Option<Vec<StatsBucketOut>>,
+    pub series: Option<SeriesOut>,
 }
 
 /// Per currency, in code order. `only` (the requested currency) always has
@@ -65,14 +58,10 @@ pub fn fold(groups: Vec<PaymentGroup>, only: Option<&str>) -> BTreeMap<String, T
     out
 }
 
-/// The series' points, each into its currency's tally.
-pub fn add_series(tallies: &mut BTreeMap<String, Tally>, points: Vec<SeriesPoint>) {
-    for p in points {
-        let b = tallies.entry(p.currency).or_default().series.entry(p.bucket).or_default();
-        b.count += p.count;
-        b.success_count += p.success_count;
-        b.turnover += p.turnover;
-        b.fees += p.fees;
+/// Each currency's series into its tally.
+pub fn add_series(tallies: &mut BTreeMap<String, Tally>, series: Vec<CurrencySeries>) {
+    for s in series {
+        tallies.entry(s.currency).or_default().series = s.points;
     }
 }
 
@@ -95,16 +84,17 @@ impl Tally {
     /// What an entry of either kind has: the count, the figures and, with
     /// a granularity, the series (bucket starts written by `start_text`).
     pub fn render(
-        &self,
+        &mut self,
         exp: u8,
         granularity: Granularity,
         is_final: impl Fn(&str) -> bool,
-        start_text: impl Fn(i64) -> String,
+        start_text: fn(i64) -> String,
     ) -> Common {
+        let series = std::mem::take(&mut self.series);
         Common {
             count: self.count(),
             figures: self.figures(exp, is_final),
-            series: granularity.width_micros().map(|_| self.series(exp, start_text)),
+            series: granularity.width_micros().map(|_| SeriesOut::new(series, exp, start_text)),
         }
     }
 
@@ -124,19 +114,5 @@ impl Tally {
             // The text is a JSON number by construction: digits, one dot, maybe a sign.
             median_seconds_to_complete: median.and_then(|text| RawValue::from_string(text).ok()),
         }
-    }
-
-    /// The series, when the rows were grouped by bucket.
-    fn series(&self, exp: u8, start_text: impl Fn(i64) -> String) -> Vec<StatsBucketOut> {
-        self.series
-            .iter()
-            .map(|(start, b)| StatsBucketOut {
-                start: start_text(*start),
-                count: b.count,
-                success_count: b.success_count,
-                turnover: format_minor_wide(b.turnover, exp),
-                fees: format_minor_wide(b.fees, exp),
-            })
-            .collect()
     }
 }
