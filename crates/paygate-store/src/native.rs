@@ -112,6 +112,10 @@ impl NativePool {
     }
 }
 
+/// How long [`NativeTx::fork`] waits for a second connection: enough to
+/// open one, not to queue behind a busy pool's status polls.
+const FORK_WAIT: Duration = Duration::from_millis(250);
+
 /// An open read transaction of either engine.
 pub(crate) enum NativeTx {
     Sqlite(SqliteSnapshot),
@@ -122,15 +126,19 @@ impl NativeTx {
     /// Another read transaction, on a connection of its own, that sees
     /// exactly this one's snapshot (PostgreSQL's exported snapshots), so
     /// that reads of one answer can run side by side; `None` on SQLite,
-    /// whose snapshots cannot be shared between connections.
+    /// whose snapshots cannot be shared between connections, and when the
+    /// pool has no connection to spare within [`FORK_WAIT`] (the caller
+    /// then reads on this one, as it would without a fork).
     pub(crate) async fn fork(&mut self, pool: &NativePool) -> Result<Option<NativeTx>> {
         let (NativeTx::Postgres(tx), NativePool::Postgres(pool)) = (self, pool) else { return Ok(None) };
+        let begin = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        let Ok(other) = tokio::time::timeout(FORK_WAIT, begin).await else { return Ok(None) };
+        let mut other = other?;
         let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut **tx).await?;
         // The id goes into the statement's text (SET takes no parameters).
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
             return Err(crate::db::StoreError::Corrupt(format!("unexpected snapshot id {id:?}")));
         }
-        let mut other = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
         sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{id}'")).persistent(false).execute(&mut *other).await?;
         Ok(Some(NativeTx::Postgres(other)))
     }

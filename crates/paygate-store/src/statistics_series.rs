@@ -171,8 +171,7 @@ impl Parts {
     }
 
     /// Summed per currency and bucket, each currency's in bucket order;
-    /// points that count nothing are left out. The parts mostly arrive in
-    /// order already (a rollup's key order), which the sort finds.
+    /// points that count nothing are left out.
     fn into_series(mut self) -> Vec<CurrencySeries> {
         self.parts.sort_unstable_by_key(|&(bucket, c, _)| (c, bucket));
         let mut series: Vec<CurrencySeries> =

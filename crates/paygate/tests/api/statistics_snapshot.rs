@@ -8,11 +8,14 @@
 use crate::both_backends;
 use crate::helpers::*;
 use chrono::{SecondsFormat, Utc};
+use paygate_store::payments::Kind;
+use paygate_store::statistics::StatsScope;
+use paygate_store::Backend;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-both_backends!(hourly_series_and_totals_agree_while_writes_go_on);
+both_backends!(hourly_series_and_totals_agree_while_writes_go_on, a_forked_reader_sees_the_snapshot_it_was_forked_from,);
 
 const WRITERS: usize = 2;
 const PAYINS_PER_WRITER: usize = 45;
@@ -69,6 +72,42 @@ async fn hourly_series_and_totals_agree_while_writes_go_on(app: TestApp) {
     finish.await.unwrap();
     // The answers were taken while the counts moved, not only after.
     assert!(counts_seen.len() >= 3, "{answers} answers saw counts {counts_seen:?}");
+}
+
+/// The same check without timing: a payin committed after the reader's
+/// first read and before the fork is invisible to both, and visible to a
+/// reader opened afterwards.
+async fn a_forked_reader_sees_the_snapshot_it_was_forked_from(app: TestApp) {
+    let m = app.create_merchant("fork@example.com").await;
+    let create = |order: &'static str| {
+        let (app, m) = (&app, &m);
+        async move {
+            let (s, b) = app.signed(m, "/api/v1/payin/create", TestApp::payin_body(order, "10.00")).await;
+            assert_eq!(s, 201, "{b}");
+        }
+    };
+    create("fork-1").await;
+    let now = Utc::now().timestamp_micros();
+    let day = 86_400_000_000;
+    let scope =
+        StatsScope { merchant_id: m.id.clone(), mode: "test".into(), from: now - day, to: now + day, currency: None };
+    let db = &app.state.db;
+    let mut reader = db.statistics_reader().await.unwrap();
+    // The first read fixes the snapshot (SQLite's deferred BEGIN included).
+    let before = reader.payment_groups(Kind::PayIn, &scope).await.unwrap();
+    assert_eq!(before.iter().map(|g| g.count).sum::<i64>(), 1, "{before:?}");
+    create("fork-2").await;
+    let fork = reader.fork().await.unwrap();
+    match app.backend {
+        Backend::Postgres => {
+            let mut fork = fork.expect("PostgreSQL shares the snapshot with a second connection");
+            assert_eq!(fork.payment_groups(Kind::PayIn, &scope).await.unwrap(), before);
+        }
+        Backend::Sqlite => assert!(fork.is_none(), "SQLite cannot share a snapshot"),
+    }
+    assert_eq!(reader.payment_groups(Kind::PayIn, &scope).await.unwrap(), before);
+    let after = db.statistics_reader().await.unwrap().payment_groups(Kind::PayIn, &scope).await.unwrap();
+    assert_eq!(after.iter().map(|g| g.count).sum::<i64>(), 2, "{after:?}");
 }
 
 /// Asserts that each entry's series adds up to its totals; returns the

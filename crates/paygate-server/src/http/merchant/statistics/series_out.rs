@@ -60,6 +60,12 @@ fn write_start(out: &mut String, micros: i64, day: &mut Option<(i64, String)>) -
         Some((d, date)) if *d == days => date,
         _ => {
             let Some(midnight) = days.checked_mul(SECONDS_PER_DAY * MICROS_PER_SECOND) else { return false };
+            // Beyond chrono's range `rfc3339` would write the epoch, a
+            // well-formed wrong date (unreachable: periods are checked to
+            // years 1970–9999).
+            if chrono::DateTime::from_timestamp_micros(midnight).is_none() {
+                return false;
+            }
             let text = rfc3339(midnight);
             // Anything but the 20-byte form (a signed year) goes the long way.
             if text.len() != 20 {
@@ -146,7 +152,16 @@ mod tests {
             t += HOUR * rng.gen_range(1..30);
             points.push(t);
         }
-        points.extend([0, -HOUR, 1_795_000_000_123_456, 253_402_300_800_000_000, -62_167_219_200_000_001, i64::MIN]);
+        points.extend([
+            0,
+            -HOUR,
+            1_795_000_000_123_456,
+            253_402_300_800_000_000,
+            -62_167_219_200_000_000, // 0000-01-01T00:00:00Z
+            -62_167_219_200_000_001,
+            i64::MIN,
+            i64::MIN / MICROS_PER_SECOND * MICROS_PER_SECOND,
+        ]);
         let points: Vec<SeriesPoint> = points
             .into_iter()
             .map(|bucket| SeriesPoint {
