@@ -47,10 +47,10 @@ pub(crate) fn keeps_series_rollup(backend: Backend) -> bool {
     backend == Backend::Postgres
 }
 
-/// The table that holds what `table` (a figures level) holds, per hour and
-/// currency without the status, when the engine keeps one.
-fn series_table(backend: Backend, table: &str) -> Option<&'static str> {
-    (keeps_series_rollup(backend) && table == "stats_hourly").then_some(SERIES_HOURLY)
+/// Whether [`SERIES_HOURLY`] holds what `table` (a figures level) holds,
+/// per hour and currency without the status, on this engine.
+fn reads_series_rollup(backend: Backend, table: &str) -> bool {
+    keeps_series_rollup(backend) && table == "stats_hourly"
 }
 
 /// [`SERIES_FIGURES`] summed over payments (one row each).
@@ -75,7 +75,7 @@ impl StatsReader {
     pub async fn series_points(&mut self, kind: Kind, scope: &StatsScope, width: i64) -> Result<Vec<CurrencySeries>> {
         let mut parts = Parts::default();
         for src in scope.sources(kind, &usable(&FIGURES, Some(width)), self.settled_only) {
-            if series_table(self.backend, src.table).is_some() {
+            if reads_series_rollup(self.backend, src.table) {
                 self.add_series_rollup(&mut parts, src, width).await?;
                 continue;
             }
@@ -117,8 +117,8 @@ impl StatsReader {
     }
 
     /// [`SERIES_HOURLY`]'s rows of `src`, as they are (one per hour,
-    /// currency and writer shard, nearly always one shard: a merchant's
-    /// writes go to one writer connection), in one row of arrays, one per
+    /// currency and writer shard, usually one or two shards: a merchant's
+    /// writes go through one writer connection at a time), in one row of arrays, one per
     /// column; the shards are summed with the other parts. An hourly year
     /// is 26k rows: grouping them in PostgreSQL cost 20 of its 45 ms (six
     /// aggregates over 26k one-row groups), and taking them as 26k rows
@@ -140,7 +140,7 @@ impl StatsReader {
             return Err(StoreError::Corrupt(format!("{SERIES_HOURLY}: arrays of unequal length")));
         }
         for (i, (hour, currency)) in hours.iter().zip(&currencies).enumerate() {
-            let figures = [0, 1, 2, 3, 4, 5].map(|c| columns[c][i]);
+            let figures = std::array::from_fn(|c| columns[c][i]);
             parts.add(hour - hour.rem_euclid(width), currency, figures);
         }
         Ok(())
