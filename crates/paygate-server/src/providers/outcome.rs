@@ -123,6 +123,8 @@ async fn payin(state: &AppState, provider: &str, id: &str, news: &News) -> Resul
         }
         _ => Applied::Unchanged,
     };
+    // The writer clears the checks with any final status it writes; this
+    // ends them for news the payment could not take (already settled here).
     if matches!(news.status.as_str(), "finished" | "canceled" | "error" | "expired" | "refunded") {
         state.db.end_provider_checks(Waiting::PayIns, id).await?;
     }

@@ -51,33 +51,43 @@ impl Batch<'_> {
         insert_new(self.backend, conn, "payouts", PAYOUT_COLUMNS, new_payouts).await?;
         for id in &self.dirty_payins {
             let r = &self.payins[id];
-            sqlx::query(
+            // A final status ends the upstream's checks in the same
+            // transaction, so no reader sees a settled payin still checked.
+            let sql = if r.status.is_final() {
                 "UPDATE payins SET status = $2, amount = $3, fee = $4, failure_reason = $5, updated_at = $6, \
-                 completed_at = $7, has_open_dispute = $8 WHERE id = $1",
-            )
-            .bind(r.id.as_str())
-            .bind(r.status.as_str())
-            .bind(r.amount)
-            .bind(r.fee)
-            .bind(&r.failure_reason)
-            .bind(r.updated_at)
-            .bind(r.completed_at)
-            .bind(i64::from(r.has_open_dispute))
-            .execute(&mut *conn)
-            .await?;
+                 completed_at = $7, has_open_dispute = $8, provider_check_at = NULL WHERE id = $1"
+            } else {
+                "UPDATE payins SET status = $2, amount = $3, fee = $4, failure_reason = $5, updated_at = $6, \
+                 completed_at = $7, has_open_dispute = $8 WHERE id = $1"
+            };
+            sqlx::query(sql)
+                .bind(r.id.as_str())
+                .bind(r.status.as_str())
+                .bind(r.amount)
+                .bind(r.fee)
+                .bind(&r.failure_reason)
+                .bind(r.updated_at)
+                .bind(r.completed_at)
+                .bind(i64::from(r.has_open_dispute))
+                .execute(&mut *conn)
+                .await?;
         }
         for id in &self.dirty_payouts {
             let r = &self.payouts[id];
-            sqlx::query(
-                "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5 WHERE id = $1",
-            )
-            .bind(r.id.as_str())
-            .bind(r.status.as_str())
-            .bind(&r.failure_reason)
-            .bind(r.updated_at)
-            .bind(r.completed_at)
-            .execute(&mut *conn)
-            .await?;
+            let sql = if r.status.is_final() {
+                "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5, \
+                 provider_check_at = NULL WHERE id = $1"
+            } else {
+                "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5 WHERE id = $1"
+            };
+            sqlx::query(sql)
+                .bind(r.id.as_str())
+                .bind(r.status.as_str())
+                .bind(&r.failure_reason)
+                .bind(r.updated_at)
+                .bind(r.completed_at)
+                .execute(&mut *conn)
+                .await?;
         }
         let mut created = Vec::new();
         let mut changed = Vec::new();
