@@ -127,7 +127,7 @@ impl AppState {
             std::time::Duration::from_secs(settings.provider_breaker_cooldown_secs),
         );
         let statistics_concurrency = (settings.max_db_connections as usize / 8).max(1);
-        let reads = crate::reads::PointReads::start(&db);
+        let reads = crate::reads::PointReads::start(&db, render.clone());
         let payin_pages = crate::reads::pages::ListPages::new(Kind::PayIn, &db, render.clone());
         let payout_pages = crate::reads::pages::ListPages::new(Kind::PayOut, &db, render.clone());
         let state = AppState(Arc::new(Inner {

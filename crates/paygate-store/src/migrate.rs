@@ -53,6 +53,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(19, "0019_sum_bigint"),
     migration!(20, "0020_stats_insert_per_settled_row"),
     migration!(21, "0021_stats_series_hourly"),
+    migration!(22, "0022_payment_versions"),
 ];
 
 impl Migration {

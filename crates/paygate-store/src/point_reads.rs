@@ -1,5 +1,6 @@
-//! Many point reads in one statement: payins or payouts by id or by
-//! (merchant, order id), and merchants' balance accounts. The server's read
+//! Many point reads in one statement: the versions of payins or payouts
+//! by id or by (merchant, order id), those rows in full by id, and
+//! merchants' balance accounts. The server's read
 //! coalescer (`paygate_server::reads`) gathers the status polls that arrive
 //! together and asks here once; each caller then picks its own rows, so
 //! these return rows of any merchant asked about. They read through the
@@ -9,8 +10,8 @@
 
 use crate::balances::BalanceRow;
 use crate::db::{Db, Result};
-use crate::payments::{PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
-use crate::row::RowRead;
+use crate::payments::{Kind, PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
+use crate::row::{FromRow, RowRead};
 use crate::sql::{mark, pad_pow2, P};
 
 /// A payment asked for by id, or by its merchant's order id.
@@ -30,14 +31,66 @@ pub struct AccountBalance {
     pub balance: i64,
 }
 
+/// A payment's identity and version (raised by every change to its row,
+/// migration 0022).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub id: String,
+    pub merchant_id: String,
+    pub merchant_order_id: String,
+    pub version: i64,
+}
+
+impl FromRow for Stamp {
+    fn from_row<R: RowRead + ?Sized>(row: &R) -> Result<Stamp> {
+        Ok(Stamp {
+            id: row.text("id", 0)?,
+            merchant_id: row.text("merchant_id", 1)?,
+            merchant_order_id: row.text("merchant_order_id", 2)?,
+            version: row.int("version", 3)?,
+        })
+    }
+}
+
+/// A row and the version it was read at (its table's columns, then `version`).
+#[derive(Clone, Debug)]
+pub struct Versioned<T> {
+    pub row: T,
+    pub version: i64,
+}
+
+macro_rules! versioned_from_row {
+    ($row:ty, $columns:expr) => {
+        impl FromRow for Versioned<$row> {
+            fn from_row<R: RowRead + ?Sized>(row: &R) -> Result<Versioned<$row>> {
+                Ok(Versioned { row: <$row>::from_row(row)?, version: row.int("version", $columns.len())? })
+            }
+        }
+    };
+}
+versioned_from_row!(PayInRow, PAYIN_COLUMNS);
+versioned_from_row!(PayOutRow, PAYOUT_COLUMNS);
+
 impl Db {
-    pub async fn payins_by_keys(&self, keys: &[PaymentKey]) -> Result<Vec<PayInRow>> {
-        let (sql, params) = self.keyed_select("payins", &PAYIN_COLUMNS.join(", "), keys);
+    /// The version of each payin or payout these keys name, and what
+    /// matches a key to it: a status poll's first statement, answered from
+    /// the bodies already rendered for those versions.
+    pub async fn payment_stamps(&self, kind: Kind, keys: &[PaymentKey]) -> Result<Vec<Stamp>> {
+        let (sql, params) = self.keyed_select(kind.table(), "id, merchant_id, merchant_order_id, version", keys);
         self.native.fetch_decoded(&sql, params).await
     }
 
-    pub async fn payouts_by_keys(&self, keys: &[PaymentKey]) -> Result<Vec<PayOutRow>> {
-        let (sql, params) = self.keyed_select("payouts", &PAYOUT_COLUMNS.join(", "), keys);
+    /// Payins by id with their versions: the rows a poll has no body for.
+    pub async fn versioned_payins(&self, ids: &[String]) -> Result<Vec<Versioned<PayInRow>>> {
+        let keys: Vec<PaymentKey> = ids.iter().map(|id| PaymentKey::Id(id.clone())).collect();
+        let (sql, params) = self.keyed_select("payins", &format!("{}, version", PAYIN_COLUMNS.join(", ")), &keys);
+        self.native.fetch_decoded(&sql, params).await
+    }
+
+    /// Payouts by id with their versions.
+    pub async fn versioned_payouts(&self, ids: &[String]) -> Result<Vec<Versioned<PayOutRow>>> {
+        let keys: Vec<PaymentKey> = ids.iter().map(|id| PaymentKey::Id(id.clone())).collect();
+        let (sql, params) = self.keyed_select("payouts", &format!("{}, version", PAYOUT_COLUMNS.join(", ")), &keys);
         self.native.fetch_decoded(&sql, params).await
     }
 

@@ -258,7 +258,7 @@ impl Db {
         reference: Option<&str>,
         check_at: Option<i64>,
     ) -> Result<()> {
-        sqlx::query("UPDATE payouts SET provider = $2, provider_ref = $3, provider_check_at = $4 WHERE id = $1")
+        sqlx::query("UPDATE payouts SET provider = $2, provider_ref = $3, provider_check_at = $4, version = version + 1 WHERE id = $1")
             .bind(id)
             .bind(provider)
             .bind(reference)

@@ -1,45 +1,51 @@
 //! The status polls merchants make most (a payin, a payout, the balance),
 //! read through [`coalescer::Coalescer`]s: polls that arrive together share
 //! one statement, and each gets exactly what a direct read at its arrival
-//! would have given.
+//! would have given. Payins and payouts are answered with bodies rendered
+//! once per version of the payment ([`rendered`]).
 
 mod coalescer;
 pub mod pages;
 mod per_key;
+pub mod rendered;
 
 use crate::error::ApiError;
+use crate::payments::views::EventRenderer;
 use coalescer::Coalescer;
 use paygate_store::balances::BalanceRow;
-use paygate_store::payments::{PayInRow, PayOutRow};
+use paygate_store::payments::Kind;
 use paygate_store::point_reads::{fold_balances, AccountBalance, PaymentKey};
 use paygate_store::{Db, StoreError};
+use rendered::{Answer, Rendered};
+use std::sync::Arc;
 
 pub struct PointReads {
-    payins: Coalescer<PaymentKey, PayInRow>,
-    payouts: Coalescer<PaymentKey, PayOutRow>,
+    payins: Coalescer<PaymentKey, Arc<Answer>>,
+    payouts: Coalescer<PaymentKey, Arc<Answer>>,
     balances: Coalescer<String, AccountBalance>,
 }
 
-/// Whether a payment row answers a key. A key by id matches any merchant's
-/// payment; the caller checks the owner ([`owned`]).
-macro_rules! payment_matches {
-    ($row:ty) => {
-        |key: &PaymentKey, row: &$row| match key {
-            PaymentKey::Id(id) => row.id.as_str() == id,
-            PaymentKey::Order { merchant_id, order_id } => {
-                row.merchant_id.as_str() == merchant_id && row.merchant_order_id.as_str() == order_id
-            }
+/// Whether a payment answers a key. A key by id matches any merchant's
+/// payment; the caller checks the owner.
+fn answers(key: &PaymentKey, answer: &Arc<Answer>) -> bool {
+    match key {
+        PaymentKey::Id(id) => answer.id == *id,
+        PaymentKey::Order { merchant_id, order_id } => {
+            answer.merchant_id == *merchant_id && answer.merchant_order_id == *order_id
         }
-    };
+    }
 }
 
 impl PointReads {
-    /// Starts the dispatchers (on the current Tokio runtime).
-    pub fn start(db: &Db) -> PointReads {
-        let (a, b, c) = (db.clone(), db.clone(), db.clone());
+    /// Starts the dispatchers (on the current Tokio runtime); `render`
+    /// holds what a payment's body needs besides its row.
+    pub fn start(db: &Db, render: Arc<EventRenderer>) -> PointReads {
+        let a = Arc::new(Rendered::new(Kind::PayIn, db, render.clone()));
+        let b = Arc::new(Rendered::new(Kind::PayOut, db, render));
+        let c = db.clone();
         PointReads {
-            payins: Coalescer::start(move |keys| read_payins(a.clone(), keys), payment_matches!(PayInRow)),
-            payouts: Coalescer::start(move |keys| read_payouts(b.clone(), keys), payment_matches!(PayOutRow)),
+            payins: Coalescer::start(move |keys| read_payments(a.clone(), keys), answers),
+            payouts: Coalescer::start(move |keys| read_payments(b.clone(), keys), answers),
             balances: Coalescer::start(
                 move |owners| read_balances(c.clone(), owners),
                 |owner: &String, row: &AccountBalance| row.owner == *owner,
@@ -47,13 +53,14 @@ impl PointReads {
         }
     }
 
-    /// One of `merchant_id`'s payins by id or order id (exactly one given).
+    /// One of `merchant_id`'s payins by id or order id (exactly one given),
+    /// as the body of a `payin/get` answer.
     pub async fn payin(
         &self,
         merchant_id: &str,
         id: Option<&str>,
         order: Option<&str>,
-    ) -> Result<Option<PayInRow>, ApiError> {
+    ) -> Result<Option<Arc<Answer>>, ApiError> {
         let rows = self.payins.read(key(merchant_id, id, order)).await.map_err(|e| ApiError::from_shared_store(&e))?;
         Ok(rows.into_iter().find(|r| r.merchant_id.as_str() == merchant_id))
     }
@@ -63,7 +70,7 @@ impl PointReads {
         merchant_id: &str,
         id: Option<&str>,
         order: Option<&str>,
-    ) -> Result<Option<PayOutRow>, ApiError> {
+    ) -> Result<Option<Arc<Answer>>, ApiError> {
         let rows = self.payouts.read(key(merchant_id, id, order)).await.map_err(|e| ApiError::from_shared_store(&e))?;
         Ok(rows.into_iter().find(|r| r.merchant_id.as_str() == merchant_id))
     }
@@ -94,12 +101,8 @@ fn key(merchant_id: &str, id: Option<&str>, order: Option<&str>) -> PaymentKey {
     }
 }
 
-async fn read_payins(db: Db, keys: Vec<PaymentKey>) -> Result<Vec<PayInRow>, StoreError> {
-    db.payins_by_keys(&keys).await
-}
-
-async fn read_payouts(db: Db, keys: Vec<PaymentKey>) -> Result<Vec<PayOutRow>, StoreError> {
-    db.payouts_by_keys(&keys).await
+async fn read_payments(payments: Arc<Rendered>, keys: Vec<PaymentKey>) -> Result<Vec<Arc<Answer>>, StoreError> {
+    payments.read(keys).await
 }
 
 async fn read_balances(db: Db, owners: Vec<String>) -> Result<Vec<AccountBalance>, StoreError> {

@@ -12,7 +12,7 @@
 
 use super::per_key::PerKey;
 use crate::error::ApiError;
-use crate::http::envelope::{Envelope, Page};
+use crate::http::envelope::Envelope;
 use crate::http::merchant::paging;
 use crate::payments::views::{payin_out, payout_out, EventRenderer};
 use axum::body::Bytes;
@@ -69,6 +69,7 @@ async fn payout_page(db: Db, render: Arc<EventRenderer>, filter: ListFilter) -> 
     Ok(envelope(paging::page(&rows, filter.limit, |r| r.id.to_string(), |r| payout_out(r, &render.currencies))))
 }
 
-fn envelope<T: serde::Serialize>(data: Page<T>) -> Bytes {
+/// A `{"success": true, "data": …}` body.
+pub(super) fn envelope<T: serde::Serialize>(data: T) -> Bytes {
     Bytes::from(serde_json::to_vec(&Envelope { success: true, data }).expect("plain structs serialise"))
 }

@@ -41,6 +41,7 @@ mod providers_flow;
 mod rate_limit;
 mod reapplied;
 mod receiver;
+mod rendered_reads;
 mod secrets;
 mod spec;
 mod statistics;

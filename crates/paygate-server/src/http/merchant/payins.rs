@@ -53,8 +53,8 @@ impl GetIn {
     request_body = GetIn, responses((status = 200, body = inline(Envelope<PayInOut>)), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn get_payin(State(state): State<AppState>, req: Signed<GetIn>) -> ApiResult<Response> {
     let (id, order) = req.body.keys()?;
-    let row = state.reads.payin(&req.merchant.id, id, order).await?.ok_or(ApiError::NotFound)?;
-    Ok(ok(payin_out(&row, &state.currencies, &state.public_base())))
+    let payin = state.reads.payin(&req.merchant.id, id, order).await?.ok_or(ApiError::NotFound)?;
+    Ok(ok_rendered(payin.body.clone()))
 }
 
 /// List your payins, newest first.

@@ -34,8 +34,8 @@ pub async fn create_payout(State(state): State<AppState>, req: Signed<PayOutCrea
     request_body = GetIn, responses((status = 200, body = inline(Envelope<PayOutOut>)), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn get_payout(State(state): State<AppState>, req: Signed<GetIn>) -> ApiResult<Response> {
     let (id, order) = req.body.keys()?;
-    let row = state.reads.payout(&req.merchant.id, id, order).await?.ok_or(ApiError::NotFound)?;
-    Ok(ok(payout_out(&row, &state.currencies)))
+    let payout = state.reads.payout(&req.merchant.id, id, order).await?.ok_or(ApiError::NotFound)?;
+    Ok(ok_rendered(payout.body.clone()))
 }
 
 /// List your payouts, newest first.

@@ -55,10 +55,10 @@ impl Batch<'_> {
             // transaction, so no reader sees a settled payin still checked.
             let sql = if r.status.is_final() {
                 "UPDATE payins SET status = $2, amount = $3, fee = $4, failure_reason = $5, updated_at = $6, \
-                 completed_at = $7, has_open_dispute = $8, provider_check_at = NULL WHERE id = $1"
+                 completed_at = $7, has_open_dispute = $8, provider_check_at = NULL, version = version + 1 WHERE id = $1"
             } else {
                 "UPDATE payins SET status = $2, amount = $3, fee = $4, failure_reason = $5, updated_at = $6, \
-                 completed_at = $7, has_open_dispute = $8 WHERE id = $1"
+                 completed_at = $7, has_open_dispute = $8, version = version + 1 WHERE id = $1"
             };
             sqlx::query(sql)
                 .bind(r.id.as_str())
@@ -76,9 +76,10 @@ impl Batch<'_> {
             let r = &self.payouts[id];
             let sql = if r.status.is_final() {
                 "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5, \
-                 provider_check_at = NULL WHERE id = $1"
+                 provider_check_at = NULL, version = version + 1 WHERE id = $1"
             } else {
-                "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5 WHERE id = $1"
+                "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5, \
+                 version = version + 1 WHERE id = $1"
             };
             sqlx::query(sql)
                 .bind(r.id.as_str())
