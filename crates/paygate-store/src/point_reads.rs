@@ -4,9 +4,9 @@
 //! coalescer (`paygate_server::reads`) gathers the status polls that arrive
 //! together and asks here once; each caller then picks its own rows, so
 //! these return rows of any merchant asked about. They read through the
-//! engine's own driver (see [`crate::native`]): a batch is up to 64 rows
-//! of 33 columns, and sqlx's `Any` conversion of each was a visible part
-//! of a poll's cost.
+//! engine's own driver (see [`crate::native`]): a batch is up to 64 rows,
+//! a full payin 33 columns, and sqlx's `Any` conversion of each was a
+//! visible part of a poll's cost.
 
 use crate::balances::BalanceRow;
 use crate::db::{Db, Result};

@@ -19,7 +19,8 @@ pub fn ok<T: Serialize>(data: T) -> Response {
     Json(Envelope { success: true, data }).into_response()
 }
 
-/// 200 with an envelope rendered already (a shared list page).
+/// 200 with an envelope rendered already (a shared list page, a payment's
+/// kept body).
 pub fn ok_rendered(body: axum::body::Bytes) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -9,7 +9,9 @@
 //!
 //! Freshness is that of a direct read: a batch's statement starts after
 //! every read in it was queued, so it sees every commit acknowledged before
-//! any of those reads arrived. Nothing is cached between batches.
+//! any of those reads arrived. Nothing is cached between batches here
+//! (payin and payout bodies are kept by version, which each batch reads
+//! anew: see `rendered`).
 
 use paygate_store::StoreError;
 use std::collections::BTreeSet;

@@ -10,9 +10,10 @@
 //!
 //! Freshness is still that of a direct read: both statements start after
 //! every poll in the batch arrived, and a version names exactly one state
-//! of the row (every UPDATE of `payins` and `payouts` raises it, migration
-//! 0022), so a kept body is served only while the database still holds the
-//! row it was rendered from, on any node.
+//! of the row (every UPDATE of `payins` and `payouts` raises it: the writer
+//! itself, and a trigger any other UPDATE, migration 0022), so a kept body
+//! is served only while the database still holds the row it was rendered
+//! from, on any node.
 
 use super::pages::envelope;
 use crate::payments::views::{payin_out, payout_out, EventRenderer};
@@ -23,10 +24,11 @@ use paygate_store::{Db, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Bodies kept per kind of payment: about 1 KB each, so at most ~16 MB.
-/// Past it, an eighth of them (whichever the map yields first) make room:
-/// a poll of an evicted payment only costs one full read again.
-const KEPT: usize = 16_384;
+/// Bodies kept per kind of payment: about 1 KB each without metadata and
+/// at most ~6 KB with (metadata is capped at 4 KiB), so ~8 MB typically and
+/// never above ~50 MB. Past it, an eighth of them (whichever the map yields
+/// first) make room: a poll of an evicted payment costs one full read again.
+const KEPT: usize = 8_192;
 
 /// One payment's answer to a poll: what matches a poll's key to it, and
 /// its `{"success": true, "data": …}` body.

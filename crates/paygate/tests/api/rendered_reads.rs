@@ -1,8 +1,9 @@
 //! Payin and payout polls are answered from bodies rendered once per
 //! version of the payment (`paygate_server::reads::rendered`). A kept body
 //! must never outlive its version: every kind of change, made through
-//! another node on the same database, shows in this node's next poll; and
-//! a kept body is the payment as a fresh render shows it (a list page).
+//! another node on the same database or by hand in SQL, shows in this
+//! node's next poll; and a kept body is the payment as a fresh render shows
+//! it (a list page).
 
 use crate::both_backends;
 use crate::dispute_support::{dispute_body, PDF};
@@ -49,6 +50,13 @@ async fn a_kept_body_never_outlives_a_change_made_on_another_node(app: TestApp) 
     assert_eq!(s, 201, "{body}");
     let disputed = get(&app, &m, "/api/v1/payin/get", &payin).await;
     assert_eq!((disputed["status"].as_str(), disputed["has_open_dispute"].as_bool()), (Some("failed"), Some(true)));
+
+    // An UPDATE that does not raise the version itself (a node on an older
+    // build, an operator's SQL): the database raises it.
+    let by_hand = "UPDATE payins SET failure_reason = 'corrected by hand' WHERE id = $1";
+    sqlx::query(by_hand).bind(&payin).execute(app.state.db.pool()).await.unwrap();
+    let corrected = get(&app, &m, "/api/v1/payin/get", &payin).await;
+    assert_eq!(corrected["failure_reason"], "corrected by hand");
 
     // The same for a payout, looked up by its order id as well.
     assert_eq!(get(&app, &m, "/api/v1/payout/get", &payout).await["status"], "pending");
