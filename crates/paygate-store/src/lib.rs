@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod merchants;
 pub mod migrate;
 mod native;
+mod native_pinned;
 mod native_sqlite;
 mod native_sqlite_row;
 pub mod operators;

@@ -64,23 +64,10 @@ impl NativePool {
         })
     }
 
-    /// Every row of `sql` bound to `params`, outside any transaction. For
-    /// statement texts the caller reuses (balances; point reads and list
-    /// pages use [`Self::fetch_decoded`]): they are kept prepared per
-    /// connection.
-    pub(crate) async fn fetch_all(&self, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
-        match self {
-            NativePool::Sqlite(reads) => reads.fetch_all(sql, params).await,
-            NativePool::Postgres(pool) => {
-                let rows = bind_params(sqlx::query::<Postgres>(sql), params).fetch_all(pool).await?;
-                Ok(rows.into_iter().map(NativeRow::Postgres).collect())
-            }
-        }
-    }
-
-    /// Like [`Self::fetch_all`], each row decoded where the driver leaves
-    /// it (on SQLite, on the blocking thread that steps the statement),
-    /// so that no row is copied before it is decoded.
+    /// Every row of `sql` bound to `params`, outside any transaction, each
+    /// decoded where the driver leaves it (on SQLite, on the blocking
+    /// thread that steps the statement), so that no row is copied before
+    /// it is decoded.
     pub(crate) async fn fetch_decoded<T: FromRow>(&self, sql: &str, params: Vec<P>) -> Result<Vec<T>> {
         match self {
             NativePool::Sqlite(reads) => reads.fetch_decoded(sql, params).await,

@@ -53,15 +53,16 @@ impl SqliteReads {
         SqliteReads { inner: Arc::new(inner) }
     }
 
-    /// Every row of `sql` (a statement text the caller reuses: it is kept
-    /// prepared per connection) bound to `params`.
+    /// Every row of `sql` bound to `params`, as rows (the tests' view of
+    /// how parameters bind and values read).
+    #[cfg(test)]
     pub(crate) async fn fetch_all(&self, sql: &str, params: Vec<P>) -> Result<Vec<NativeRow>> {
         let sql = sql.to_string();
         self.lease().await?.run(move |conn| query(conn, &sql, params, true)).await
     }
 
-    /// Like [`Self::fetch_all`], each row decoded on the blocking thread
-    /// straight from SQLite's values (no copy of the row first).
+    /// Every row of `sql` bound to `params`, each decoded on the blocking
+    /// thread straight from SQLite's values (no copy of the row first).
     pub(crate) async fn fetch_decoded<T: FromRow>(&self, sql: &str, params: Vec<P>) -> Result<Vec<T>> {
         let sql = sql.to_string();
         self.lease().await?.run(move |conn| query_decoded(conn, &sql, params)).await

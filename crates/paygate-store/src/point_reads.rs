@@ -10,6 +10,7 @@
 
 use crate::balances::BalanceRow;
 use crate::db::{Db, Result};
+use crate::native_pinned::Pinned;
 use crate::payments::{Kind, PayInRow, PayOutRow, PAYIN_COLUMNS, PAYOUT_COLUMNS};
 use crate::row::{FromRow, RowRead};
 use crate::sql::{mark, pad_pow2, P};
@@ -72,28 +73,6 @@ versioned_from_row!(PayInRow, PAYIN_COLUMNS);
 versioned_from_row!(PayOutRow, PAYOUT_COLUMNS);
 
 impl Db {
-    /// The version of each payin or payout these keys name, and what
-    /// matches a key to it: a status poll's first statement, answered from
-    /// the bodies already rendered for those versions.
-    pub async fn payment_stamps(&self, kind: Kind, keys: &[PaymentKey]) -> Result<Vec<Stamp>> {
-        let (sql, params) = self.keyed_select(kind.table(), "id, merchant_id, merchant_order_id, version", keys);
-        self.native.fetch_decoded(&sql, params).await
-    }
-
-    /// Payins by id with their versions: the rows a poll has no body for.
-    pub async fn versioned_payins(&self, ids: &[String]) -> Result<Vec<Versioned<PayInRow>>> {
-        let keys: Vec<PaymentKey> = ids.iter().map(|id| PaymentKey::Id(id.clone())).collect();
-        let (sql, params) = self.keyed_select("payins", &format!("{}, version", PAYIN_COLUMNS.join(", ")), &keys);
-        self.native.fetch_decoded(&sql, params).await
-    }
-
-    /// Payouts by id with their versions.
-    pub async fn versioned_payouts(&self, ids: &[String]) -> Result<Vec<Versioned<PayOutRow>>> {
-        let keys: Vec<PaymentKey> = ids.iter().map(|id| PaymentKey::Id(id.clone())).collect();
-        let (sql, params) = self.keyed_select("payouts", &format!("{}, version", PAYOUT_COLUMNS.join(", ")), &keys);
-        self.native.fetch_decoded(&sql, params).await
-    }
-
     /// `SELECT … WHERE id IN (…) OR (merchant_id = … AND merchant_order_id = …) OR …`,
     /// with both lists padded to a power of two so that a few statement
     /// texts (and prepared statements) serve every batch size.
@@ -125,10 +104,52 @@ impl Db {
         let condition = if terms.is_empty() { "1 = 0".to_string() } else { terms.join(" OR ") };
         (format!("SELECT {columns} FROM {table} WHERE {condition}"), params)
     }
+}
+
+/// The statements of one kind of status poll, on a connection of their own
+/// on PostgreSQL (see [`crate::native_pinned`]): make one per kind, since
+/// its statements run one at a time.
+pub struct PollReader {
+    db: Db,
+    pinned: Pinned,
+}
+
+impl Db {
+    pub fn poll_reader(&self) -> PollReader {
+        PollReader { db: self.clone(), pinned: Pinned::new() }
+    }
+}
+
+impl PollReader {
+    async fn fetch<T: FromRow>(&self, sql: &str, params: Vec<P>) -> Result<Vec<T>> {
+        self.pinned.fetch_decoded(&self.db.native, sql, params).await
+    }
+
+    /// The version of each payin or payout these keys name, and what
+    /// matches a key to it: a status poll's first statement, answered from
+    /// the bodies already rendered for those versions.
+    pub async fn payment_stamps(&self, kind: Kind, keys: &[PaymentKey]) -> Result<Vec<Stamp>> {
+        let (sql, params) = self.db.keyed_select(kind.table(), "id, merchant_id, merchant_order_id, version", keys);
+        self.fetch(&sql, params).await
+    }
+
+    /// Payins by id with their versions: the rows a poll has no body for.
+    pub async fn versioned_payins(&self, ids: &[String]) -> Result<Vec<Versioned<PayInRow>>> {
+        let keys: Vec<PaymentKey> = ids.iter().map(|id| PaymentKey::Id(id.clone())).collect();
+        let (sql, params) = self.db.keyed_select("payins", &format!("{}, version", PAYIN_COLUMNS.join(", ")), &keys);
+        self.fetch(&sql, params).await
+    }
+
+    /// Payouts by id with their versions.
+    pub async fn versioned_payouts(&self, ids: &[String]) -> Result<Vec<Versioned<PayOutRow>>> {
+        let keys: Vec<PaymentKey> = ids.iter().map(|id| PaymentKey::Id(id.clone())).collect();
+        let (sql, params) = self.db.keyed_select("payouts", &format!("{}, version", PAYOUT_COLUMNS.join(", ")), &keys);
+        self.fetch(&sql, params).await
+    }
 
     /// Every balance bucket of these merchants, in every ledger.
     pub async fn balances_of_merchants(&self, merchant_ids: &[String]) -> Result<Vec<AccountBalance>> {
-        let backend = self.backend();
+        let backend = self.db.backend();
         let owners = pad_pow2(merchant_ids.to_vec());
         if owners.is_empty() {
             return Ok(Vec::new());
@@ -139,19 +160,19 @@ impl Db {
              ORDER BY owner, mode, currency, bucket",
             marks.join(", ")
         );
-        let params = owners.into_iter().map(P::from).collect();
-        let rows = self.native.fetch_all(&sql, params).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AccountBalance {
-                    owner: r.text("owner", 0)?,
-                    mode: r.text("mode", 1)?,
-                    currency: r.text("currency", 2)?,
-                    bucket: r.text("bucket", 3)?,
-                    balance: r.int("balance", 4)?,
-                })
-            })
-            .collect()
+        self.fetch(&sql, owners.into_iter().map(P::from).collect()).await
+    }
+}
+
+impl FromRow for AccountBalance {
+    fn from_row<R: RowRead + ?Sized>(row: &R) -> Result<AccountBalance> {
+        Ok(AccountBalance {
+            owner: row.text("owner", 0)?,
+            mode: row.text("mode", 1)?,
+            currency: row.text("currency", 2)?,
+            bucket: row.text("bucket", 3)?,
+            balance: row.int("balance", 4)?,
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use crate::payments::views::EventRenderer;
 use coalescer::Coalescer;
 use paygate_store::balances::BalanceRow;
 use paygate_store::payments::Kind;
-use paygate_store::point_reads::{fold_balances, AccountBalance, PaymentKey};
+use paygate_store::point_reads::{fold_balances, AccountBalance, PaymentKey, PollReader};
 use paygate_store::{Db, StoreError};
 use rendered::{Answer, Rendered};
 use std::sync::Arc;
@@ -42,7 +42,7 @@ impl PointReads {
     pub fn start(db: &Db, render: Arc<EventRenderer>) -> PointReads {
         let a = Arc::new(Rendered::new(Kind::PayIn, db, render.clone()));
         let b = Arc::new(Rendered::new(Kind::PayOut, db, render));
-        let c = db.clone();
+        let c = Arc::new(db.poll_reader());
         PointReads {
             payins: Coalescer::start(move |keys| read_payments(a.clone(), keys), answers),
             payouts: Coalescer::start(move |keys| read_payments(b.clone(), keys), answers),
@@ -105,6 +105,6 @@ async fn read_payments(payments: Arc<Rendered>, keys: Vec<PaymentKey>) -> Result
     payments.read(keys).await
 }
 
-async fn read_balances(db: Db, owners: Vec<String>) -> Result<Vec<AccountBalance>, StoreError> {
-    db.balances_of_merchants(&owners).await
+async fn read_balances(reads: Arc<PollReader>, owners: Vec<String>) -> Result<Vec<AccountBalance>, StoreError> {
+    reads.balances_of_merchants(&owners).await
 }

@@ -19,7 +19,7 @@ use super::pages::envelope;
 use crate::payments::views::{payin_out, payout_out, EventRenderer};
 use axum::body::Bytes;
 use paygate_store::payments::Kind;
-use paygate_store::point_reads::{PaymentKey, Stamp};
+use paygate_store::point_reads::{PaymentKey, PollReader, Stamp};
 use paygate_store::{Db, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,7 +42,8 @@ pub struct Answer {
 
 pub struct Rendered {
     kind: Kind,
-    db: Db,
+    /// This kind's own statements (one connection on PostgreSQL).
+    reads: PollReader,
     render: Arc<EventRenderer>,
     /// By payment id: the version its body was rendered at, and the answer.
     kept: Mutex<HashMap<String, (i64, Arc<Answer>)>>,
@@ -50,13 +51,13 @@ pub struct Rendered {
 
 impl Rendered {
     pub fn new(kind: Kind, db: &Db, render: Arc<EventRenderer>) -> Rendered {
-        Rendered { kind, db: db.clone(), render, kept: Mutex::new(HashMap::new()) }
+        Rendered { kind, reads: db.poll_reader(), render, kept: Mutex::new(HashMap::new()) }
     }
 
     /// The answers for the payments `keys` name, of any merchant (the
     /// caller keeps its own), as the database holds them now.
     pub async fn read(&self, keys: Vec<PaymentKey>) -> Result<Vec<Arc<Answer>>, StoreError> {
-        let stamps = self.db.payment_stamps(self.kind, &keys).await?;
+        let stamps = self.reads.payment_stamps(self.kind, &keys).await?;
         let mut answers = Vec::with_capacity(stamps.len());
         let mut missing = Vec::new();
         {
@@ -92,7 +93,7 @@ impl Rendered {
         let render = &self.render;
         Ok(match self.kind {
             Kind::PayIn => {
-                let rows = self.db.versioned_payins(ids).await?;
+                let rows = self.reads.versioned_payins(ids).await?;
                 let answer = |r: &paygate_store::payments::PayInRow| {
                     answer(r.id.as_str(), r.merchant_id.as_str(), r.merchant_order_id.as_str(), || {
                         envelope(payin_out(r, &render.currencies, &render.public_base))
@@ -101,7 +102,7 @@ impl Rendered {
                 rows.iter().map(|v| (v.version, answer(&v.row))).collect()
             }
             Kind::PayOut => {
-                let rows = self.db.versioned_payouts(ids).await?;
+                let rows = self.reads.versioned_payouts(ids).await?;
                 let answer = |r: &paygate_store::payments::PayOutRow| {
                     answer(r.id.as_str(), r.merchant_id.as_str(), r.merchant_order_id.as_str(), || {
                         envelope(payout_out(r, &render.currencies))

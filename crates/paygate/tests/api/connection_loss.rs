@@ -2,7 +2,8 @@
 //! must notice when the server drops it (a restart, a failover, an idle kill)
 //! and carry on with a fresh one, without failing the requests in flight.
 //! Pooled connections idle through a restart are replaced before use; one
-//! lost while busy answers 503 (retry) once, never 500.
+//! lost while busy answers 503 (retry) once, never 500. A status poll's
+//! own connection, lost, is replaced and the statement run again.
 //! SQLite has no server to lose.
 
 use crate::helpers::*;
@@ -93,9 +94,28 @@ async fn app_with_a_payin(email: &str) -> (TestApp, Merchant) {
     (app, m)
 }
 
-/// Reads the payin `kept`.
+/// Reads the payin `kept` as the one item of a list page (list pages read
+/// on the reads' pool; status polls keep a connection, next test).
 async fn read_kept(app: &TestApp, m: &Merchant) -> (u16, serde_json::Value) {
-    app.signed(m, "/api/v1/payin/get", json!({"merchant_order_id": "kept"})).await
+    let (s, mut body) = app.signed(m, "/api/v1/payin/list", json!({"limit": 1})).await;
+    if s == 200 {
+        body["data"] = body["data"]["items"][0].clone();
+    }
+    (s, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_poll_whose_kept_connection_was_lost_is_read_again_on_a_fresh_one() {
+    let (app, m) = app_with_a_payin("poller@example.com").await;
+    let poll = || app.signed(&m, "/api/v1/payin/get", json!({"merchant_order_id": "kept"}));
+    assert_eq!(poll().await.0, 200, "the poll keeps its connection");
+    assert!(kill_sessions(&app, "paygate-reads").await >= 1, "the poll's connection stays open");
+    while count_sessions(&app, "paygate-reads").await > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Its statement fails on the lost connection and runs again on a new one.
+    let (s, body) = poll().await;
+    assert_eq!((s, body["data"]["merchant_order_id"].as_str()), (200, Some("kept")), "{body}");
 }
 
 /// Opens several pooled connections with eight concurrent reads, which must
@@ -114,7 +134,7 @@ async fn warm_the_pool(app: &TestApp, m: &Merchant) -> std::time::Instant {
 }
 
 /// Has the server end the sessions of the shared pool and of the reads'
-/// pool (status polls read there), and waits until they are gone
+/// pool (list pages read there), and waits until they are gone
 /// (`pg_terminate_backend` only signals them).
 async fn lose_the_pool(app: &TestApp) {
     for name in ["paygate", "paygate-reads"] {

@@ -1,0 +1,63 @@
+//! One PostgreSQL connection kept by one kind of status poll.
+//!
+//! A status poll's batch is one short statement, and sqlx's pool tests
+//! every connection it gets back with a round trip of its own (a `Sync`
+//! and its `ReadyForQuery`, `PoolConnection::return_to_pool`): one
+//! statement cost two round trips, and the second's task and wake-ups were
+//! ~4% of the gateway's time under polling (bench/README.md). A poll kind
+//! has one statement in flight at a time (`paygate_server::reads`), so it
+//! keeps one connection, taken out of the read pool (`detach`, so the pool
+//! neither counts it nor waits for it when it closes). A statement that
+//! fails drops the connection; one that fails on a connection kept from
+//! before is tried once more on a new one (the server may have closed an
+//! idle connection; a read is safe to repeat). SQLite reads go to the pool
+//! as before: there a statement is a hand-off to a blocking thread.
+
+use crate::db::Result;
+use crate::native::{NativePool, NativeRow};
+use crate::row::FromRow;
+use crate::sql::{bind_params, P};
+use sqlx::{PgConnection, Postgres};
+use tokio::sync::Mutex;
+
+pub(crate) struct Pinned {
+    conn: Mutex<Option<PgConnection>>,
+}
+
+impl Pinned {
+    pub(crate) fn new() -> Pinned {
+        Pinned { conn: Mutex::new(None) }
+    }
+
+    /// As [`NativePool::fetch_decoded`], on the kept connection on PostgreSQL.
+    pub(crate) async fn fetch_decoded<T: FromRow>(
+        &self,
+        pool: &NativePool,
+        sql: &str,
+        params: Vec<P>,
+    ) -> Result<Vec<T>> {
+        let NativePool::Postgres(pg) = pool else {
+            return pool.fetch_decoded(sql, params).await;
+        };
+        let mut kept = self.conn.lock().await;
+        // Only a connection kept from before may have been closed meanwhile.
+        let mut retry = kept.is_some();
+        loop {
+            let conn = match kept.as_mut() {
+                Some(conn) => conn,
+                None => kept.insert(pg.acquire().await?.detach()),
+            };
+            let q = bind_params(sqlx::query::<Postgres>(sql), params.clone());
+            match q.fetch_all(&mut *conn).await {
+                Ok(rows) => return rows.into_iter().map(|row| T::from_row(&NativeRow::Postgres(row))).collect(),
+                Err(e) => {
+                    *kept = None;
+                    if !retry {
+                        return Err(e.into());
+                    }
+                    retry = false;
+                }
+            }
+        }
+    }
+}
