@@ -100,7 +100,8 @@ impl NativePool {
 }
 
 /// How long [`NativeTx::fork`] waits for a second connection: enough to
-/// open one, not to queue behind a busy pool's status polls.
+/// open one, not to queue behind a pool busy with list pages and other
+/// statistics requests.
 const FORK_WAIT: Duration = Duration::from_millis(250);
 
 /// An open read transaction of either engine.

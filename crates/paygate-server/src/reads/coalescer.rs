@@ -30,7 +30,9 @@ const MAX_BATCH: usize = 64;
 /// meanwhile all go into the next. Measured with 64 connections polling
 /// (bench/README.md): `payin/get` 0.32–0.36 × healthz with 4 in flight,
 /// 0.64–0.65 with 1 on SQLite; 0.38–0.40 and 0.52–0.58 on PostgreSQL. A
-/// read waits at most for the statement in flight, then its own.
+/// read waits at most for the statement in flight, then its own. (On
+/// PostgreSQL each kind of read keeps one connection, `PollReader`, which
+/// would serialise more statements in flight anyway.)
 const IN_FLIGHT: usize = 1;
 
 pub type Rows<R> = Result<Vec<R>, Arc<StoreError>>;

@@ -109,8 +109,8 @@ async fn a_status_poll_whose_kept_connection_was_lost_is_read_again_on_a_fresh_o
     let (app, m) = app_with_a_payin("poller@example.com").await;
     let poll = || app.signed(&m, "/api/v1/payin/get", json!({"merchant_order_id": "kept"}));
     assert_eq!(poll().await.0, 200, "the poll keeps its connection");
-    assert!(kill_sessions(&app, "paygate-reads").await >= 1, "the poll's connection stays open");
-    while count_sessions(&app, "paygate-reads").await > 0 {
+    assert_eq!(kill_sessions(&app, "paygate-polls").await, 1, "the payin polls keep one connection");
+    while count_sessions(&app, "paygate-polls").await > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // Its statement fails on the lost connection and runs again on a new one.
@@ -157,8 +157,9 @@ async fn count_sessions(app: &TestApp, application_name: &str) -> i64 {
     .await
 }
 
-/// Terminates the gateway's sessions named `application_name` (the writer's
-/// or the shared pool's) on the test database; returns how many there were.
+/// Terminates the gateway's sessions named `application_name` (the writer's,
+/// a pool's, the status polls') on the test database; returns how many
+/// there were.
 async fn kill_sessions(app: &TestApp, application_name: &str) -> i64 {
     let sql = "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                WHERE datname = $1 AND application_name = $2) AS t";
