@@ -11,8 +11,9 @@
 //! `paygate-polls`). A statement whose connection failed drops it, and one
 //! that failed on a connection kept from before runs once more on a new one
 //! (the server may have closed an idle connection; a read is safe to
-//! repeat); a statement the database refused leaves the connection kept. SQLite reads go to the pool
-//! as before: there a statement is a hand-off to a blocking thread.
+//! repeat); a statement the database refused leaves the connection kept.
+//! SQLite reads go to the pool as before: there a statement is a hand-off
+//! to a blocking thread.
 
 use crate::db::{Result, StoreError};
 use crate::native::{NativePool, NativeRow};

@@ -32,24 +32,17 @@ pub struct AccountBalance {
     pub balance: i64,
 }
 
-/// A payment's identity and version (raised by every change to its row,
+/// A payment's id and version (raised by every change to its row,
 /// migration 0022).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stamp {
     pub id: String,
-    pub merchant_id: String,
-    pub merchant_order_id: String,
     pub version: i64,
 }
 
 impl FromRow for Stamp {
     fn from_row<R: RowRead + ?Sized>(row: &R) -> Result<Stamp> {
-        Ok(Stamp {
-            id: row.text("id", 0)?,
-            merchant_id: row.text("merchant_id", 1)?,
-            merchant_order_id: row.text("merchant_order_id", 2)?,
-            version: row.int("version", 3)?,
-        })
+        Ok(Stamp { id: row.text("id", 0)?, version: row.int("version", 1)? })
     }
 }
 
@@ -125,25 +118,26 @@ impl PollReader {
         self.pinned.fetch_decoded(&self.db.native, sql, params).await
     }
 
-    /// The version of each payin or payout these keys name, and what
-    /// matches a key to it: a status poll's first statement, answered from
-    /// the bodies already rendered for those versions.
+    /// The version of each payin or payout these keys name: a status
+    /// poll's first statement, answered from the bodies already rendered
+    /// for those versions.
     pub async fn payment_stamps(&self, kind: Kind, keys: &[PaymentKey]) -> Result<Vec<Stamp>> {
-        let (sql, params) = self.db.keyed_select(kind.table(), "id, merchant_id, merchant_order_id, version", keys);
+        let (sql, params) = self.db.keyed_select(kind.table(), "id, version", keys);
         self.fetch(&sql, params).await
     }
 
-    /// Payins by id with their versions: the rows a poll has no body for.
-    pub async fn versioned_payins(&self, ids: &[String]) -> Result<Vec<Versioned<PayInRow>>> {
+    /// Payins (`T` = [`PayInRow`]) or payouts ([`PayOutRow`]) by id, with
+    /// their versions: the rows a poll has no body for.
+    pub async fn versioned<T>(&self, kind: Kind, ids: &[String]) -> Result<Vec<Versioned<T>>>
+    where
+        Versioned<T>: FromRow,
+    {
+        let columns = match kind {
+            Kind::PayIn => PAYIN_COLUMNS,
+            Kind::PayOut => PAYOUT_COLUMNS,
+        };
         let keys: Vec<PaymentKey> = ids.iter().map(|id| PaymentKey::Id(id.clone())).collect();
-        let (sql, params) = self.db.keyed_select("payins", &format!("{}, version", PAYIN_COLUMNS.join(", ")), &keys);
-        self.fetch(&sql, params).await
-    }
-
-    /// Payouts by id with their versions.
-    pub async fn versioned_payouts(&self, ids: &[String]) -> Result<Vec<Versioned<PayOutRow>>> {
-        let keys: Vec<PaymentKey> = ids.iter().map(|id| PaymentKey::Id(id.clone())).collect();
-        let (sql, params) = self.db.keyed_select("payouts", &format!("{}, version", PAYOUT_COLUMNS.join(", ")), &keys);
+        let (sql, params) = self.db.keyed_select(kind.table(), &format!("{}, version", columns.join(", ")), &keys);
         self.fetch(&sql, params).await
     }
 

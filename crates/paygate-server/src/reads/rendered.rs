@@ -2,8 +2,8 @@
 //! payment.
 //!
 //! A merchant polls a pending payment many times before it changes. Each
-//! batch of polls first reads only the versions of the payments it asks
-//! about (four short columns, where a full payin is 33), and answers every
+//! batch of polls first reads only the ids and versions of the payments it
+//! asks about (two columns, where a full payin is 33), and answers every
 //! payment whose version it has a body for with that body; only payments
 //! it has no body for at that version are read in full and rendered, and
 //! their bodies kept for the next polls.
@@ -18,8 +18,8 @@
 use super::pages::envelope;
 use crate::payments::views::{payin_out, payout_out, EventRenderer};
 use axum::body::Bytes;
-use paygate_store::payments::Kind;
-use paygate_store::point_reads::{PaymentKey, PollReader, Stamp};
+use paygate_store::payments::{Kind, PayInRow, PayOutRow};
+use paygate_store::point_reads::{PaymentKey, PollReader, Stamp, Versioned};
 use paygate_store::{Db, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -62,7 +62,7 @@ impl Rendered {
         let mut missing = Vec::new();
         {
             let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-            for Stamp { id, version, .. } in stamps {
+            for Stamp { id, version } in stamps {
                 match kept.get(&id) {
                     Some((kept_version, answer)) if *kept_version == version => answers.push(answer.clone()),
                     _ => missing.push(id),
@@ -90,35 +90,31 @@ impl Rendered {
     }
 
     async fn render_rows(&self, ids: &[String]) -> Result<Vec<(i64, Arc<Answer>)>, StoreError> {
-        let render = &self.render;
-        Ok(match self.kind {
+        let (kind, render) = (self.kind, &self.render);
+        Ok(match kind {
             Kind::PayIn => {
-                let rows = self.reads.versioned_payins(ids).await?;
-                let answer = |r: &paygate_store::payments::PayInRow| {
-                    answer(r.id.as_str(), r.merchant_id.as_str(), r.merchant_order_id.as_str(), || {
-                        envelope(payin_out(r, &render.currencies, &render.public_base))
-                    })
-                };
-                rows.iter().map(|v| (v.version, answer(&v.row))).collect()
+                let rows: Vec<Versioned<PayInRow>> = self.reads.versioned(kind, ids).await?;
+                let body = |r: &PayInRow| envelope(payin_out(r, &render.currencies, &render.public_base));
+                rows.iter()
+                    .map(|v| (v.version, answer(&v.row.id, &v.row.merchant_id, &v.row.merchant_order_id, body(&v.row))))
+                    .collect()
             }
             Kind::PayOut => {
-                let rows = self.reads.versioned_payouts(ids).await?;
-                let answer = |r: &paygate_store::payments::PayOutRow| {
-                    answer(r.id.as_str(), r.merchant_id.as_str(), r.merchant_order_id.as_str(), || {
-                        envelope(payout_out(r, &render.currencies))
-                    })
-                };
-                rows.iter().map(|v| (v.version, answer(&v.row))).collect()
+                let rows: Vec<Versioned<PayOutRow>> = self.reads.versioned(kind, ids).await?;
+                let body = |r: &PayOutRow| envelope(payout_out(r, &render.currencies));
+                rows.iter()
+                    .map(|v| (v.version, answer(&v.row.id, &v.row.merchant_id, &v.row.merchant_order_id, body(&v.row))))
+                    .collect()
             }
         })
     }
 }
 
-fn answer(id: &str, merchant_id: &str, merchant_order_id: &str, body: impl FnOnce() -> Bytes) -> Arc<Answer> {
+fn answer(id: &str, merchant_id: &str, merchant_order_id: &str, body: Bytes) -> Arc<Answer> {
     Arc::new(Answer {
         id: id.to_string(),
         merchant_id: merchant_id.to_string(),
         merchant_order_id: merchant_order_id.to_string(),
-        body: body(),
+        body,
     })
 }

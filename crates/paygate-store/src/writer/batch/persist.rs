@@ -52,14 +52,10 @@ impl Batch<'_> {
         for id in &self.dirty_payins {
             let r = &self.payins[id];
             // A final status ends the upstream's checks in the same
-            // transaction, so no reader sees a settled payin still checked.
-            let sql = if r.status.is_final() {
-                "UPDATE payins SET status = $2, amount = $3, fee = $4, failure_reason = $5, updated_at = $6, \
-                 completed_at = $7, has_open_dispute = $8, provider_check_at = NULL, version = version + 1 WHERE id = $1"
-            } else {
-                "UPDATE payins SET status = $2, amount = $3, fee = $4, failure_reason = $5, updated_at = $6, \
-                 completed_at = $7, has_open_dispute = $8, version = version + 1 WHERE id = $1"
-            };
+            // statement, so no reader sees a settled payin still checked.
+            let sql = "UPDATE payins SET status = $2, amount = $3, fee = $4, failure_reason = $5, updated_at = $6, \
+                       completed_at = $7, has_open_dispute = $8, version = version + 1, \
+                       provider_check_at = CASE WHEN $2 = 'pending' THEN provider_check_at END WHERE id = $1";
             sqlx::query(sql)
                 .bind(r.id.as_str())
                 .bind(r.status.as_str())
@@ -74,13 +70,10 @@ impl Batch<'_> {
         }
         for id in &self.dirty_payouts {
             let r = &self.payouts[id];
-            let sql = if r.status.is_final() {
-                "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5, \
-                 provider_check_at = NULL, version = version + 1 WHERE id = $1"
-            } else {
-                "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5, \
-                 version = version + 1 WHERE id = $1"
-            };
+            let sql = "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = $4, completed_at = $5, \
+                       version = version + 1, \
+                       provider_check_at = CASE WHEN $2 IN ('pending', 'processing') THEN provider_check_at END \
+                       WHERE id = $1";
             sqlx::query(sql)
                 .bind(r.id.as_str())
                 .bind(r.status.as_str())
